@@ -1,0 +1,150 @@
+/**
+ * Typed errors. Every failure a user can cause or meet is one of these: the CLI maps
+ * `exitCode` to the process exit status and prints `message` as one line.
+ * Exit codes (README): 0 ok, 1 damage found, 2 usage or input error, 3 store or
+ * key problem, 4 data not yet readable (archived in Glacier), 5 internal error.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'BAD_TAR'
+  | 'BAD_INDEX'
+  | 'UNSUPPORTED_FORMAT'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_EXISTS'
+  | 'WRONG_PASSPHRASE'
+  | 'NO_PASSPHRASE'
+  | 'WRONG_STORE'
+  | 'NOT_FOUND'
+  | 'CORRUPT'
+  | 'ARCHIVED'
+  | 'BACKEND'
+  | 'UNSAFE_PATH'
+  | 'DAMAGE_FOUND';
+
+export class DtarError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.exitCode = exitCode;
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong command-line use: bad flags, missing arguments. */
+export class UsageError extends DtarError {
+  constructor(message: string) {
+    super('USAGE', message, 2);
+  }
+}
+
+/** The input is not a tar stream we can read exactly, or is truncated. */
+export class BadTarError extends DtarError {
+  /** Byte offset in the (uncompressed) input where the problem was found. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super('BAD_TAR', `${message} (at byte ${offset})`, 2);
+    this.offset = offset;
+  }
+}
+
+/** An index tar that is damaged, truncated, or not a dtar index. */
+export class BadIndexError extends DtarError {
+  constructor(message: string) {
+    super('BAD_INDEX', message, 2);
+  }
+}
+
+/** A format version this build does not know (written by a newer dtar). */
+export class UnsupportedFormatError extends DtarError {
+  constructor(what: string, version: unknown) {
+    super('UNSUPPORTED_FORMAT', `${what} has format version ${String(version)}, which this dtar does not support; upgrade dtar`, 2);
+  }
+}
+
+export class StoreNotFoundError extends DtarError {
+  constructor(location: string) {
+    super('STORE_NOT_FOUND', `no dtar store at ${location}; create one with 'dtar init --store ${location}'`, 3);
+  }
+}
+
+export class StoreExistsError extends DtarError {
+  constructor(location: string) {
+    super('STORE_EXISTS', `a dtar store already exists at ${location}`, 3);
+  }
+}
+
+export class WrongPassphraseError extends DtarError {
+  constructor() {
+    super('WRONG_PASSPHRASE', 'wrong passphrase: no key in this store opens with it', 3);
+  }
+}
+
+export class NoPassphraseError extends DtarError {
+  constructor() {
+    super('NO_PASSPHRASE', 'no passphrase: set DTAR_PASSWORD_FILE or DTAR_PASSWORD, or run on a terminal to be asked', 2);
+  }
+}
+
+/** The index belongs to another store than the one opened. */
+export class WrongStoreError extends DtarError {
+  constructor(message: string) {
+    super('WRONG_STORE', message, 3);
+  }
+}
+
+/** An object the store should hold is missing. */
+export class NotFoundError extends DtarError {
+  readonly key: string;
+  constructor(key: string, message?: string) {
+    super('NOT_FOUND', message ?? `missing from the store: ${key}`, 1);
+    this.key = key;
+  }
+}
+
+/** Data failed authentication or a checksum: it must not be used. */
+export class CorruptDataError extends DtarError {
+  constructor(message: string) {
+    super('CORRUPT', message, 1);
+  }
+}
+
+/** The object sits in a Glacier class and has no readable restored copy yet. */
+export class ArchivedError extends DtarError {
+  readonly key: string;
+  constructor(key: string) {
+    super('ARCHIVED', `brick ${key} is archived (Glacier) and not yet thawed`, 4);
+    this.key = key;
+  }
+}
+
+/** The storage backend failed after retries (network, permissions, server errors). */
+export class BackendError extends DtarError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BACKEND', message, 3, options);
+  }
+}
+
+/** An archive entry would be written outside the extraction directory. */
+export class UnsafePathError extends DtarError {
+  constructor(path: string, why: string) {
+    super('UNSAFE_PATH', `refusing ${JSON.stringify(path)}: ${why}`, 2);
+  }
+}
+
+/** A check (verify) found damage; the report was already printed. */
+export class DamageFoundError extends DtarError {
+  constructor(message: string) {
+    super('DAMAGE_FOUND', message, 1);
+  }
+}
+
+/** put() with ifAbsent met an existing object. */
+export class ObjectExistsError extends DtarError {
+  readonly key: string;
+  constructor(key: string) {
+    super('STORE_EXISTS', `object already exists: ${key}`, 3);
+    this.key = key;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The storage backend contract: a flat namespace of immutable objects under string keys
+ * ("config", "keys/<id>", "bricks/ab/<sha256>", ...). Everything above this interface is
+ * unaware whether objects live in a local directory or in S3.
+ *
+ * Contract, for every implementation (checked by test/store/conformance.ts):
+ * - put() is atomic: an object is either absent or complete under its key, never partial.
+ *   When put() resolves, the object is durable (local: fsynced file and directory).
+ * - put() with `ifAbsent` fails with ObjectExistsError when the key exists, and of two
+ *   concurrent such puts at most one succeeds.
+ * - get() returns exactly the stored bytes, or the range asked for; a missing key raises
+ *   NotFoundError, an archived (Glacier, not restored) object raises ArchivedError.
+ * - stat() returns null for a missing key.
+ * - list() yields every key under a prefix, in no particular order.
+ * - delete() of a missing key succeeds.
+ */
+export type StorageClass =
+  | 'STANDARD'
+  | 'STANDARD_IA'
+  | 'INTELLIGENT_TIERING'
+  | 'GLACIER_IR'
+  | 'GLACIER'
+  | 'DEEP_ARCHIVE';
+
+export const STORAGE_CLASSES: readonly StorageClass[] = [
+  'STANDARD',
+  'STANDARD_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+];
+
+export interface PutOptions {
+  /** S3 storage class; ignored by the local backend. Default STANDARD. */
+  storageClass?: StorageClass;
+  /** Fail with ObjectExistsError instead of replacing an existing object. */
+  ifAbsent?: boolean;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** Where a Glacier object stands: `restoring` while a restore runs, `restored` until expiry. */
+export interface RestoreState {
+  ongoing: boolean;
+  expiry?: Date;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  storageClass?: StorageClass;
+  restore?: RestoreState;
+}
+
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+
+export interface Backend {
+  /** Human-readable location, as given by the user (path or s3:// URL). */
+  readonly location: string;
+  put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
+  get(key: string, range?: ByteRange): Promise<Buffer>;
+  stat(key: string): Promise<ObjectInfo | null>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  /**
+   * Ask for a temporary readable copy of an archived object. Resolves `started` when
+   * a restore was requested, `in-progress` when one is already running. Backends without
+   * archive classes resolve `not-archived`.
+   */
+  requestRestore(key: string, days: number, tier: RestoreTier): Promise<'started' | 'in-progress' | 'not-archived'>;
+  close(): Promise<void>;
+}
