@@ -1,0 +1,44 @@
+/**
+ * Authenticated encryption of everything dtar stores: AES-256-GCM with a fresh random
+ * 96-bit nonce per message. Layout: nonce (12) | ciphertext | tag (16). The associated
+ * data binds a message to its role (and, for chunks, to its id), so an object cannot be
+ * swapped for another one undetected.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { CorruptDataError } from '../errors';
+
+export const NONCE_SIZE = 12;
+export const TAG_SIZE = 16;
+export const SEAL_OVERHEAD = NONCE_SIZE + TAG_SIZE;
+
+export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE_SIZE);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  const final = cipher.final();
+  return Buffer.concat([nonce, body, final, cipher.getAuthTag()], NONCE_SIZE + plaintext.length + TAG_SIZE);
+}
+
+/** Decrypts and authenticates; null when the data was altered or sealed under another key. */
+export function tryOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
+  if (sealed.length < SEAL_OVERHEAD) return null;
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, NONCE_SIZE));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(buf.subarray(buf.length - TAG_SIZE));
+  try {
+    const out = decipher.update(buf.subarray(NONCE_SIZE, buf.length - TAG_SIZE));
+    const final = decipher.final();
+    return final.length === 0 ? out : Buffer.concat([out, final]);
+  } catch {
+    return null;
+  }
+}
+
+/** Decrypts and authenticates; throws CorruptDataError (naming `what`) when anything was altered. */
+export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, what: string): Buffer {
+  const plain = tryOpen(key, sealed, aad);
+  if (!plain) throw new CorruptDataError(`${what}: authentication failed (damaged, or not written with this store's key)`);
+  return plain;
+}

@@ -1,0 +1,188 @@
+/**
+ * The body record of an index entry: what replaces a file body in the index tar.
+ *
+ *   "DTR1" | u8 mode | mode-specific | u64 storedSize | sha256[32] | u8 flags
+ *   | [flags&1: u16 paddingLength | padding bytes]
+ *   | [flags&2: u64 realSize | u32 n | n x (u64 offset | u64 length)]
+ *   | u32 chunkCount | chunkCount x (id[32] | u32 plainLength | brick[32] | u32 offset | u32 storedLength)
+ *
+ * mode 1 ("patched"): the index entry's headers are the original's, byte for byte, but for
+ *   the main header's size and checksum fields, which follow here: size[12] | chksum[8].
+ * mode 2 ("raw"): the index entry's headers were rewritten; the original header bytes
+ *   follow here: u32 length | bytes.
+ * All integers little-endian. Padding is stored only when the original was not all zeros.
+ */
+import { BadIndexError } from '../errors';
+import type { SparseInfo } from '../tar/types';
+
+export const RECORD_MAGIC = Buffer.from('DTR1');
+export const MODE_PATCHED = 1;
+export const MODE_RAW = 2;
+
+/** One chunk of a body, with where it lives. */
+export interface ChunkRef {
+  id: Buffer;
+  plainLength: number;
+  brick: Buffer;
+  offset: number;
+  storedLength: number;
+}
+
+export interface BodyRef {
+  storedSize: number;
+  sha256: Buffer;
+  chunks: ChunkRef[];
+}
+
+export type HeaderRestore = { mode: typeof MODE_PATCHED; sizeField: Buffer; chksumField: Buffer } | { mode: typeof MODE_RAW; raw: Buffer };
+
+export interface BodyRecord {
+  header: HeaderRestore;
+  body: BodyRef;
+  /** Original padding after the body, when not all zeros. */
+  padding: Buffer | null;
+  sparse: SparseInfo | null;
+}
+
+const SPARSE_FORMATS: SparseInfo['format'][] = ['gnu-old', 'pax-0.0', 'pax-0.1', 'pax-1.0'];
+
+export function encodeRecord(r: BodyRecord): Buffer {
+  const parts: Buffer[] = [RECORD_MAGIC];
+  const u8 = (n: number): void => void parts.push(Buffer.from([n]));
+  const u16 = (n: number): void => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(n);
+    parts.push(b);
+  };
+  const u32 = (n: number): void => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    parts.push(b);
+  };
+  const u64 = (n: number): void => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    parts.push(b);
+  };
+  u8(r.header.mode);
+  if (r.header.mode === MODE_PATCHED) parts.push(r.header.sizeField, r.header.chksumField);
+  else {
+    u32(r.header.raw.length);
+    parts.push(r.header.raw);
+  }
+  u64(r.body.storedSize);
+  parts.push(r.body.sha256);
+  u8((r.padding ? 1 : 0) | (r.sparse ? 2 : 0));
+  if (r.padding) {
+    u16(r.padding.length);
+    parts.push(r.padding);
+  }
+  if (r.sparse) {
+    u8(SPARSE_FORMATS.indexOf(r.sparse.format));
+    u64(r.sparse.realSize);
+    u32(r.sparse.map.length);
+    for (const s of r.sparse.map) {
+      u64(s.offset);
+      u64(s.length);
+    }
+  }
+  parts.push(encodeChunkList(r.body.chunks));
+  return Buffer.concat(parts);
+}
+
+export function encodeChunkList(chunks: readonly ChunkRef[]): Buffer {
+  const out = Buffer.alloc(4 + chunks.length * 76);
+  out.writeUInt32LE(chunks.length, 0);
+  let o = 4;
+  for (const c of chunks) {
+    c.id.copy(out, o);
+    out.writeUInt32LE(c.plainLength, o + 32);
+    c.brick.copy(out, o + 36);
+    out.writeUInt32LE(c.offset, o + 68);
+    out.writeUInt32LE(c.storedLength, o + 72);
+    o += 76;
+  }
+  return out;
+}
+
+/** A bounds-checked cursor: every read past the end is a BadIndexError, never a RangeError. */
+export class Cursor {
+  pos = 0;
+  constructor(
+    readonly buf: Buffer,
+    private readonly where: string,
+  ) {}
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.buf.length) throw new BadIndexError(`${this.where}: record truncated`);
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    this.need(8);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new BadIndexError(`${this.where}: number out of range`);
+    return Number(v);
+  }
+  bytes(n: number): Buffer {
+    this.need(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+}
+
+export function decodeChunkList(c: Cursor): ChunkRef[] {
+  const n = c.u32();
+  c.need(n * 76);
+  const chunks: ChunkRef[] = [];
+  for (let i = 0; i < n; i++) {
+    chunks.push({ id: c.bytes(32), plainLength: c.u32(), brick: c.bytes(32), offset: c.u32(), storedLength: c.u32() });
+  }
+  return chunks;
+}
+
+export function decodeRecord(buf: Buffer, where: string): BodyRecord {
+  const c = new Cursor(buf, where);
+  if (!c.bytes(4).equals(RECORD_MAGIC)) throw new BadIndexError(`${where}: not a dtar body record`);
+  const mode = c.u8();
+  let header: HeaderRestore;
+  if (mode === MODE_PATCHED) header = { mode, sizeField: c.bytes(12), chksumField: c.bytes(8) };
+  else if (mode === MODE_RAW) header = { mode, raw: c.bytes(c.u32()) };
+  else throw new BadIndexError(`${where}: unknown record mode ${mode}`);
+  const storedSize = c.u64();
+  const sha256 = c.bytes(32);
+  const flags = c.u8();
+  const padding = flags & 1 ? c.bytes(c.u16()) : null;
+  let sparse: SparseInfo | null = null;
+  if (flags & 2) {
+    const format = SPARSE_FORMATS[c.u8()];
+    if (!format) throw new BadIndexError(`${where}: unknown sparse format`);
+    const realSize = c.u64();
+    const n = c.u32();
+    c.need(n * 16);
+    const map = [];
+    for (let i = 0; i < n; i++) map.push({ offset: c.u64(), length: c.u64() });
+    sparse = { format, realSize, map };
+  }
+  const chunks = decodeChunkList(c);
+  if (c.pos !== buf.length) throw new BadIndexError(`${where}: trailing bytes in record`);
+  let sum = 0;
+  for (const ch of chunks) sum += ch.plainLength;
+  if (sum !== storedSize) throw new BadIndexError(`${where}: chunk lengths do not add up to the body size`);
+  return { header, body: { storedSize, sha256, chunks }, padding, sparse };
+}
