@@ -1,0 +1,196 @@
+/**
+ * LocalBackend: the store as a directory tree, one file per key ("bricks/ab/<sha>" is the file
+ * <dir>/bricks/ab/<sha>). Owns atomic, durable writes (temp file, fsync, rename or link, fsync
+ * directory), private permissions (files 0600, directories 0700: the store holds key material),
+ * and the mapping of file-system errors onto the typed store errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { BackendError, NotFoundError, ObjectExistsError } from '../errors';
+import type { Backend, ByteRange, ObjectInfo, PutOptions } from './backend';
+import { describeFault, faultInfo } from './errors';
+import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Errors meaning "there is no object under this key". */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+export class LocalBackend implements Backend {
+  readonly location: string;
+  private readonly root: string;
+
+  /** `location` is what messages show (e.g. the file:// URL the user gave); defaults to dir. */
+  constructor(dir: string, location: string = dir) {
+    this.root = path.resolve(dir);
+    this.location = location;
+  }
+
+  async put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+    validateKey(key);
+    const final = this.file(key);
+    const dir = path.dirname(final);
+    const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    try {
+      const fh = await this.createTemp(temp, dir);
+      try {
+        if (body instanceof Uint8Array) await writeAll(fh, body);
+        else for await (const chunk of body) await writeAll(fh, chunk);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (options.ifAbsent) {
+        // link() fails when the name exists, so of concurrent writers exactly one wins;
+        // rename() would silently replace.
+        await link(temp, final);
+        await unlink(temp);
+      } else {
+        await rename(temp, final);
+      }
+      await fsyncDir(dir);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      if (options.ifAbsent && errorCode(err) === 'EEXIST') throw new ObjectExistsError(key);
+      throw this.fail('put', key, err);
+    }
+  }
+
+  /**
+   * A range reaching past the end of the object yields the bytes that exist (possibly none),
+   * as S3 does; callers that need an exact length check it.
+   */
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    validateKey(key);
+    if (range) validateRange(range);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(this.file(key), 'r');
+      if (!range) return await fh.readFile();
+      const buf = Buffer.allocUnsafe(range.length);
+      let filled = 0;
+      while (filled < range.length) {
+        const { bytesRead } = await fh.read(buf, filled, range.length - filled, range.offset + filled);
+        if (bytesRead === 0) break; // end of file
+        filled += bytesRead;
+      }
+      return buf.subarray(0, filled);
+    } catch (err) {
+      if (ABSENT.has(errorCode(err) ?? '')) throw new NotFoundError(key);
+      throw this.fail('get', key, err);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    validateKey(key);
+    try {
+      const st = await stat(this.file(key));
+      return st.isFile() ? { key, size: st.size } : null;
+    } catch (err) {
+      if (ABSENT.has(errorCode(err) ?? '')) return null;
+      throw this.fail('stat', key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    validatePrefix(prefix);
+    // Start at the deepest directory the prefix names, then filter on the full prefix.
+    const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    yield* this.walk(base, prefix);
+  }
+
+  async delete(key: string): Promise<void> {
+    validateKey(key);
+    try {
+      await unlink(this.file(key));
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.fail('delete', key, err);
+    }
+  }
+
+  /** Nothing is ever archived on a local disk; a missing key is still an error, as on S3. */
+  async requestRestore(key: string): Promise<'not-archived'> {
+    if ((await this.stat(key)) === null) throw new NotFoundError(key);
+    return 'not-archived';
+  }
+
+  async close(): Promise<void> {
+    // Every file handle is closed by the operation that opened it.
+  }
+
+  private file(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  /** Opens a new temp file, creating missing parent directories on first failure. */
+  private async createTemp(temp: string, dir: string): Promise<FileHandle> {
+    try {
+      return await open(temp, 'wx', FILE_MODE);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }
+    const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    if (first !== undefined) {
+      // New directories are durable only once their parents' entries are synced.
+      for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+        await fsyncDir(path.dirname(d));
+        if (d === first) break;
+      }
+    }
+    return await open(temp, 'wx', FILE_MODE);
+  }
+
+  /** Walks the directory of key prefix `base` ('' or ending in '/'), yielding the keys under `prefix`. */
+  private async *walk(base: string, prefix: string): AsyncIterable<ObjectInfo> {
+    let dir;
+    try {
+      dir = await opendir(path.join(this.root, ...base.split('/').filter((s) => s !== '')));
+    } catch (err) {
+      if (ABSENT.has(errorCode(err) ?? '')) return; // nothing stored there (yet)
+      throw this.fail('list', prefix, err);
+    }
+    for await (const entry of dir) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      const key = base + entry.name;
+      if (entry.isDirectory()) {
+        const sub = key + '/';
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        try {
+          yield { key, size: (await stat(path.join(dir.path, entry.name))).size };
+        } catch (err) {
+          if (faultInfo(err).code !== 'ENOENT') throw this.fail('list', prefix, err); // else deleted since readdir
+        }
+      }
+    }
+  }
+
+  private fail(op: string, key: string, err: unknown): BackendError {
+    return new BackendError(`local store ${this.location}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    done += (await fh.write(data, done, data.length - done)).bytesWritten;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  return faultInfo(err).code;
+}

@@ -1,0 +1,73 @@
+/**
+ * LocalBackend: the conformance suite, plus what only a directory store has: file layout,
+ * private permissions, no temp files left behind, and file-system errors as BackendError.
+ */
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BackendError } from '../../src/errors';
+import { LocalBackend } from '../../src/store/local';
+import { makeTempDir, type TempDir } from '../support/tmp';
+import { failingAfter, listKeys, runConformance } from './conformance';
+
+runConformance('LocalBackend', async () => {
+  const tmp = await makeTempDir('local-conf');
+  return { backend: new LocalBackend(path.join(tmp.path, 'store')), cleanup: tmp.cleanup };
+});
+
+describe('LocalBackend specifics', () => {
+  let tmp: TempDir;
+  let root: string;
+  let be: LocalBackend;
+  before(async () => {
+    tmp = await makeTempDir('local');
+    root = path.join(tmp.path, 'store');
+    be = new LocalBackend(root);
+  });
+  after(() => tmp.cleanup());
+
+  it('maps keys to files under the directory, created private', async () => {
+    await be.put('bricks/ab/abcdef', Buffer.from('brick'));
+    const file = path.join(root, 'bricks', 'ab', 'abcdef');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    for (const dir of [root, path.join(root, 'bricks'), path.join(root, 'bricks', 'ab')]) {
+      assert.equal((await stat(dir)).mode & 0o777, 0o700, dir);
+    }
+  });
+
+  it('leaves no temp files after successful, failed and losing puts', async () => {
+    await be.put('tidy/ok', Buffer.from('1'));
+    await assert.rejects(be.put('tidy/broken', failingAfter(1024 * 1024)));
+    await be.put('tidy/once', Buffer.from('a'), { ifAbsent: true });
+    await assert.rejects(be.put('tidy/once', Buffer.from('b'), { ifAbsent: true }));
+    assert.deepEqual((await readdir(path.join(root, 'tidy'))).sort(), ['ok', 'once']);
+  });
+
+  it('does not list stray temp files or non-files', async () => {
+    await mkdir(path.join(root, 'stray'), { recursive: true });
+    await writeFile(path.join(root, 'stray', '.tmp-deadbeef'), 'partial');
+    await be.put('stray/real', Buffer.from('r'));
+    assert.deepEqual(await listKeys(be, 'stray/'), ['stray/real']);
+  });
+
+  it('reports file-system failures as BackendError naming the operation and key', async (t) => {
+    if (process.getuid?.() === 0) return t.skip('root ignores file permissions');
+    await be.put('locked/a', Buffer.from('a'));
+    await chmod(path.join(root, 'locked'), 0o500);
+    try {
+      await assert.rejects(
+        be.put('locked/b', Buffer.from('b')),
+        (err: unknown) => err instanceof BackendError && /put locked\/b: EACCES/.test(err.message),
+      );
+    } finally {
+      await chmod(path.join(root, 'locked'), 0o700);
+    }
+  });
+
+  it('lists nothing in a store directory that does not exist yet', async () => {
+    const fresh = new LocalBackend(path.join(tmp.path, 'not-yet'));
+    assert.deepEqual(await listKeys(fresh, ''), []);
+    assert.equal(await fresh.stat('config'), null);
+  });
+});
