@@ -1,0 +1,79 @@
+/**
+ * Pulls bytes from an async iterable of chunks of any size and tracks the input offset.
+ * Small reads (header blocks) are copied so nothing retained pins a large input chunk;
+ * bulk reads (bodies, tail) are handed out as zero-copy slices of the input chunks.
+ */
+
+const EMPTY = Buffer.alloc(0);
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+export class ByteSource {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private chunk: Buffer = EMPTY;
+  private pos = 0;
+  private ended = false;
+  /** Input offset of the next unread byte. */
+  offset = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Makes sure unread bytes are buffered; false at the end of the input. */
+  private async fill(): Promise<boolean> {
+    while (this.pos >= this.chunk.length) {
+      if (this.ended) return false;
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.ended = true;
+        this.chunk = EMPTY;
+        this.pos = 0;
+        return false;
+      }
+      this.chunk = asBuffer(next.value);
+      this.pos = 0;
+    }
+    return true;
+  }
+
+  /** Reads up to `n` bytes into a new buffer; shorter only when the input ends first. */
+  async read(n: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      if (!(await this.fill())) return out.subarray(0, got);
+      const take = Math.min(n - got, this.chunk.length - this.pos);
+      this.chunk.copy(out, got, this.pos, this.pos + take);
+      this.pos += take;
+      got += take;
+      this.offset += take;
+    }
+    return out;
+  }
+
+  /** The next at most `max` bytes as a slice of the current input chunk; undefined at the end of the input. */
+  async slice(max: number): Promise<Buffer | undefined> {
+    if (!(await this.fill())) return undefined;
+    const take = Math.min(max, this.chunk.length - this.pos);
+    const out = this.chunk.subarray(this.pos, this.pos + take);
+    this.pos += take;
+    this.offset += take;
+    return out;
+  }
+
+  /** Skips up to `n` bytes; returns how many were skipped (fewer only at the end of the input). */
+  async skip(n: number): Promise<number> {
+    let skipped = 0;
+    while (skipped < n) {
+      if (!(await this.fill())) break;
+      const take = Math.min(n - skipped, this.chunk.length - this.pos);
+      this.pos += take;
+      skipped += take;
+      this.offset += take;
+    }
+    return skipped;
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The tar header codec: decodes one 512-byte header block (v7, ustar, GNU, star), old-GNU sparse
+ * extension blocks and PAX records, and encodes the ustar/PAX blocks the index writer emits.
+ * Pure: no I/O, no state. Everything that rejects input throws BadTarError with the input offset.
+ */
+import { BadTarError } from '../errors';
+import { readNumber, writeNumber } from './numbers';
+import type { SparseSegment } from './types';
+
+export const BLOCK = 512;
+
+export type HeaderFormat = 'v7' | 'ustar' | 'gnu' | 'star';
+
+/** One header block as stored, before long names, PAX records or sparse maps are applied. */
+export interface ParsedHeader {
+  format: HeaderFormat;
+  /** The stored name: for ustar and star the prefix, a '/', then the name field. */
+  name: Buffer;
+  linkname: Buffer;
+  /** NUL is reported as '0'. */
+  typeflag: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  /** From the GNU and star atime/ctime fields, when set. */
+  atime?: number;
+  ctime?: number;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  /** Old GNU sparse ('S') map from the header itself; more may follow in extension blocks. */
+  gnuSparse?: { map: SparseSegment[]; isExtended: boolean; realSize: number };
+}
+
+const CHECKSUM_START = 148;
+const CHECKSUM_LENGTH = 8;
+const GNU_SPARSE_START = 386;
+const GNU_SPARSES_IN_HEADER = 4;
+const GNU_IS_EXTENDED = 482;
+const GNU_REALSIZE = 483;
+const SPARSES_IN_EXTENSION = 21;
+const EXTENSION_IS_EXTENDED = 504;
+
+export function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i += 4) {
+    if (block.readUInt32LE(i) !== 0) return false;
+  }
+  return true;
+}
+
+/** True when the stored checksum equals the unsigned or the signed byte sum (old tars used signed chars). */
+export function checksumMatches(block: Buffer): boolean {
+  const stored = readNumber(block, CHECKSUM_START, CHECKSUM_LENGTH);
+  if (stored === undefined) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= CHECKSUM_START && i < CHECKSUM_START + CHECKSUM_LENGTH ? 0x20 : (block[i] ?? 0);
+    unsigned += b;
+    signed += b >= 0x80 ? b - 0x100 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+export function recomputeChecksum(block: Buffer): void {
+  block.fill(0x20, CHECKSUM_START, CHECKSUM_START + CHECKSUM_LENGTH);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += block[i] ?? 0;
+  // GNU tar's layout: six octal digits, NUL, space.
+  block.write(sum.toString(8).padStart(6, '0'), CHECKSUM_START, 6, 'latin1');
+  block[CHECKSUM_START + 6] = 0;
+  block[CHECKSUM_START + 7] = 0x20;
+}
+
+/** Bytes of a NUL-terminated field, copied so callers never pin the input chunk. */
+function cstring(block: Buffer, start: number, length: number): Buffer {
+  const end = block.indexOf(0, start);
+  const stop = end === -1 || end > start + length ? start + length : end;
+  return Buffer.from(block.subarray(start, stop));
+}
+
+function detectFormat(block: Buffer): HeaderFormat {
+  const magic = block.toString('latin1', 257, 263);
+  if (magic === 'ustar\0') {
+    // GNU tar's test for star: prefix cut at 130 bytes, atime/ctime as 11 octal digits and a space.
+    const isOctal = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x37;
+    if (block[475] === 0 && isOctal(block[476]) && block[487] === 0x20 && isOctal(block[488]) && block[499] === 0x20) {
+      return 'star';
+    }
+    return 'ustar';
+  }
+  if (block.toString('latin1', 257, 265) === 'ustar  \0') return 'gnu';
+  return 'v7';
+}
+
+/** A numeric field that must be readable (size, sparse map figures). */
+function requireNumber(block: Buffer, start: number, length: number, what: string, offset: number): number {
+  const value = readNumber(block, start, length);
+  if (value === undefined) throw new BadTarError(`invalid ${what} field in tar header`, offset);
+  return value;
+}
+
+/** Parses a header block whose checksum the caller has verified. `offset` is the block's input offset. */
+export function parseHeader(block: Buffer, offset: number): ParsedHeader {
+  const format = detectFormat(block);
+  const typeflagByte = block[156] ?? 0;
+  const typeflag = typeflagByte === 0 ? '0' : String.fromCharCode(typeflagByte);
+  let name = cstring(block, 0, 100);
+  if ((format === 'ustar' || format === 'star') && block[345] !== 0) {
+    const prefix = cstring(block, 345, format === 'star' ? 131 : 155);
+    name = Buffer.concat([prefix, Buffer.from('/'), name]);
+  }
+  const size = requireNumber(block, 124, 12, 'size', offset);
+  if (size < 0) throw new BadTarError('negative size in tar header', offset);
+  const hasOwnerFields = format !== 'v7';
+  const header: ParsedHeader = {
+    format,
+    name,
+    linkname: cstring(block, 157, 100),
+    typeflag,
+    // Fields other than size only describe the entry; an unreadable one is reported as 0, as GNU tar goes on.
+    mode: readNumber(block, 100, 8) ?? 0,
+    uid: readNumber(block, 108, 8) ?? 0,
+    gid: readNumber(block, 116, 8) ?? 0,
+    size,
+    mtime: readNumber(block, 136, 12) ?? 0,
+    uname: hasOwnerFields ? cstring(block, 265, 32).toString('utf8') : '',
+    gname: hasOwnerFields ? cstring(block, 297, 32).toString('utf8') : '',
+    devmajor: hasOwnerFields ? (readNumber(block, 329, 8) ?? 0) : 0,
+    devminor: hasOwnerFields ? (readNumber(block, 337, 8) ?? 0) : 0,
+  };
+  const timesAt = format === 'gnu' ? 345 : format === 'star' ? 476 : -1;
+  if (timesAt >= 0) {
+    const atime = readNumber(block, timesAt, 12);
+    const ctime = readNumber(block, timesAt + 12, 12);
+    if (atime) header.atime = atime;
+    if (ctime) header.ctime = ctime;
+  }
+  if (format === 'gnu' && typeflag === 'S') {
+    const map: SparseSegment[] = [];
+    readSparseEntries(block, GNU_SPARSE_START, GNU_SPARSES_IN_HEADER, map, offset);
+    header.gnuSparse = {
+      map,
+      isExtended: block[GNU_IS_EXTENDED] !== 0,
+      realSize: requireNumber(block, GNU_REALSIZE, 12, 'sparse real size', offset),
+    };
+  }
+  return header;
+}
+
+/** Appends the (offset, numbytes) pairs of an old-GNU sparse array; an empty numbytes field ends it. */
+function readSparseEntries(block: Buffer, start: number, count: number, map: SparseSegment[], offset: number): void {
+  for (let i = 0; i < count; i++) {
+    const at = start + i * 24;
+    if (block[at + 12] === 0) return;
+    const segOffset = requireNumber(block, at, 12, 'sparse offset', offset);
+    const length = requireNumber(block, at + 12, 12, 'sparse length', offset);
+    if (segOffset < 0 || length < 0) throw new BadTarError('negative figure in sparse map', offset);
+    map.push({ offset: segOffset, length });
+  }
+}
+
+/** Parses an old-GNU sparse extension block: 21 more map entries and a flag for another block. */
+export function parseSparseExtension(block: Buffer, offset: number): { map: SparseSegment[]; isExtended: boolean } {
+  const map: SparseSegment[] = [];
+  readSparseEntries(block, 0, SPARSES_IN_EXTENSION, map, offset);
+  return { map, isExtended: block[EXTENSION_IS_EXTENDED] !== 0 };
+}
+
+/**
+ * Parses a PAX extended header body into its records, in order (repeated keys kept: PAX sparse 0.0
+ * repeats GNU.sparse.offset/numbytes). Each record is "LEN KEY=VALUE\n" with LEN counting the whole
+ * record; anything else is rejected. NUL bytes after the last record are accepted as padding.
+ */
+export function parsePaxRecords(body: Buffer, offset: number): [string, Buffer][] {
+  const records: [string, Buffer][] = [];
+  let pos = 0;
+  while (pos < body.length) {
+    if (body[pos] === 0) {
+      for (let i = pos; i < body.length; i++) {
+        if (body[i] !== 0) throw new BadTarError('malformed PAX header: data after NUL padding', offset + i);
+      }
+      break;
+    }
+    let length = 0;
+    let i = pos;
+    for (; i < body.length && i - pos < 20; i++) {
+      const c = body[i] ?? 0;
+      if (c < 0x30 || c > 0x39) break;
+      length = length * 10 + (c - 0x30);
+    }
+    if (i === pos || body[i] !== 0x20) throw new BadTarError('malformed PAX header: record does not start with a length', offset + pos);
+    const end = pos + length;
+    if (end > body.length || end <= i + 1) throw new BadTarError('malformed PAX header: record length out of bounds', offset + pos);
+    if (body[end - 1] !== 0x0a) throw new BadTarError('malformed PAX header: record does not end with a newline', offset + pos);
+    const equals = body.indexOf(0x3d, i + 1);
+    if (equals === -1 || equals >= end - 1 || equals === i + 1) {
+      throw new BadTarError('malformed PAX header: record has no key=value', offset + pos);
+    }
+    records.push([body.toString('utf8', i + 1, equals), Buffer.from(body.subarray(equals + 1, end - 1))]);
+    pos = end;
+  }
+  return records;
+}
+
+/** The fields an encoded ustar header carries; numbers default to 0, typeflag to '0'. */
+export interface HeaderFields {
+  name: Buffer | string;
+  typeflag?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  mtime?: number;
+  linkname?: Buffer | string;
+  uname?: string;
+  gname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
+
+/**
+ * Splits a path into ustar prefix and name (name <= 100 bytes, prefix <= 155, split at a '/'),
+ * or returns undefined when it cannot be stored in a plain ustar header (use a PAX 'path' record).
+ */
+export function splitUstarName(path: Buffer): { prefix: Buffer; name: Buffer } | undefined {
+  if (path.length <= 100) return { prefix: Buffer.alloc(0), name: path };
+  // The prefix is at most 155 bytes, so the separating '/' is at index <= 155 and the name after it <= 100.
+  for (let slash = Math.min(155, path.length - 2); slash >= path.length - 101; slash--) {
+    if (path[slash] === 0x2f && slash > 0) {
+      return { prefix: path.subarray(0, slash), name: path.subarray(slash + 1) };
+    }
+  }
+  return undefined;
+}
+
+function fieldBytes(value: Buffer | string | undefined, max: number, what: string): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : (value ?? Buffer.alloc(0));
+  if (bytes.length > max) throw new RangeError(`tar header: ${what} is ${bytes.length} bytes, at most ${max} fit`);
+  return bytes;
+}
+
+/** Encodes one ustar header block with a valid checksum. Throws RangeError for what does not fit. */
+export function encodeHeader(fields: HeaderFields): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  const path = typeof fields.name === 'string' ? Buffer.from(fields.name, 'utf8') : fields.name;
+  const split = splitUstarName(path);
+  if (!split) throw new RangeError('tar header: name does not fit a ustar header; add a PAX path record');
+  split.name.copy(block, 0);
+  split.prefix.copy(block, 345);
+  writeNumber(block, 100, 8, fields.mode ?? 0);
+  writeNumber(block, 108, 8, fields.uid ?? 0);
+  writeNumber(block, 116, 8, fields.gid ?? 0);
+  writeNumber(block, 124, 12, fields.size ?? 0);
+  writeNumber(block, 136, 12, Math.floor(fields.mtime ?? 0));
+  const typeflag = fields.typeflag ?? '0';
+  if (typeflag.length !== 1) throw new RangeError(`tar header: typeflag must be one character, got ${JSON.stringify(typeflag)}`);
+  block.write(typeflag, 156, 1, 'latin1');
+  fieldBytes(fields.linkname, 100, 'linkname').copy(block, 157);
+  block.write('ustar\x0000', 257, 8, 'latin1');
+  fieldBytes(fields.uname, 32, 'uname').copy(block, 265);
+  fieldBytes(fields.gname, 32, 'gname').copy(block, 297);
+  writeNumber(block, 329, 8, fields.devmajor ?? 0);
+  writeNumber(block, 337, 8, fields.devminor ?? 0);
+  recomputeChecksum(block);
+  return block;
+}
+
+/** Rewrites the size field of a header block (octal, or base-256 past 8 GiB) and its checksum. */
+export function setSizeField(block: Buffer, size: number): void {
+  if (block.length !== BLOCK) throw new RangeError(`tar header: expected a ${BLOCK}-byte block, got ${block.length}`);
+  if (size < 0) throw new RangeError(`tar header: negative size ${size}`);
+  writeNumber(block, 124, 12, size);
+  recomputeChecksum(block);
+}
+
+/** Encodes PAX records as "LEN KEY=VALUE\n", LEN counting its own digits. */
+export function encodePaxRecords(records: Map<string, Buffer> | [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [key, value] of records) {
+    if (key.length === 0 || key.includes('=') || key.includes('\n')) throw new RangeError(`PAX record: invalid key ${JSON.stringify(key)}`);
+    const keyBytes = Buffer.from(key, 'utf8');
+    const rest = 1 + keyBytes.length + 1 + value.length + 1; // space, key, '=', value, newline
+    let digits = String(rest).length;
+    while (String(rest + digits).length !== digits) digits++;
+    const length = rest + digits;
+    parts.push(Buffer.from(`${length} `, 'latin1'), keyBytes, Buffer.from('=', 'latin1'), value, Buffer.from('\n', 'latin1'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Zero bytes that pad `size` up to the next block boundary. */
+export function paddingFor(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+/** A PAX 'x' header block for `records` followed by its padded body, ready to write before an entry's header. */
+export function paxHeaderBlocks(records: Map<string, Buffer> | [string, Buffer][], name: Buffer | string): Buffer {
+  const body = encodePaxRecords(records);
+  const nameBytes = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  // The x header's own name is informative only; cut it to what fits a plain name field.
+  const header = encodeHeader({ name: nameBytes.subarray(0, 100), typeflag: 'x', size: body.length, mode: 0o644 });
+  return Buffer.concat([header, body, Buffer.alloc(paddingFor(body.length))]);
+}
