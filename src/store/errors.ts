@@ -53,6 +53,7 @@ const TRANSIENT_NAMES = new Set([
   'TooManyRequestsException',
   'InternalError',
   'ServiceUnavailable',
+  'ConditionalRequestConflict', // S3: a concurrent conditional write; retrying yields 412 or success
 ]);
 
 /**

@@ -8,9 +8,27 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors';
 import type { Backend } from './backend';
+import { ConcurrencyLimit } from './limit';
 import { LocalBackend } from './local';
+import { RetryBackend } from './retry';
+import { S3Backend, s3OptionsFromUrl } from './s3';
 
-export function openBackend(location: string): Backend {
+export interface OpenOptions {
+  /** --s3-endpoint; overrides AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
+  s3Endpoint?: string;
+  /** --s3-region; overrides AWS_REGION / AWS_DEFAULT_REGION. */
+  s3Region?: string;
+  /** --s3-path-style; default: path style for IP-address and localhost endpoints only. */
+  s3PathStyle?: boolean;
+  /** Environment to read AWS_* variables from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A path or file:// URL opens a LocalBackend; s3://BUCKET/PREFIX an S3Backend behind retries
+ * and a concurrency limit (outermost, so a request sleeping between retries holds its slot).
+ */
+export function openBackend(location: string, opts: OpenOptions = {}): Backend {
   if (location === '') throw new UsageError('empty store location');
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(location)?.[1]?.toLowerCase();
   if (scheme === undefined) return new LocalBackend(location);
@@ -22,6 +40,14 @@ export function openBackend(location: string): Backend {
       throw new UsageError(`bad file URL ${location}: ${err instanceof Error ? err.message : String(err)}`);
     }
     return new LocalBackend(dir, location);
+  }
+  if (scheme === 's3') {
+    const flags: { endpoint?: string; region?: string; pathStyle?: boolean } = {};
+    if (opts.s3Endpoint !== undefined) flags.endpoint = opts.s3Endpoint;
+    if (opts.s3Region !== undefined) flags.region = opts.s3Region;
+    if (opts.s3PathStyle !== undefined) flags.pathStyle = opts.s3PathStyle;
+    const s3 = new S3Backend(s3OptionsFromUrl(location, opts.env ?? process.env, flags));
+    return new ConcurrencyLimit(new RetryBackend(s3));
   }
   throw new UsageError(`unsupported store location ${location}: expected a directory, file:// or s3:// URL`);
 }

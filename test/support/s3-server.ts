@@ -1,0 +1,486 @@
+/**
+ * An S3 server for tests: s3rver on 127.0.0.1 behind a small HTTP proxy that adds what
+ * s3rver lacks and what tests need to provoke:
+ * - Glacier as AWS documents it: objects stored as GLACIER or DEEP_ARCHIVE answer GET with
+ *   403 InvalidObjectState until a RestoreObject has completed (after `restoreDelayMs`);
+ *   RestoreObject answers 202, 409 RestoreAlreadyInProgress while running, 200 once
+ *   restored; HEAD carries x-amz-storage-class and x-amz-restore; listings show the class.
+ * - Atomic visibility: s3rver writes objects in place, so a listing could show one half
+ *   written; S3 lists only complete objects, so the proxy leaves out keys being written.
+ * - Conditional writes: `If-None-Match: *` on PutObject and CompleteMultipartUpload
+ *   (412 PreconditionFailed), which s3rver ignores.
+ * - Checksums: `x-amz-checksum-sha256` on PUTs is verified (400 BadDigest), which s3rver
+ *   does not do; a `corrupt` fault flips a byte in transit to prove it.
+ * - Faults on demand: 500/503 answers, connection resets, corrupted bodies, or a server
+ *   that is down for good; and a log of requests for assertions.
+ * Requests are path-style only (the S3 clients in tests use forcePathStyle).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import S3rver from 's3rver';
+import { makeTempDir } from './tmp';
+
+export type S3Operation =
+  | 'ListBuckets'
+  | 'CreateBucket'
+  | 'ListObjects'
+  | 'PutObject'
+  | 'GetObject'
+  | 'HeadObject'
+  | 'DeleteObject'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'RestoreObject'
+  | 'Other';
+
+export interface RequestRecord {
+  method: string;
+  op: S3Operation;
+  bucket: string;
+  key: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  /** The fault injected into this request, if any. */
+  fault?: FaultKind;
+}
+
+/**
+ * 500/503: an S3 error answer; reset: the connection is cut before the request is served;
+ * drop-response: served, then cut before the answer (the client cannot know it worked);
+ * corrupt: one byte of a PUT body is flipped on the way to the server.
+ */
+export type FaultKind = 500 | 503 | 'reset' | 'drop-response' | 'corrupt';
+
+/** Which requests a fault applies to; every given field must match. */
+export interface FaultMatch {
+  methods?: string[];
+  ops?: S3Operation[];
+  /** Tested against the object key (without the bucket). */
+  key?: RegExp;
+}
+
+export interface S3TestServerOptions {
+  /** Time a Glacier restore takes; default 300 ms. */
+  restoreDelayMs?: number;
+}
+
+export interface S3TestServer {
+  /** The proxy's URL: what clients should use. */
+  endpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  createBucket(name: string): Promise<void>;
+  /** A fresh bucket with a unique name. */
+  newBucket(label?: string): Promise<string>;
+  /** Fail the next `count` matching requests. */
+  failNext(count: number, kind: FaultKind, match?: FaultMatch): void;
+  /** Fail each matching request with probability `p` (until clearFaults). */
+  failRate(p: number, kind: FaultKind, match?: FaultMatch): void;
+  clearFaults(): void;
+  /** Down: every connection is reset at once, as by a server gone for good. */
+  setDown(down: boolean): void;
+  restoreDelayMs: number;
+  /** Every request the proxy received, in order. */
+  readonly requests: RequestRecord[];
+  countByMethod(): Record<string, number>;
+  count(op: S3Operation, match?: { key?: RegExp }): number;
+  clearRequests(): void;
+  stop(): Promise<void>;
+}
+
+const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+interface Archived {
+  storageClass: string;
+  restore?: { readyAt: number; expiry: Date };
+}
+
+interface FaultRule {
+  kind: FaultKind;
+  match: FaultMatch;
+  remaining?: number;
+  probability?: number;
+}
+
+export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise<S3TestServer> {
+  const tmp = await makeTempDir('s3rver');
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: tmp.path, silent: true });
+  const { port: upstreamPort } = await s3rver.run();
+  const upstream = new http.Agent({ keepAlive: true });
+
+  const archived = new Map<string, Archived>(); // by "bucket/key"
+  const pendingClass = new Map<string, string>(); // multipart uploads' class, by uploadId
+  const locks = new Map<string, Promise<void>>();
+  const sockets = new Set<Socket>();
+  let rules: FaultRule[] = [];
+  let down = false;
+  const requests: RequestRecord[] = [];
+  const dropResponse = new WeakSet<http.ServerResponse>();
+  const writing = new Map<string, number>(); // "bucket/key" -> PUTs or completes in flight
+  const listings = new Set<Set<string>>(); // per running listing: keys written meanwhile
+
+  /** Forwards a request to s3rver; resolves with its response, body unread. */
+  function forward(
+    method: string,
+    path: string,
+    headers: http.IncomingHttpHeaders,
+    body?: http.IncomingMessage | Buffer,
+  ): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const up = http.request({ host: '127.0.0.1', port: upstreamPort, method, path, headers, agent: upstream }, resolve);
+      up.on('error', reject);
+      if (body === undefined) up.end();
+      else if (Buffer.isBuffer(body)) up.end(body);
+      else body.pipe(up);
+    });
+  }
+
+  async function relay(res: http.ServerResponse, up: http.IncomingMessage, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<void> {
+    if (dropResponse.has(res)) {
+      up.resume();
+      res.socket?.destroy();
+      return;
+    }
+    res.writeHead(up.statusCode ?? 502, { ...up.headers, ...extraHeaders });
+    up.pipe(res);
+    await new Promise((resolve) => res.on('close', resolve));
+  }
+
+  async function readAll(stream: http.IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  function sendError(res: http.ServerResponse, req: http.IncomingMessage, status: number, code: string, message: string): void {
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
+      `<Resource>${req.url ?? ''}</Resource><RequestId>${randomBytes(8).toString('hex')}</RequestId></Error>`;
+    res.writeHead(status, { 'content-type': 'application/xml', 'content-length': req.method === 'HEAD' ? 0 : Buffer.byteLength(xml) });
+    res.end(req.method === 'HEAD' ? undefined : xml);
+  }
+
+  /** Answers after the request body has arrived, so the client is not cut off mid-send. */
+  async function drainThenError(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string): Promise<void> {
+    await readAll(req);
+    sendError(res, req, status, code, message);
+  }
+
+  async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => mine);
+    locks.set(name, chained);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (locks.get(name) === chained) locks.delete(name);
+    }
+  }
+
+  async function exists(bucket: string, key: string): Promise<boolean> {
+    const up = await forward('HEAD', `/${bucket}/${encodeKey(key)}`, {});
+    up.resume();
+    return up.statusCode === 200;
+  }
+
+  function pickFault(rec: RequestRecord): FaultKind | undefined {
+    for (const rule of rules) {
+      const m = rule.match;
+      if (m.methods && !m.methods.includes(rec.method)) continue;
+      if (m.ops && !m.ops.includes(rec.op)) continue;
+      if (m.key && !m.key.test(rec.key)) continue;
+      if (rule.remaining !== undefined) {
+        if (rule.remaining <= 0) continue;
+        rule.remaining--;
+        return rule.kind;
+      }
+      if (rule.probability !== undefined && Math.random() < rule.probability) return rule.kind;
+    }
+    return undefined;
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    const method = req.method ?? 'GET';
+    const rec: RequestRecord = { method, op: classify(method, bucket, key, url.searchParams), bucket, key, query: url.searchParams, headers: req.headers };
+    requests.push(rec);
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
+    const fault = pickFault(rec);
+    if (fault !== undefined) rec.fault = fault;
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'drop-response') dropResponse.add(res);
+    if (fault === 500) return drainThenError(req, res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+    if (fault === 503) return drainThenError(req, res, 503, 'SlowDown', 'Please reduce your request rate.');
+
+    const full = `${bucket}/${key}`;
+    const path = req.url ?? '/';
+    switch (rec.op) {
+      case 'PutObject':
+        if (req.headers['if-none-match'] === '*') return withLock(full, () => put(req, res, rec, fault));
+        return put(req, res, rec, fault);
+      case 'UploadPart':
+        return put(req, res, rec, fault);
+      case 'CreateMultipartUpload': {
+        const up = await forward(method, path, req.headers, req);
+        const storageClass = header(req, 'x-amz-storage-class');
+        if (up.statusCode === 200) {
+          const body = await readAll(up);
+          const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString())?.[1];
+          if (uploadId !== undefined && storageClass !== undefined) pendingClass.set(uploadId, storageClass);
+          res.writeHead(200, up.headers);
+          res.end(body);
+          return;
+        }
+        return relay(res, up);
+      }
+      case 'CompleteMultipartUpload': {
+        const complete = async (): Promise<void> => {
+          if (req.headers['if-none-match'] === '*' && (await exists(bucket, key))) {
+            return drainThenError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+          }
+          const up = await whileWriting(full, () => forward(method, path, req.headers, req));
+          if (up.statusCode === 200) setClass(full, pendingClass.get(url.searchParams.get('uploadId') ?? ''));
+          return relay(res, up);
+        };
+        return req.headers['if-none-match'] === '*' ? withLock(full, complete) : complete();
+      }
+      case 'GetObject': {
+        const entry = archived.get(full);
+        if (entry && !(entry.restore && entry.restore.readyAt <= Date.now())) {
+          return sendError(res, req, 403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
+        }
+        return relay(res, await forward(method, path, req.headers));
+      }
+      case 'HeadObject': {
+        const up = await forward(method, path, req.headers);
+        const entry = archived.get(full);
+        if (up.statusCode !== 200 || !entry) return relay(res, up);
+        const extra: http.OutgoingHttpHeaders = { 'x-amz-storage-class': entry.storageClass };
+        if (entry.restore) {
+          extra['x-amz-restore'] =
+            entry.restore.readyAt > Date.now()
+              ? 'ongoing-request="true"'
+              : `ongoing-request="false", expiry-date="${entry.restore.expiry.toUTCString()}"`;
+        }
+        return relay(res, up, extra);
+      }
+      case 'RestoreObject':
+        return restore(req, res, bucket, key);
+      case 'DeleteObject': {
+        const up = await forward(method, path, req.headers);
+        if ((up.statusCode ?? 500) < 300) archived.delete(full);
+        return relay(res, up);
+      }
+      case 'ListObjects':
+        return list(req, res, bucket);
+      default:
+        return relay(res, await forward(method, path, req.headers, req));
+    }
+  }
+
+  async function put(req: http.IncomingMessage, res: http.ServerResponse, rec: RequestRecord, fault: FaultKind | undefined): Promise<void> {
+    const full = `${rec.bucket}/${rec.key}`;
+    if (rec.op === 'PutObject' && req.headers['if-none-match'] === '*' && (await exists(rec.bucket, rec.key))) {
+      return drainThenError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }
+    const checksum = header(req, 'x-amz-checksum-sha256');
+    let body: http.IncomingMessage | Buffer = req;
+    if (checksum !== undefined || fault === 'corrupt') {
+      const data = await readAll(req);
+      if (fault === 'corrupt' && data.length > 0) data.writeUInt8(data.readUInt8(data.length >> 1) ^ 0x5a, data.length >> 1);
+      if (checksum !== undefined && createHash('sha256').update(data).digest('base64') !== checksum) {
+        return sendError(res, req, 400, 'BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+      }
+      body = data;
+    }
+    const headers = { ...req.headers };
+    delete headers['if-none-match'];
+    const up = await whileWriting(rec.op === 'PutObject' ? full : undefined, () => forward(req.method ?? 'PUT', req.url ?? '/', headers, body));
+    if (rec.op === 'PutObject' && up.statusCode === 200) setClass(full, header(req, 'x-amz-storage-class'));
+    return relay(res, up);
+  }
+
+  /** Runs a write to s3rver, hiding `full` from listings until s3rver has answered. */
+  async function whileWriting<T>(full: string | undefined, fn: () => Promise<T>): Promise<T> {
+    if (full === undefined) return fn();
+    writing.set(full, (writing.get(full) ?? 0) + 1);
+    for (const touched of listings) touched.add(full);
+    try {
+      return await fn();
+    } finally {
+      const n = (writing.get(full) ?? 1) - 1;
+      if (n === 0) writing.delete(full);
+      else writing.set(full, n);
+    }
+  }
+
+  function setClass(full: string, storageClass: string | undefined): void {
+    if (storageClass !== undefined && ARCHIVE_CLASSES.has(storageClass)) archived.set(full, { storageClass });
+    else archived.delete(full);
+  }
+
+  async function restore(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, key: string): Promise<void> {
+    const body = (await readAll(req)).toString();
+    const days = Number(/<Days>(\d+)<\/Days>/.exec(body)?.[1] ?? '1');
+    if (!(await exists(bucket, key))) return sendError(res, req, 404, 'NoSuchKey', 'The specified key does not exist.');
+    const entry = archived.get(`${bucket}/${key}`);
+    if (!entry) return sendError(res, req, 403, 'InvalidObjectState', 'Restore is not allowed for the object\'s current storage class');
+    const now = Date.now();
+    const expiry = (from: number): Date => new Date(from + days * 86_400_000);
+    if (!entry.restore) {
+      const readyAt = now + server.restoreDelayMs;
+      entry.restore = { readyAt, expiry: expiry(readyAt) };
+      res.writeHead(202).end();
+    } else if (entry.restore.readyAt > now) {
+      sendError(res, req, 409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
+    } else {
+      entry.restore.expiry = expiry(now); // AWS: a new request on a restored copy resets its expiry
+      res.writeHead(200).end();
+    }
+  }
+
+  /** s3rver lists every object as STANDARD and half-written ones too: fix both. */
+  async function list(req: http.IncomingMessage, res: http.ServerResponse, bucket: string): Promise<void> {
+    // A write that ends while s3rver builds the listing may still be half-written in it.
+    const touched = new Set(writing.keys());
+    listings.add(touched);
+    let xml: string;
+    let up: http.IncomingMessage;
+    try {
+      up = await forward(req.method ?? 'GET', req.url ?? '/', req.headers);
+      xml = (await readAll(up)).toString();
+    } finally {
+      listings.delete(touched);
+    }
+    const fixed = xml.replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block: string) => {
+      const key = unescapeXml(/<Key>([^<]*)<\/Key>/.exec(block)?.[1] ?? '');
+      if (touched.has(`${bucket}/${key}`)) return '';
+      const entry = archived.get(`${bucket}/${key}`);
+      return entry ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${entry.storageClass}</StorageClass>`) : block;
+    });
+    const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(fixed)) };
+    res.writeHead(up.statusCode ?? 502, headers);
+    res.end(fixed);
+  }
+
+  const proxy = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, req, 502, 'ProxyError', String(err));
+      else res.destroy();
+    });
+  });
+  proxy.on('connection', (socket) => {
+    if (down) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as AddressInfo;
+
+  async function createBucket(name: string): Promise<void> {
+    const up = await forward('PUT', `/${name}`, {});
+    const body = await readAll(up);
+    if (up.statusCode !== 200) throw new Error(`create bucket ${name}: HTTP ${up.statusCode}: ${body.toString()}`);
+  }
+
+  let bucketCounter = 0;
+  const server: S3TestServer = {
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    restoreDelayMs: opts.restoreDelayMs ?? 300,
+    requests,
+    createBucket,
+    async newBucket(label = 'test') {
+      const name = `${label}-${++bucketCounter}-${randomBytes(3).toString('hex')}`;
+      await createBucket(name);
+      return name;
+    },
+    failNext(count, kind, match = {}) {
+      rules.push({ kind, match, remaining: count });
+    },
+    failRate(p, kind, match = {}) {
+      rules.push({ kind, match, probability: p });
+    },
+    clearFaults() {
+      rules = [];
+    },
+    setDown(d) {
+      down = d;
+      if (d) for (const s of sockets) s.destroy();
+    },
+    countByMethod() {
+      const counts: Record<string, number> = {};
+      for (const r of requests) counts[r.method] = (counts[r.method] ?? 0) + 1;
+      return counts;
+    },
+    count(op, match = {}) {
+      return requests.filter((r) => r.op === op && (!match.key || match.key.test(r.key))).length;
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      upstream.destroy();
+      await s3rver.close();
+      await tmp.cleanup();
+    },
+  };
+  return server;
+}
+
+function classify(method: string, bucket: string, key: string, q: URLSearchParams): S3Operation {
+  if (bucket === '') return method === 'GET' ? 'ListBuckets' : 'Other';
+  if (key === '') {
+    if (method === 'GET') return 'ListObjects';
+    return method === 'PUT' ? 'CreateBucket' : 'Other';
+  }
+  switch (method) {
+    case 'PUT':
+      return q.has('uploadId') ? 'UploadPart' : 'PutObject';
+    case 'GET':
+      return 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'DELETE':
+      return q.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+    case 'POST':
+      if (q.has('uploads')) return 'CreateMultipartUpload';
+      if (q.has('uploadId')) return 'CompleteMultipartUpload';
+      if (q.has('restore')) return 'RestoreObject';
+      return 'Other';
+    default:
+      return 'Other';
+  }
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e] ?? '');
+}
