@@ -30,6 +30,15 @@ export class DtarError extends Error {
     this.exitCode = exitCode;
     this.name = new.target.name;
   }
+
+  /** The same error (same class, code and exit code) with `context: ` before its message. */
+  withContext(context: string): this {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
+    Object.assign(copy, this);
+    Object.defineProperty(copy, 'message', { value: `${context}: ${this.message}`, enumerable: false, writable: true });
+    Object.defineProperty(copy, 'stack', { value: this.stack, enumerable: false, writable: true });
+    return copy;
+  }
 }
 
 /** Wrong command-line use: bad flags, missing arguments. */

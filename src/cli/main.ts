@@ -1,0 +1,90 @@
+/**
+ * The dtar command line: builds the commands, runs one, and turns any failure into one
+ * line on stderr and an exit code (README: 0 ok, 1 damage found, 2 usage or input error,
+ * 3 store or key problem, 4 data archived in Glacier, 5 internal error). Only this file
+ * touches process-wide state.
+ */
+import { Command, CommanderError } from 'commander';
+import { DtarError } from '../errors';
+import type { Io } from '../commands/context';
+import { register as registerInit } from '../commands/init';
+import { register as registerIngest } from '../commands/ingest';
+import { register as registerRestore } from '../commands/restore';
+import { silentProgress, terminalProgress } from './progress';
+import { askHidden } from './terminal';
+
+export const VERSION = '0.1.0';
+
+function buildProgram(io: Io): Command {
+  const program = new Command('dtar')
+    .version(VERSION)
+    .description('Deduplicated, encrypted, cold-storage backups of tar streams: restorable byte for byte, mountable, listable.')
+    .option('--debug', 'show stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  dtar init\n  tar c /home | dtar ingest -o home.index.tar\n  dtar restore home.index.tar | tar x\n\nEnvironment: DTAR_STORE, DTAR_PASSWORD_FILE, DTAR_PASSWORD, AWS_* for S3.',
+    );
+  for (const register of [registerInit, registerIngest, registerRestore]) register(program, io);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Runs one command line (argv without node and script); resolves to the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof DtarError) {
+      io.stderr.write(`dtar: ${e.message}\n`);
+      if (debug && e.stack) io.stderr.write(e.stack + '\n');
+      return e.exitCode;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return 0;
+    if (err && typeof err.code === 'string' && err.syscall) {
+      io.stderr.write(`dtar: ${err.message}\n`);
+      if (debug && err.stack) io.stderr.write(err.stack + '\n');
+      return 2;
+    }
+    io.stderr.write(`dtar: internal error: ${err instanceof Error ? err.message : String(e)} (run with --debug for details)\n`);
+    if (debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+    return 5;
+  }
+}
+
+export function processIo(): Io {
+  const quietEnv = process.env.DTAR_QUIET === '1';
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    askHidden: (prompt) => askHidden(process.stdin, process.stderr, prompt),
+    progress: (label) => (process.stderr.isTTY && !quietEnv ? terminalProgress(process.stderr, label) : silentProgress),
+  };
+}
+
+export function main(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  run(process.argv.slice(2), processIo()).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`dtar: internal error: ${String(e)}\n`);
+      process.exitCode = 5;
+    },
+  );
+}

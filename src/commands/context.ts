@@ -1,0 +1,85 @@
+/**
+ * What every command gets from the CLI: its streams and environment (injected, so tests can
+ * run commands in-process), the global options, and the shared steps of opening a store.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { NoPassphraseError, UsageError } from '../errors';
+import { Repository, defaultCacheDir } from '../repo/repository';
+import type { Backend } from '../store/backend';
+import { defaultStoreDir, openBackend } from '../store/open';
+
+export interface Progress {
+  update(done: number, total: number | null, detail?: string): void;
+  done(): void;
+}
+
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  stdinIsTTY: boolean;
+  stdoutIsTTY: boolean;
+  /** Asks on the terminal without echo; only called when stdin is a terminal. */
+  askHidden(prompt: string): Promise<string>;
+  /** A progress display on stderr, or a silent one when stderr is not a terminal or --quiet. */
+  progress(label: string): Progress;
+}
+
+export interface StoreFlags {
+  store?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+  cacheDir?: string;
+}
+
+export interface GlobalFlags {
+  debug?: boolean;
+  quiet?: boolean;
+}
+
+/** --store, then DTAR_STORE, then the store an index records, then the per-user default. */
+export function storeLocation(io: Io, flags: StoreFlags, fromIndex?: string): string {
+  return flags.store ?? io.env.DTAR_STORE ?? fromIndex ?? defaultStoreDir(io.env);
+}
+
+export function backendFor(io: Io, flags: StoreFlags, fromIndex?: string): Backend {
+  return openBackend(storeLocation(io, flags, fromIndex), {
+    s3Endpoint: flags.s3Endpoint,
+    s3Region: flags.s3Region,
+    s3PathStyle: flags.s3PathStyle,
+    env: io.env,
+  });
+}
+
+export async function passphrase(io: Io, confirm = false): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const file = io.env.DTAR_PASSWORD_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read DTAR_PASSWORD_FILE ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const p = text.replace(/\r?\n$/, '');
+    if (p === '') throw new UsageError(`DTAR_PASSWORD_FILE ${file} is empty`);
+    return p;
+  }
+  if (io.env.DTAR_PASSWORD) return io.env.DTAR_PASSWORD;
+  if (!io.stdinIsTTY) throw new NoPassphraseError();
+  const p = await io.askHidden('passphrase: ');
+  if (p === '') throw new UsageError('empty passphrase');
+  if (confirm && (await io.askHidden('passphrase again: ')) !== p) throw new UsageError('the passphrases do not match');
+  return p;
+}
+
+export function cacheRoot(io: Io, flags: StoreFlags): string {
+  return flags.cacheDir ?? defaultCacheDir(io.env);
+}
+
+export async function openRepository(io: Io, flags: StoreFlags, fromIndex?: string): Promise<Repository> {
+  const backend = backendFor(io, flags, fromIndex);
+  return Repository.open(backend, await passphrase(io), cacheRoot(io, flags));
+}

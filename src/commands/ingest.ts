@@ -1,0 +1,98 @@
+/**
+ * `dtar ingest [FILE] [-o INDEX]`: store a tar stream, write its index. The index is
+ * published only after every brick, catalogue segment and the stored index copy are durable.
+ */
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../errors';
+import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
+import { ingestTar, IngestResult } from '../ingest/ingest';
+import { tarInput } from '../ingest/input';
+import type { StorageClass } from '../store/backend';
+import { STORAGE_CLASSES } from '../store/backend';
+import { Io, openRepository, StoreFlags, storeLocation } from './context';
+import { tempFileFor } from './output-file';
+import { formatBytes, parseIntOption } from './format';
+import { addStoreOptions } from './options';
+import { writeTo } from './stdout';
+
+interface IngestFlags extends StoreFlags {
+  output?: string;
+  name?: string;
+  level: number;
+  storageClass?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
+  if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write the index to a terminal: give -o INDEX or redirect stdout');
+  const storageClass = flags.storageClass?.toUpperCase() as StorageClass | undefined;
+  if (storageClass && !STORAGE_CLASSES.includes(storageClass)) throw new UsageError(`unknown storage class ${flags.storageClass}; one of ${STORAGE_CLASSES.join(', ')}`);
+  if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
+  const location = storeLocation(io, flags);
+  const repo = await openRepository(io, flags);
+  const source = file ? createReadStream(file) : io.stdin;
+  const tmp = await tempFileFor(flags.output ?? null);
+  const progress = flags.quiet ? null : io.progress('ingest');
+  try {
+    const name = flags.name ?? (file ? basename(file) : 'stdin');
+    const result = await ingestTar(repo, tarInput(source), tmp.handle, {
+      name,
+      storeLocation: location,
+      level: flags.level,
+      storageClass,
+      maxUploads: location.startsWith('s3://') ? 4 : 2,
+      onProgress: (p) => progress?.update(p.bytesIn, null, `${p.entries} entries, ${formatBytes(p.storedBytes)} stored`),
+    });
+    progress?.done();
+    const created = new Date();
+    const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize };
+    await repo.backend.put(newIndexCopyKey(created), encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
+    await tmp.publish();
+    if (!flags.output) {
+      await writeTo(io.stdout, createReadStream(tmp.path));
+      await tmp.discard();
+    }
+    return { ...result, index: flags.output ?? null };
+  } catch (e) {
+    progress?.done();
+    await tmp.discard();
+    throw e;
+  }
+}
+
+export function register(program: Command, io: Io): void {
+  addStoreOptions(
+    program
+      .command('ingest')
+      .argument('[FILE]', 'tar file to read (default: standard input); gzip and zstd are recognised')
+      .description('store a tar stream in the store and write its index tar')
+      .option('-o, --output <INDEX>', 'write the index tar here (default: standard output)')
+      .option('--name <NAME>', 'a name for this backup, shown by `dtar archives`')
+      .option('--level <N>', 'zstd compression level, 0 for none', parseIntOption('--level'), 3)
+      .option('--storage-class <CLASS>', `S3 storage class of the bricks: ${STORAGE_CLASSES.join(', ')}`)
+      .addHelpText('after', '\nExamples:\n  tar c /home | dtar ingest -o home.index.tar\n  dtar ingest backup.tar.gz --name nightly -o nightly.index.tar\n  tar c /srv | dtar ingest --store s3://bucket/backups --storage-class DEEP_ARCHIVE > srv.index.tar'),
+  ).action(async (file: string | undefined, flags: IngestFlags) => {
+    const r = await ingestCommand(io, file, flags);
+    const summary = {
+      entries: r.entries,
+      tarBytes: r.tarSize,
+      chunks: r.chunks,
+      newChunks: r.newChunks,
+      newBytes: r.newBytes,
+      bricks: r.bricks,
+      storedBytes: r.storedBytes,
+      indexBytes: r.indexSize,
+      index: r.index,
+    };
+    if (flags.json) io.stderr.write(JSON.stringify(summary) + '\n');
+    else if (!flags.quiet) {
+      io.stderr.write(
+        `ingested ${r.entries} entries, ${formatBytes(r.tarSize)}: ${r.newChunks} of ${r.chunks} chunks new (${formatBytes(r.newBytes)}), ` +
+          `${formatBytes(r.storedBytes)} stored in ${r.bricks} bricks; index ${formatBytes(r.indexSize)}${r.index ? ` in ${r.index}` : ''}\n`,
+      );
+    }
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Publishing a file atomically: written under a temporary name beside its destination,
+ * fsynced, then renamed, so that a reader never sees half a file under the final name.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+export interface TempFile {
+  path: string;
+  handle: FileHandle;
+  /** Renames into place (or, with no destination, leaves it for the caller) and syncs. */
+  publish(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+export async function tempFileFor(destination: string | null): Promise<TempFile> {
+  const dir = destination ? dirname(destination) : tmpdir();
+  const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(path, 'wx+', 0o600);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      await handle.close();
+    }
+  };
+  return {
+    path,
+    handle,
+    async publish() {
+      await handle.sync();
+      await close();
+      if (destination) {
+        await rename(path, destination);
+        const d = await open(dirname(destination), 'r');
+        try {
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      }
+    },
+    async discard() {
+      await close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+    },
+  };
+}

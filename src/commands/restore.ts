@@ -1,0 +1,51 @@
+/** `dtar restore INDEX [-o FILE]`: the original tar, byte for byte. */
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors';
+import { restoreTar } from '../restore/restore';
+import { Io, StoreFlags } from './context';
+import { openIndexStore } from './index-file';
+import { addStoreOptions } from './options';
+import { tempFileFor } from './output-file';
+import { writeChunk } from './stdout';
+
+interface RestoreFlags extends StoreFlags {
+  output?: string;
+  quiet?: boolean;
+}
+
+export async function restoreCommand(io: Io, index: string, flags: RestoreFlags): Promise<number> {
+  if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write a tar to a terminal: give -o FILE or redirect stdout');
+  const { repo } = await openIndexStore(io, index, flags);
+  const progress = flags.quiet ? null : io.progress('restore');
+  const onProgress = progress ? (p: { bytesOut: number; totalBytes: number | null }): void => progress.update(p.bytesOut, p.totalBytes) : undefined;
+  if (!flags.output) {
+    const r = await restoreTar(repo, createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress });
+    progress?.done();
+    return r.bytes;
+  }
+  const tmp = await tempFileFor(flags.output);
+  try {
+    const r = await restoreTar(repo, createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress });
+    await tmp.publish();
+    progress?.done();
+    return r.bytes;
+  } catch (e) {
+    progress?.done();
+    await tmp.discard();
+    throw e;
+  }
+}
+
+export function register(program: Command, io: Io): void {
+  addStoreOptions(
+    program
+      .command('restore')
+      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .description('write the original tar, byte for byte, to stdout or a file')
+      .option('-o, --output <FILE>', 'write here instead of standard output')
+      .addHelpText('after', '\nExamples:\n  dtar restore home.index.tar | tar x\n  dtar restore home.index.tar -o home.tar'),
+  ).action(async (index: string, flags: RestoreFlags) => {
+    await restoreCommand(io, index, flags);
+  });
+}

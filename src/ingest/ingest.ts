@@ -1,0 +1,132 @@
+/**
+ * Ingest: a tar stream in, bricks and catalogue segments into the store, an index tar out.
+ * Order of durability (docs/ARCHITECTURE.md): bricks, then their catalogue segments, then
+ * the stored index copy, then the local index is published. A crash at any point leaves
+ * nothing under a final name that references something missing.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { FileHandle } from 'node:fs/promises';
+import { Chunker } from '../chunk/chunker';
+import { encodeMeta, encodeTrailer, IndexMeta, INDEX_VERSION } from '../index/meta';
+import { indexBytesFor } from '../index/entry-bytes';
+import { readTar } from '../tar/reader';
+import type { Repository } from '../repo/repository';
+import type { StorageClass } from '../store/backend';
+import { BodyStore, StoredBody } from './body-store';
+import { IndexSink, placed } from './index-sink';
+import { Packer } from './packer';
+import { SealPool } from './seal-pool';
+
+export interface IngestOptions {
+  name: string;
+  /** The store location recorded in the index for later commands. */
+  storeLocation: string;
+  /** zstd level (0 stores raw). */
+  level: number;
+  storageClass?: StorageClass;
+  maxUploads?: number;
+  threads?: number;
+  onProgress?: (p: IngestProgress) => void;
+}
+
+export interface IngestProgress {
+  bytesIn: number;
+  entries: number;
+  storedBytes: number;
+}
+
+export interface IngestResult {
+  entries: number;
+  tarSize: number;
+  chunks: number;
+  newChunks: number;
+  newBytes: number;
+  bricks: number;
+  storedBytes: number;
+  indexSize: number;
+}
+
+async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const b of source) {
+    onBytes(b.length);
+    yield b;
+  }
+}
+
+export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Array>, indexFile: FileHandle, opts: IngestOptions): Promise<IngestResult> {
+  const catalogue = await repo.catalogue();
+  const threads = opts.threads ?? availableParallelism();
+  const pool = new SealPool(repo.keys.data, opts.level, threads);
+  const progress: IngestProgress = { bytesIn: 0, entries: 0, storedBytes: 0 };
+  let store: BodyStore | null = null;
+  const packer = new Packer(repo.backend, catalogue, repo.keys.data, {
+    brickSize: repo.config.brickSize,
+    storageClass: opts.storageClass,
+    maxUploads: opts.maxUploads ?? 2,
+    onBrickStored: (brick) => {
+      progress.storedBytes += brick.bytes.length;
+      store?.brickStored(brick.chunks.map((c) => c.id));
+    },
+  });
+  const chunker = new Chunker(repo.gear, repo.config.chunker);
+  store = new BodyStore(chunker, repo.keys.chunkId, catalogue, pool, packer, threads * 4);
+  const sink = new IndexSink(indexFile);
+  const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex') };
+  sink.push(encodeMeta(meta));
+  let entries = 0;
+  let tail: StoredBody | null = null;
+  let lastReport = 0;
+  const report = (): void => {
+    const now = Date.now();
+    if (opts.onProgress && now - lastReport > 200) {
+      lastReport = now;
+      opts.onProgress({ ...progress });
+    }
+  };
+  try {
+    for await (const item of readTar(counting(source, (n) => ((progress.bytesIn += n), report())))) {
+      if (item.kind === 'global') sink.push(item.raw);
+      else if (item.kind === 'entry') {
+        entries++;
+        progress.entries = entries;
+        if (item.bodySize === 0) {
+          sink.push(item.raw);
+        } else {
+          const body = await store.store(item.body);
+          const padding = item.padding();
+          const entry = item;
+          sink.push({
+            slots: body.slots,
+            render: (chunks) => indexBytesFor(entry, { storedSize: body.storedSize, sha256: body.sha256, chunks }, padding),
+          });
+        }
+      } else {
+        tail = await store.store(item.tail);
+      }
+      await sink.flushReady();
+    }
+    await store.drain();
+    await packer.flush();
+    const tailBody = tail!;
+    const tailRefs = placed(tailBody.slots);
+    if (!tailRefs) throw new Error('archive tail chunks were never placed');
+    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn }));
+    sink.push(Buffer.alloc(1024));
+    await sink.finish();
+  } finally {
+    await store.drain().catch(() => undefined);
+    await pool.close();
+  }
+  opts.onProgress?.({ ...progress });
+  return {
+    entries,
+    tarSize: progress.bytesIn,
+    chunks: store.stats.chunks,
+    newChunks: store.stats.newChunks,
+    newBytes: store.stats.newBytes,
+    bricks: packer.bricks,
+    storedBytes: packer.storedBytes,
+    indexSize: sink.bytes,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The tar stream to ingest, decompressed when it starts with a gzip or zstd magic number.
+ * Other compressions are named in a clear error rather than failing as "not a tar".
+ */
+import { createGunzip } from 'node:zlib';
+import { pipeline, Readable } from 'node:stream';
+import { DecompressStream } from 'zstd-napi';
+import { BadTarError } from '../errors';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+const OTHER: [string, number[]][] = [
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+];
+
+function startsWith(b: Buffer, magic: number[]): boolean {
+  return b.length >= magic.length && magic.every((m, i) => b[i] === m);
+}
+
+export function detectCompression(head: Buffer): Compression {
+  if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
+  if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
+  for (const [name, magic] of OTHER) {
+    if (startsWith(head, magic)) throw new BadTarError(`input is ${name}-compressed; decompress it first (for example: ${name === 'xz' ? 'xz' : name} -dc FILE | dtar ingest)`, 0);
+  }
+  return 'none';
+}
+
+/** Peeks at the first bytes, then yields the (decompressed) stream. */
+export async function* tarInput(source: Readable, onCompression?: (c: Compression) => void): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let done = false;
+  while (headLen < 6) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    headLen += r.value.length;
+  }
+  const first = Buffer.concat(head);
+  const kind = detectCompression(first);
+  onCompression?.(kind);
+  async function* raw(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  if (kind === 'none') {
+    yield* raw();
+    return;
+  }
+  const decoder = kind === 'gzip' ? createGunzip() : new DecompressStream();
+  // pipeline() destroys the decoder on a source error, so it surfaces in the loop below.
+  pipeline(Readable.from(raw()), decoder, () => undefined);
+  try {
+    for await (const b of decoder as AsyncIterable<Buffer>) yield b;
+  } catch (e) {
+    throw new BadTarError(`the ${kind} stream is damaged: ${(e as Error).message}`, 0);
+  }
+}

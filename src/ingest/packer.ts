@@ -1,0 +1,115 @@
+/**
+ * Packs sealed chunks into bricks and makes them durable, in order of invariants:
+ * a brick is uploaded (bounded number in flight), then the catalogue segment naming its
+ * chunks is written; only then do its chunks count as stored for later ingests. Chunks
+ * learn their brick and offset when their brick is built, which is what lets the index
+ * entries waiting on them be written.
+ */
+import { BrickBuilder, BuiltBrick } from '../brick/builder';
+import { brickKey } from '../brick/format';
+import type { Catalogue } from '../catalogue/catalogue';
+import type { BrickRecord } from '../catalogue/segment';
+import type { StorageClass, Backend } from '../store/backend';
+
+/** A chunk known to this ingest; `place` is set once its brick is built (or it was found stored). */
+export interface ChunkSlot {
+  id: Buffer;
+  plainLength: number;
+  place: { brick: Buffer; offset: number; storedLength: number } | null;
+}
+
+const MERGE_EVERY = 64;
+
+export interface PackerOptions {
+  brickSize: number;
+  storageClass?: StorageClass;
+  maxUploads: number;
+  onBrickStored?: (brick: BuiltBrick) => void;
+}
+
+export class Packer {
+  private readonly builder = new BrickBuilder();
+  private slots: ChunkSlot[] = [];
+  private readonly uploads = new Set<Promise<void>>();
+  private failure: unknown = null;
+  /** Per-brick catalogue segments not yet merged into one. */
+  private unmerged: { key: string; record: BrickRecord }[] = [];
+  storedBytes = 0;
+  bricks = 0;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly catalogue: Catalogue,
+    private readonly dataKey: Buffer,
+    private readonly options: PackerOptions,
+  ) {}
+
+  /** Adds a sealed chunk; builds and starts uploading a brick when the target size is reached. */
+  async add(slot: ChunkSlot, sealed: Buffer): Promise<void> {
+    this.throwIfFailed();
+    this.builder.add({ id: slot.id, sealed, plainLength: slot.plainLength });
+    this.slots.push(slot);
+    if (this.builder.byteSize >= this.options.brickSize) await this.seal();
+  }
+
+  /** Builds the partly filled brick, if any, and waits for every upload. */
+  async flush(): Promise<void> {
+    if (this.builder.count > 0) await this.seal();
+    while (this.uploads.size > 0) await Promise.race(this.uploads);
+    this.throwIfFailed();
+    await this.merge();
+  }
+
+  /** True while some chunk is waiting in the unbuilt brick. */
+  get hasOpenBrick(): boolean {
+    return this.builder.count > 0;
+  }
+
+  private async seal(): Promise<void> {
+    while (this.uploads.size >= this.options.maxUploads) await Promise.race(this.uploads);
+    this.throwIfFailed();
+    const brick = this.builder.build(this.dataKey);
+    const byId = new Map<string, ChunkSlot>();
+    for (const s of this.slots) byId.set(s.id.toString('hex'), s);
+    this.slots = [];
+    for (const c of brick.chunks) {
+      const s = byId.get(c.id.toString('hex'));
+      if (s) s.place = { brick: brick.id, offset: c.offset, storedLength: c.storedLength };
+    }
+    const p = this.upload(brick).then(
+      () => void this.uploads.delete(p),
+      (e: unknown) => {
+        this.uploads.delete(p);
+        this.failure ??= e;
+      },
+    );
+    this.uploads.add(p);
+  }
+
+  private async upload(brick: BuiltBrick): Promise<void> {
+    await this.backend.put(brickKey(brick.idHex), brick.bytes, { storageClass: this.options.storageClass });
+    const record: BrickRecord = { id: brick.id, size: brick.bytes.length, treeHash: brick.treeHash, chunks: brick.chunks };
+    // One segment per brick: a crash loses no stored brick from the catalogue.
+    const key = await this.catalogue.writeSegment([record]);
+    this.catalogue.addBricks([record]);
+    this.unmerged.push({ key, record });
+    this.storedBytes += brick.bytes.length;
+    this.bricks++;
+    this.options.onBrickStored?.(brick);
+    if (this.unmerged.length >= MERGE_EVERY) await this.merge();
+  }
+
+  /** Folds the per-brick segments written so far into one, so that loading the catalogue stays a few requests. */
+  private async merge(): Promise<void> {
+    const batch = this.unmerged;
+    this.unmerged = [];
+    await this.catalogue.merge(
+      batch.map((b) => b.key),
+      batch.map((b) => b.record),
+    );
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
