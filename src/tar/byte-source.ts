@@ -44,7 +44,8 @@ export class ByteSource {
     const out = Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) {
-      if (!(await this.fill())) return out.subarray(0, got);
+      // Await only when the buffered chunk is used up: awaits dominate the cost of small chunks.
+      if (this.pos >= this.chunk.length && !(await this.fill())) return out.subarray(0, got);
       const take = Math.min(n - got, this.chunk.length - this.pos);
       this.chunk.copy(out, got, this.pos, this.pos + take);
       this.pos += take;
@@ -56,7 +57,7 @@ export class ByteSource {
 
   /** The next at most `max` bytes as a slice of the current input chunk; undefined at the end of the input. */
   async slice(max: number): Promise<Buffer | undefined> {
-    if (!(await this.fill())) return undefined;
+    if (this.pos >= this.chunk.length && !(await this.fill())) return undefined;
     const take = Math.min(max, this.chunk.length - this.pos);
     const out = this.chunk.subarray(this.pos, this.pos + take);
     this.pos += take;
@@ -68,7 +69,7 @@ export class ByteSource {
   async skip(n: number): Promise<number> {
     let skipped = 0;
     while (skipped < n) {
-      if (!(await this.fill())) break;
+      if (this.pos >= this.chunk.length && !(await this.fill())) break;
       const take = Math.min(n - skipped, this.chunk.length - this.pos);
       this.pos += take;
       skipped += take;
