@@ -177,6 +177,11 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
         return;
       }
       if (block.length < BLOCK) {
+        // A cut end marker: GNU tar reads it as the end (it ignores any short last block; we only a zero one).
+        if (raw.length === 0 && block.every((b) => b === 0)) {
+          yield { kind: 'end', offset: blockStart, tail: tailOf(block, src) };
+          return;
+        }
         if (blockStart === 0) throw new BadTarError(`not a tar archive (only ${block.length} bytes)`, 0);
         throw new BadTarError('truncated archive: input ends inside a header block', blockStart + block.length);
       }
