@@ -10,6 +10,8 @@
  *   concurrent such puts at most one succeeds.
  * - get() returns exactly the stored bytes, or the range asked for; a missing key raises
  *   NotFoundError, an archived (Glacier, not restored) object raises ArchivedError.
+ *   A range reaching past the end yields the bytes that exist (possibly none), as S3 does:
+ *   callers that need an exact length check it.
  * - stat() returns null for a missing key.
  * - list() yields every key under a prefix, in no particular order.
  * - delete() of a missing key succeeds.
@@ -38,6 +40,13 @@ export interface PutOptions {
   ifAbsent?: boolean;
 }
 
+/**
+ * A put() body. A function opening the body afresh (e.g. `() => createReadStream(path)`)
+ * streams like an AsyncIterable but can be replayed, so RetryBackend retries it; a bare
+ * AsyncIterable is consumed by the first attempt and is not retried.
+ */
+export type PutBody = Uint8Array | AsyncIterable<Uint8Array> | (() => AsyncIterable<Uint8Array>);
+
 export interface ByteRange {
   offset: number;
   length: number;
@@ -61,7 +70,7 @@ export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 export interface Backend {
   /** Human-readable location, as given by the user (path or s3:// URL). */
   readonly location: string;
-  put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void>;
+  put(key: string, body: PutBody, options?: PutOptions): Promise<void>;
   get(key: string, range?: ByteRange): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
@@ -69,7 +78,9 @@ export interface Backend {
   /**
    * Ask for a temporary readable copy of an archived object. Resolves `started` when
    * a restore was requested, `in-progress` when one is already running. Backends without
-   * archive classes resolve `not-archived`.
+   * archive classes resolve `not-archived`. A request on an already restored copy resolves
+   * `started` (S3 answers 200 and resets the copy's expiry to `days` from now). A missing key
+   * raises NotFoundError.
    */
   requestRestore(key: string, days: number, tier: RestoreTier): Promise<'started' | 'in-progress' | 'not-archived'>;
   close(): Promise<void>;

@@ -79,9 +79,10 @@ export function isTransient(err: unknown): boolean {
 export function describeFault(err: unknown): string {
   if (err instanceof DtarError) return err.message;
   const info = faultInfo(err);
-  const label = info.code ?? (info.name !== undefined && info.name !== 'Error' ? info.name : undefined);
   let message = (info.message.split('\n')[0] ?? '').trim();
-  if (label !== undefined && message.startsWith(label)) message = message.slice(label.length).replace(/^:\s*/, '');
+  let label = info.code ?? (info.name !== undefined && info.name !== 'Error' ? info.name : undefined);
+  if (label !== undefined && message === label) message = '';
+  if (label !== undefined && message.includes(label)) label = undefined; // "read ECONNRESET" says it
   const status = info.status === undefined ? '' : label === undefined ? `HTTP ${info.status}` : ` (HTTP ${info.status})`;
   const head = `${label ?? ''}${status}`;
   if (head === '') return message === '' ? 'unknown error' : message;

@@ -3,7 +3,7 @@
  * separate, smaller budget for uploads (each holds a body in memory and may itself run
  * several part uploads). Waiters are served in arrival order.
  */
-import type { Backend, ByteRange, ObjectInfo, PutOptions, RestoreTier } from './backend';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier } from './backend';
 
 export interface LimitOptions {
   /** put() calls in flight. */
@@ -51,7 +51,7 @@ export class ConcurrencyLimit implements Backend {
     this.others = new Semaphore(limits.others);
   }
 
-  put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
+  put(key: string, body: PutBody, options?: PutOptions): Promise<void> {
     return this.uploads.run(() => this.inner.put(key, body, options));
   }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BackendError, NotFoundError, ObjectExistsError } from '../errors';
-import type { Backend, ByteRange, ObjectInfo, PutOptions } from './backend';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
 import { describeFault, faultInfo } from './errors';
 import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
 
@@ -28,7 +28,7 @@ export class LocalBackend implements Backend {
     this.location = location;
   }
 
-  async put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<void> {
     validateKey(key);
     const final = this.file(key);
     const dir = path.dirname(final);
@@ -37,7 +37,7 @@ export class LocalBackend implements Backend {
       const fh = await this.createTemp(temp, dir);
       try {
         if (body instanceof Uint8Array) await writeAll(fh, body);
-        else for await (const chunk of body) await writeAll(fh, chunk);
+        else for await (const chunk of typeof body === 'function' ? body() : body) await writeAll(fh, chunk);
         await fh.sync();
       } finally {
         await fh.close();

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendError, ObjectExistsError } from '../errors';
-import type { Backend, ByteRange, ObjectInfo, PutOptions, RestoreTier } from './backend';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier } from './backend';
 import { describeFault, isTransient } from './errors';
 
 export interface RetryEvent {
@@ -41,10 +41,10 @@ export class RetryBackend implements Backend {
     this.location = inner.location;
   }
 
-  async put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<void> {
-    if (!(body instanceof Uint8Array)) {
-      // A stream is consumed by the first attempt and cannot be replayed; callers that want
-      // retries pass a buffer.
+  async put(key: string, body: PutBody, options?: PutOptions): Promise<void> {
+    if (!(body instanceof Uint8Array) && typeof body !== 'function') {
+      // A bare stream is consumed by the first attempt and cannot be replayed; callers that
+      // want retries pass a buffer or a function opening the stream (see PutBody).
       return this.run('put', key, () => this.inner.put(key, body, options), 0);
     }
     let failedOnce = false;
@@ -131,9 +131,16 @@ export class RetryBackend implements Backend {
     await sleep(delayMs);
   }
 
-  private async holds(key: string, body: Uint8Array): Promise<boolean> {
+  private async holds(key: string, body: Uint8Array | (() => AsyncIterable<Uint8Array>)): Promise<boolean> {
     try {
-      return Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(await this.get(key));
+      const stored = await this.get(key);
+      if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(stored);
+      let offset = 0;
+      for await (const chunk of body()) {
+        if (!Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).equals(stored.subarray(offset, offset + chunk.byteLength))) return false;
+        offset += chunk.byteLength;
+      }
+      return offset === stored.length;
     } catch {
       return false;
     }

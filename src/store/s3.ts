@@ -26,6 +26,7 @@ import {
   type Backend,
   type ByteRange,
   type ObjectInfo,
+  type PutBody,
   type PutOptions,
   type RestoreState,
   type RestoreTier,
@@ -84,7 +85,7 @@ export class S3Backend implements Backend {
     this.client = new S3Client(config);
   }
 
-  async put(key: string, body: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+  async put(key: string, body: PutBody, options: PutOptions = {}): Promise<void> {
     validateKey(key);
     const params: PutObjectCommandInput = {
       Bucket: this.bucket,
@@ -99,7 +100,7 @@ export class S3Backend implements Backend {
       if (body instanceof Uint8Array && body.length <= SINGLE_PUT_MAX) {
         await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
       } else {
-        await this.upload(params, body instanceof Uint8Array ? body : Readable.from(body));
+        await this.upload(params, body instanceof Uint8Array ? body : Readable.from(typeof body === 'function' ? body() : body));
       }
     } catch (err) {
       const f = faultInfo(err);

@@ -136,6 +136,17 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       assert.equal(sha256(await be.get('large/stream')), sha256(data));
     });
 
+    it('takes a function that opens the body', async () => {
+      const chunks = [randomBytes(1000), randomBytes(3000)];
+      let opened = 0;
+      await be.put('fn/body', () => {
+        opened++;
+        return iterate(chunks);
+      });
+      assert.equal(opened, 1);
+      assert.deepEqual(await be.get('fn/body'), Buffer.concat(chunks));
+    });
+
     it('leaves nothing behind when a streamed put fails', async () => {
       const before = await listKeys(be, '');
       await assert.rejects(be.put('atomic/broken', failingAfter(3 * MiB)), /source failed/);

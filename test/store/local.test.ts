@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BackendError } from '../../src/errors';
+import { BackendError, NotFoundError } from '../../src/errors';
 import { LocalBackend } from '../../src/store/local';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { failingAfter, listKeys, runConformance } from './conformance';
@@ -51,7 +51,17 @@ describe('LocalBackend specifics', () => {
     assert.deepEqual(await listKeys(be, 'stray/'), ['stray/real']);
   });
 
-  it('reports file-system failures as BackendError naming the operation and key', async (t) => {
+  it('reports a key under a file as BackendError naming the operation and key', async () => {
+    await be.put('plainfile', Buffer.from('f'));
+    await assert.rejects(
+      be.put('plainfile/child', Buffer.from('c')),
+      (err: unknown) => err instanceof BackendError && err.message.startsWith(`local store ${root}: put plainfile/child: ENOTDIR`),
+    );
+    assert.equal(await be.stat('plainfile/child'), null);
+    await assert.rejects(be.get('plainfile/child'), NotFoundError);
+  });
+
+  it('reports permission failures as BackendError naming the operation and key', async (t) => {
     if (process.getuid?.() === 0) return t.skip('root ignores file permissions');
     await be.put('locked/a', Buffer.from('a'));
     await chmod(path.join(root, 'locked'), 0o500);
