@@ -14,6 +14,10 @@ import { BodyRecord, BodyRef, encodeRecord, HeaderRestore, MODE_PATCHED, MODE_RA
 
 const DROPPED_PAX = /^(size|path|linkpath|hdrcharset|GNU\.sparse\..*)$/;
 
+function chunkListLength(body: BodyRef): number {
+  return 4 + body.chunks.length * 76;
+}
+
 function isUtf8(b: Buffer): boolean {
   return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }
@@ -23,8 +27,11 @@ function nonZero(b: Buffer): boolean {
   return false;
 }
 
-/** The index bytes for an entry whose body was stored as `body`. */
-export function indexBytesFor(entry: TarEntry, body: BodyRef, padding: Buffer): Buffer {
+/**
+ * The index bytes for an entry whose body was stored as `body`, and where in them the
+ * record's chunk list starts (so that chunk places can be filled in later).
+ */
+export function indexBytesFor(entry: TarEntry, body: BodyRef, padding: Buffer): { bytes: Buffer; chunkListAt: number } {
   const h = entry.header;
   const main = Buffer.from(entry.raw.subarray(entry.mainHeaderOffset, entry.mainHeaderOffset + BLOCK));
   const usePatch = !h.sparse && !entry.paxSize;
@@ -37,7 +44,7 @@ export function indexBytesFor(entry: TarEntry, body: BodyRef, padding: Buffer): 
   if (usePatch) {
     const headers = Buffer.from(entry.raw);
     setSizeField(headers.subarray(entry.mainHeaderOffset, entry.mainHeaderOffset + BLOCK), rec.length);
-    return Buffer.concat([headers, rec, recPad]);
+    return { bytes: Buffer.concat([headers, rec, recPad]), chunkListAt: headers.length + rec.length - chunkListLength(body) };
   }
   const records: [string, Buffer][] = [];
   const binary = !isUtf8(h.pathBytes) || !isUtf8(h.linkpathBytes);
@@ -51,7 +58,8 @@ export function indexBytesFor(entry: TarEntry, body: BodyRef, padding: Buffer): 
     main.fill(0, 386, 495);
   }
   setSizeField(main, rec.length);
-  return Buffer.concat([paxHeaderBlocks(records, 'PaxHeaders.dtar/entry'), main, rec, recPad]);
+  const pax = paxHeaderBlocks(records, 'PaxHeaders.dtar/entry');
+  return { bytes: Buffer.concat([pax, main, rec, recPad]), chunkListAt: pax.length + BLOCK + rec.length - chunkListLength(body) };
 }
 
 /** The original header bytes of an entry, from its index form and record. */

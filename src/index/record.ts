@@ -46,6 +46,18 @@ export interface BodyRecord {
 
 const SPARSE_FORMATS: SparseInfo['format'][] = ['gnu-old', 'pax-0.0', 'pax-0.1', 'pax-1.0'];
 
+/** Byte offset of chunk i's brick field within an encoded chunk list; its offset and stored length follow. */
+export function chunkPlaceOffset(i: number): number {
+  return 4 + i * 76 + 36;
+}
+
+/** Fills in where chunk i lives, in an encoded chunk list written before its brick was built. */
+export function writeChunkPlace(list: Buffer, at: number, brick: Buffer, offset: number, storedLength: number): void {
+  brick.copy(list, at);
+  list.writeUInt32LE(offset, at + 32);
+  list.writeUInt32LE(storedLength, at + 36);
+}
+
 export function encodeRecord(r: BodyRecord): Buffer {
   const parts: Buffer[] = [RECORD_MAGIC];
   const u8 = (n: number): void => void parts.push(Buffer.from([n]));

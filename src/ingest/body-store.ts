@@ -23,10 +23,17 @@ export interface StoredBody {
   slots: ChunkSlot[];
 }
 
+/** A batch goes to a worker once it holds this much, or this many chunks. */
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_COUNT = 256;
+
 export class BodyStore {
   /** Chunks of this ingest not yet in the catalogue (their brick is not durable yet). */
   private readonly own = new Map<string, ChunkSlot>();
+  private batch: { slot: ChunkSlot; plain: Buffer }[] = [];
+  private batchBytes = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Plaintext bytes handed out but not yet in the packer. */
   private unpacked = 0;
   private readonly unpackedWaiters: (() => void)[] = [];
   private failure: unknown = null;
@@ -38,7 +45,7 @@ export class BodyStore {
     private readonly catalogue: Catalogue,
     private readonly pool: SealPool,
     private readonly packer: Packer,
-    private readonly maxUnpacked: number,
+    private readonly maxUnpackedBytes: number,
   ) {}
 
   /** Forget chunks once their brick is durable: the catalogue answers for them from then on. */
@@ -72,27 +79,40 @@ export class BodyStore {
     this.own.set(hex, slot);
     this.stats.newChunks++;
     this.stats.newBytes += plain.length;
-    while (this.unpacked >= this.maxUnpacked) await new Promise<void>((r) => this.unpackedWaiters.push(r));
-    this.unpacked++;
-    const { sealed } = await this.pool.submit(id, plain);
+    this.batch.push({ slot, plain });
+    this.batchBytes += plain.length;
+    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_COUNT) await this.sendBatch();
+    return slot;
+  }
+
+  private async sendBatch(): Promise<void> {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    while (this.unpacked > 0 && this.unpacked + bytes > this.maxUnpackedBytes) await new Promise<void>((r) => this.unpackedWaiters.push(r));
+    this.unpacked += bytes;
+    const { sealed } = await this.pool.submit(batch.map((b) => ({ id: b.slot.id, plain: b.plain })));
     sealed.catch(() => undefined); // observed in the chain below; keeps an early failure from being "unhandled"
     this.chain = this.chain
       .then(async () => {
         if (this.failure) return;
-        await this.packer.add(slot, await sealed);
+        const out = await sealed;
+        for (let i = 0; i < batch.length; i++) await this.packer.add(batch[i]!.slot, out[i]!);
       })
       .catch((e: unknown) => {
         this.failure ??= e;
       })
       .finally(() => {
-        this.unpacked--;
-        this.unpackedWaiters.shift()?.();
+        this.unpacked -= bytes;
+        for (const w of this.unpackedWaiters.splice(0)) w();
       });
-    return slot;
   }
 
-  /** Waits until every chunk handed out so far is in the packer. */
+  /** Sends what is batched and waits until every chunk handed out so far is in the packer. */
   async drain(): Promise<void> {
+    await this.sendBatch();
     await this.chain;
     if (this.failure) throw this.failure;
   }

@@ -1,22 +1,25 @@
 /**
- * Writes the index tar, in archive order, to a temporary file. Entries wait in a queue until
- * every chunk they reference has its place in a built brick; the file is published (renamed
- * or copied out) by the caller only after every brick and catalogue segment is durable.
+ * Writes the index tar, in archive order, to a temporary file. An entry's bytes are made as
+ * soon as its body is cut (with its chunk places blank) and wait in a queue until every
+ * chunk has its place in a built brick; then the places are filled in and the bytes written.
+ * The file is published by the caller only after every brick and catalogue segment is durable.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { ChunkRef } from '../index/record';
+import { chunkPlaceOffset, writeChunkPlace } from '../index/record';
 import type { ChunkSlot } from './packer';
 
 interface Waiting {
+  bytes: Buffer;
+  /** Where the record's chunk list starts in `bytes`. */
+  chunkListAt: number;
   slots: ChunkSlot[];
-  /** Builds the entry's index bytes once all slots are placed. */
-  render: (chunks: ChunkRef[]) => Buffer;
 }
 
 const FLUSH_BYTES = 1024 * 1024;
 
 export class IndexSink {
-  private readonly queue: (Buffer | Waiting)[] = [];
+  private queue: (Buffer | Waiting)[] = [];
+  private head = 0;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   bytes = 0;
@@ -29,29 +32,28 @@ export class IndexSink {
 
   /** Writes out every queued item whose chunks are all placed, in order. */
   async flushReady(): Promise<void> {
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
+    while (this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
       let bytes: Buffer;
-      if (Buffer.isBuffer(head)) bytes = head;
+      if (Buffer.isBuffer(item)) bytes = item;
       else {
-        const refs = placed(head.slots);
-        if (!refs) break;
-        bytes = head.render(refs);
+        if (!fillPlaces(item)) break;
+        bytes = item.bytes;
       }
-      this.queue.shift();
+      this.head++;
       this.buffered.push(bytes);
       this.bufferedBytes += bytes.length;
       if (this.bufferedBytes >= FLUSH_BYTES) await this.writeBuffered();
     }
-  }
-
-  get waiting(): number {
-    return this.queue.length;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 
   async finish(): Promise<void> {
     await this.flushReady();
-    if (this.queue.length > 0) throw new Error('index entries left waiting for chunks that were never placed');
+    if (this.head < this.queue.length) throw new Error('index entries left waiting for chunks that were never placed');
     await this.writeBuffered();
     await this.file.sync();
   }
@@ -66,11 +68,8 @@ export class IndexSink {
   }
 }
 
-export function placed(slots: readonly ChunkSlot[]): ChunkRef[] | null {
-  const refs: ChunkRef[] = [];
-  for (const s of slots) {
-    if (!s.place) return null;
-    refs.push({ id: s.id, plainLength: s.plainLength, brick: s.place.brick, offset: s.place.offset, storedLength: s.place.storedLength });
-  }
-  return refs;
+function fillPlaces(w: Waiting): boolean {
+  for (const s of w.slots) if (!s.place) return false;
+  w.slots.forEach((s, i) => writeChunkPlace(w.bytes, w.chunkListAt + chunkPlaceOffset(i), s.place!.brick, s.place!.offset, s.place!.storedLength));
+  return true;
 }

@@ -14,9 +14,11 @@ import { readTar } from '../tar/reader';
 import type { Repository } from '../repo/repository';
 import type { StorageClass } from '../store/backend';
 import { BodyStore, StoredBody } from './body-store';
-import { IndexSink, placed } from './index-sink';
+import { IndexSink } from './index-sink';
 import { Packer } from './packer';
 import { SealPool } from './seal-pool';
+
+const NO_BRICK = Buffer.alloc(32);
 
 export interface IngestOptions {
   name: string;
@@ -70,7 +72,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     },
   });
   const chunker = new Chunker(repo.gear, repo.config.chunker);
-  store = new BodyStore(chunker, repo.keys.chunkId, catalogue, pool, packer, threads * 4);
+  store = new BodyStore(chunker, repo.keys.chunkId, catalogue, pool, packer, 64 * 1024 * 1024);
   const sink = new IndexSink(indexFile);
   const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex') };
   sink.push(encodeMeta(meta));
@@ -94,12 +96,9 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
           sink.push(item.raw);
         } else {
           const body = await store.store(item.body);
-          const padding = item.padding();
-          const entry = item;
-          sink.push({
-            slots: body.slots,
-            render: (chunks) => indexBytesFor(entry, { storedSize: body.storedSize, sha256: body.sha256, chunks }, padding),
-          });
+          const blank = body.slots.map((sl) => ({ id: sl.id, plainLength: sl.plainLength, brick: NO_BRICK, offset: 0, storedLength: 0 }));
+          const rendered = indexBytesFor(item, { storedSize: body.storedSize, sha256: body.sha256, chunks: blank }, item.padding());
+          sink.push({ ...rendered, slots: body.slots });
         }
       } else {
         tail = await store.store(item.tail);
@@ -109,8 +108,10 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     await store.drain();
     await packer.flush();
     const tailBody = tail!;
-    const tailRefs = placed(tailBody.slots);
-    if (!tailRefs) throw new Error('archive tail chunks were never placed');
+    const tailRefs = tailBody.slots.map((sl) => {
+      if (!sl.place) throw new Error('archive tail chunks were never placed');
+      return { id: sl.id, plainLength: sl.plainLength, ...sl.place };
+    });
     sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn }));
     sink.push(Buffer.alloc(1024));
     await sink.finish();

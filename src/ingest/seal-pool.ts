@@ -1,6 +1,7 @@
 /**
- * A fixed pool of seal workers with a bounded number of chunks in flight: submit() waits
- * while the pool is full, which is what bounds ingest's memory whatever the input size.
+ * A fixed pool of seal workers. Work goes in batches (many small chunks per message keeps
+ * the cost of crossing threads off the per-file path); at most `maxBatches` are in flight,
+ * and submit() waits while the pool is full, which bounds ingest's memory.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,13 @@ import { Worker } from 'node:worker_threads';
 import type { SealRequest, SealResponse, SealWorkerData } from './seal-worker';
 
 interface Job {
-  resolve: (sealed: Buffer) => void;
+  resolve: (sealed: Buffer[]) => void;
   reject: (e: Error) => void;
+}
+
+export interface SealItem {
+  id: Buffer;
+  plain: Buffer;
 }
 
 export class SealPool {
@@ -19,8 +25,10 @@ export class SealPool {
   private seq = 0;
   private next = 0;
   private failure: Error | null = null;
+  private readonly maxBatches: number;
 
-  constructor(dataKey: Buffer, level: number, threads = availableParallelism(), private readonly maxInFlight = threads * 3) {
+  constructor(dataKey: Buffer, level: number, threads = availableParallelism()) {
+    this.maxBatches = threads * 2;
     const workerData: SealWorkerData = { dataKey, level };
     for (let i = 0; i < threads; i++) {
       const w = new Worker(join(__dirname, 'seal-worker.js'), { workerData });
@@ -30,16 +38,17 @@ export class SealPool {
     }
   }
 
-  /** Resolves when the chunk was accepted into the pool; `sealed` resolves with its sealed form. */
-  async submit(id: Buffer, plain: Buffer): Promise<{ sealed: Promise<Buffer> }> {
-    while (this.jobs.size >= this.maxInFlight && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
+  /** Waits for room, then hands the batch to a worker; the returned promise gives the sealed chunks in order. */
+  async submit(batch: readonly SealItem[]): Promise<{ sealed: Promise<Buffer[]> }> {
+    while (this.jobs.size >= this.maxBatches && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
     if (this.failure) throw this.failure;
     const seq = this.seq++;
-    const sealed = new Promise<Buffer>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
-    const req: SealRequest = { seq, id, plain };
-    const worker = this.workers[this.next++ % this.workers.length]!;
-    if (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength) worker.postMessage(req, [plain.buffer as ArrayBuffer]);
-    else worker.postMessage(req);
+    const sealed = new Promise<Buffer[]>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
+    const ids = Buffer.concat(batch.map((b) => b.id));
+    const plain = batch.length === 1 ? batch[0]!.plain : Buffer.concat(batch.map((b) => b.plain));
+    const req: SealRequest = { seq, ids, plain, lengths: batch.map((b) => b.plain.length) };
+    const own = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength;
+    this.workers[this.next++ % this.workers.length]!.postMessage(req, own ? [plain.buffer as ArrayBuffer] : []);
     return { sealed };
   }
 
@@ -47,7 +56,14 @@ export class SealPool {
     const job = this.jobs.get(res.seq);
     if (!job) return;
     this.jobs.delete(res.seq);
-    job.resolve(Buffer.from(res.sealed.buffer, res.sealed.byteOffset, res.sealed.byteLength));
+    const all = Buffer.from(res.sealed.buffer, res.sealed.byteOffset, res.sealed.byteLength);
+    const out: Buffer[] = [];
+    let o = 0;
+    for (const n of res.lengths) {
+      out.push(all.subarray(o, o + n));
+      o += n;
+    }
+    job.resolve(out);
     this.waiting.shift()?.();
   }
 

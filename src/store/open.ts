@@ -11,7 +11,7 @@ import type { Backend } from './backend';
 import { ConcurrencyLimit } from './limit';
 import { LocalBackend } from './local';
 import { RetryBackend } from './retry';
-import { S3Backend, s3OptionsFromUrl } from './s3';
+import { S3Backend, s3OptionsFromUrl, type S3UrlFlags } from './s3';
 
 export interface OpenOptions {
   /** --s3-endpoint; overrides AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
@@ -42,7 +42,7 @@ export function openBackend(location: string, opts: OpenOptions = {}): Backend {
     return new LocalBackend(dir, location);
   }
   if (scheme === 's3') {
-    const flags: { endpoint?: string; region?: string; pathStyle?: boolean } = {};
+    const flags: S3UrlFlags = {};
     if (opts.s3Endpoint !== undefined) flags.endpoint = opts.s3Endpoint;
     if (opts.s3Region !== undefined) flags.region = opts.s3Region;
     if (opts.s3PathStyle !== undefined) flags.pathStyle = opts.s3PathStyle;
