@@ -200,6 +200,23 @@ describe('RetryBackend over S3Backend', () => {
     await be.close();
   });
 
+  it('rides out a server failing a quarter of all requests', async () => {
+    const be = new RetryBackend(s3For(server, bucket), { retries: 12, baseDelayMs: 1, maxDelayMs: 10 });
+    const bodies = Array.from({ length: 12 }, () => randomBytes(2000));
+    server.failRate(0.25, 503);
+    server.failRate(0.25, 'reset');
+    try {
+      await Promise.all(bodies.map((b, i) => be.put(`rate/${i}`, b)));
+      const got = await Promise.all(bodies.map((_, i) => be.get(`rate/${i}`)));
+      assert.deepEqual(got, bodies);
+      assert.equal((await collect(be.list('rate/'))).length, bodies.length);
+    } finally {
+      server.clearFaults();
+    }
+    assert.ok(server.requests.some((r) => r.fault === 503) && server.requests.some((r) => r.fault === 'reset'), 'faults were injected');
+    await be.close();
+  });
+
   it('retries a multipart upload whose part failed', async () => {
     const be = fastRetry(s3For(server, bucket));
     const data = randomBytes(20 * MiB);
