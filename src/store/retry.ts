@@ -137,8 +137,9 @@ export class RetryBackend implements Backend {
       if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(stored);
       let offset = 0;
       for await (const chunk of body()) {
-        if (!Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).equals(stored.subarray(offset, offset + chunk.byteLength))) return false;
-        offset += chunk.byteLength;
+        const mine = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        if (!mine.equals(stored.subarray(offset, offset + mine.length))) return false;
+        offset += mine.length;
       }
       return offset === stored.length;
     } catch {

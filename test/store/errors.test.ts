@@ -58,7 +58,10 @@ describe('isTransient', () => {
 
 describe('describeFault', () => {
   it('gives one line with the code, the HTTP status and the message', () => {
-    assert.equal(describeFault(sdkError('SlowDown', 503, 'Please reduce your request rate.')), 'SlowDown (HTTP 503): Please reduce your request rate.');
+    assert.equal(
+      describeFault(sdkError('SlowDown', 503, 'Please reduce your request rate.')),
+      'SlowDown (HTTP 503): Please reduce your request rate.',
+    );
     assert.equal(describeFault(sdkError('NotFound', 404)), 'NotFound (HTTP 404)');
     assert.equal(describeFault(sdkError('Unknown', 502, 'line one\nline two')), 'Unknown (HTTP 502): line one');
     assert.equal(describeFault(sysError('ECONNRESET', 'read ECONNRESET')), 'read ECONNRESET');

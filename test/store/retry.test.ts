@@ -60,7 +60,10 @@ describe('RetryBackend', () => {
     const be = new RetryBackend(inner, { retries: 2, baseDelayMs: 1, maxDelayMs: 2 });
     inner.passes = 0;
     inner.breaks = [2, 2, 2, 2];
-    await assert.rejects(collect(be.list('l/')), (err: unknown) => err instanceof BackendError && /list l\/: failed 3 times: read ECONNRESET/.test(err.message));
+    await assert.rejects(
+      collect(be.list('l/')),
+      (err: unknown) => err instanceof BackendError && /list l\/: failed 3 times: read ECONNRESET/.test(err.message),
+    );
     assert.equal(inner.passes, 3);
   });
 

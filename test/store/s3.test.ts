@@ -95,14 +95,22 @@ describe('S3Backend specifics', () => {
 
   it('aborts a failed multipart upload, reporting the failure and not the abort', async () => {
     const be = s3For(server, await server.newBucket());
+    server.clearRequests();
     server.failNext(100, 500, { ops: ['UploadPart'] });
     try {
-      await assert.rejects(be.put('doomed', randomBytes(20 * MiB)), (err: unknown) => err instanceof BackendError && /put doomed: InternalError/.test(err.message));
+      await assert.rejects(
+        be.put('doomed', randomBytes(20 * MiB)),
+        (err: unknown) => err instanceof BackendError && /put doomed: InternalError/.test(err.message),
+      );
     } finally {
       server.clearFaults();
     }
     // s3rver answers 405 to AbortMultipartUpload; that it was sent is what we can check.
     assert.equal(server.count('AbortMultipartUpload', { key: /doomed$/ }), 1);
+    const byMethod = server.countByMethod();
+    assert.equal(byMethod['POST'], 1, 'one CreateMultipartUpload, no Complete');
+    assert.equal(byMethod['PUT'], 3, 'three parts tried, none retried inside S3Backend');
+    assert.equal(byMethod['DELETE'], 1);
     assert.equal(await be.stat('doomed'), null);
     await be.close();
   });
@@ -245,7 +253,11 @@ describe('RetryBackend over S3Backend', () => {
     server.failNext(1, 'drop-response', { ops: ['PutObject'] });
     await be.put('r/lost-answer', Buffer.from('mine'), { ifAbsent: true });
     assert.equal(server.count('PutObject', { key: /lost-answer$/ }), 2, 'the retry met the stored object');
-    await assert.rejects(be.put('r/lost-answer', Buffer.from('mine'), { ifAbsent: true }), ObjectExistsError, 'without a lost answer, exists is exists');
+    await assert.rejects(
+      be.put('r/lost-answer', Buffer.from('mine'), { ifAbsent: true }),
+      ObjectExistsError,
+      'without a lost answer, exists is exists',
+    );
     await be.close();
   });
 
@@ -364,7 +376,11 @@ describe('cross-check with a real S3 client', () => {
       const { stdout } =
         tool === 'aws'
           ? await run('aws', ['--endpoint-url', server.endpoint, 's3', 'ls', '--recursive', `s3://${bucket}/store/`], { env })
-          : await run('s3cmd', ['--host', host, '--host-bucket', host, '--no-ssl', '--access_key=S3RVER', '--secret_key=S3RVER', 'ls', '--recursive', `s3://${bucket}/store/`], { env });
+          : await run(
+              's3cmd',
+              ['--host', host, '--host-bucket', host, '--no-ssl', '--access_key=S3RVER', '--secret_key=S3RVER', 'ls', '--recursive', `s3://${bucket}/store/`],
+              { env },
+            );
       assert.match(stdout, /\b1000 +(s3:\/\/[^ ]+\/)?store\/bricks\/aa\/one\b/);
       assert.match(stdout, /\b2000 +(s3:\/\/[^ ]+\/)?store\/bricks\/bb\/two\b/);
     } finally {

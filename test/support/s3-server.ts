@@ -163,7 +163,13 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
   }
 
   /** Answers after the request body has arrived, so the client is not cut off mid-send. */
-  async function drainThenError(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string, message: string): Promise<void> {
+  async function drainThenError(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+  ): Promise<void> {
     await readAll(req);
     sendError(res, req, status, code, message);
   }
@@ -210,7 +216,8 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
     const method = req.method ?? 'GET';
-    const rec: RequestRecord = { method, op: classify(method, bucket, key, url.searchParams), bucket, key, query: url.searchParams, headers: req.headers };
+    const op = classify(method, bucket, key, url.searchParams);
+    const rec: RequestRecord = { method, op, bucket, key, query: url.searchParams, headers: req.headers };
     requests.push(rec);
     if (down) {
       req.socket.destroy();
@@ -253,7 +260,11 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
             return drainThenError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
           }
           const up = await whileWriting(full, () => forward(method, path, req.headers, req));
-          if (up.statusCode === 200) setClass(full, pendingClass.get(url.searchParams.get('uploadId') ?? ''));
+          const uploadId = url.searchParams.get('uploadId') ?? '';
+          if (up.statusCode === 200) {
+            setClass(full, pendingClass.get(uploadId));
+            pendingClass.delete(uploadId);
+          }
           return relay(res, up);
         };
         return req.headers['if-none-match'] === '*' ? withLock(full, complete) : complete();

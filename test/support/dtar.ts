@@ -1,0 +1,68 @@
+/**
+ * Running the real dtar CLI in tests, as a child process of bin/dtar.js (exit codes, stderr
+ * and stdout exactly as a user sees them), against a fresh local store in a temp directory.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const DTAR = resolve(__dirname, '../../../bin/dtar.js');
+
+export interface DtarResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  /** A file to feed on stdin, or bytes. */
+  stdin?: string | Buffer;
+  cwd?: string;
+}
+
+export function dtar(args: string[], opts: RunOptions): Promise<DtarResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [DTAR, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.on('error', () => undefined); // dtar may stop reading early on bad input
+    if (typeof opts.stdin === 'string') createReadStream(opts.stdin).pipe(child.stdin);
+    else if (opts.stdin) child.stdin.end(opts.stdin);
+    else child.stdin.end();
+  });
+}
+
+export interface TestStore {
+  dir: string;
+  store: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): Promise<void>;
+}
+
+/** A temp dir with a store location and an environment pointing dtar at it (not yet initialised). */
+export async function testStore(passphrase = 'correct horse battery staple'): Promise<TestStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'dtar-test-'));
+  const store = join(dir, 'store');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_DATA_HOME: join(dir, 'data'),
+    DTAR_STORE: store,
+    DTAR_PASSWORD: passphrase,
+  };
+  return { dir, store, env, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Returns r, or throws with the command's stderr when it did not exit 0. */
+export function ok(r: DtarResult, what: string): DtarResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
