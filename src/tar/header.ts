@@ -297,11 +297,14 @@ export function paddingFor(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** A PAX 'x' header block for `records` followed by its padded body, ready to write before an entry's header. */
-export function paxHeaderBlocks(records: Map<string, Buffer> | [string, Buffer][], name: Buffer | string): Buffer {
+/**
+ * A PAX header block for `records` followed by its padded body: 'x' (default) is ready to write
+ * before an entry's header, 'g' is a global header of its own.
+ */
+export function paxHeaderBlocks(records: Map<string, Buffer> | [string, Buffer][], name: Buffer | string, typeflag: 'x' | 'g' = 'x'): Buffer {
   const body = encodePaxRecords(records);
   const nameBytes = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
   // The x header's own name is informative only; cut it to what fits a plain name field.
-  const header = encodeHeader({ name: nameBytes.subarray(0, 100), typeflag: 'x', size: body.length, mode: 0o644 });
+  const header = encodeHeader({ name: nameBytes.subarray(0, 100), typeflag, size: body.length, mode: 0o644 });
   return Buffer.concat([header, body, Buffer.alloc(paddingFor(body.length))]);
 }

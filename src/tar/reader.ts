@@ -117,13 +117,15 @@ async function readGnuSparse(src: ByteSource, main: ParsedHeader, raw: Buffer[],
   const gnu = main.gnuSparse;
   if (!gnu) throw new Error('readGnuSparse needs an old GNU sparse header');
   const map = [...gnu.map];
+  const tooMany = (at: number): BadTarError => new BadTarError(`sparse map has more entries than the limit of ${maxEntries}`, at);
+  if (map.length > maxEntries) throw tooMany(src.offset - BLOCK);
   let extended = gnu.isExtended;
   while (extended) {
     const start = src.offset;
     const block = await src.read(BLOCK);
     if (block.length < BLOCK) throw new BadTarError('truncated archive: input ends inside a sparse extension header', start + block.length);
     const extension = parseSparseExtension(block, start);
-    if (map.length + extension.map.length > maxEntries) throw new BadTarError(`sparse map has more than the limit of ${maxEntries} entries`, start);
+    if (map.length + extension.map.length > maxEntries) throw tooMany(start);
     map.push(...extension.map);
     raw.push(block);
     extended = extension.isExtended;
@@ -194,7 +196,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
         throw new BadTarError(blockStart === 0 ? notTarMessage(block) : 'bad header checksum', blockStart);
       }
       const header = parseHeader(block, blockStart);
-      if (extensions >= MAX_EXTENSION_HEADERS) {
+      if (['x', 'X', 'L', 'K'].includes(header.typeflag) && ++extensions > MAX_EXTENSION_HEADERS) {
         throw new BadTarError(`more than ${MAX_EXTENSION_HEADERS} extension headers before one entry`, blockStart);
       }
       switch (header.typeflag) {
@@ -207,7 +209,6 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
           if (header.typeflag !== 'g') {
             local.push(...records);
             raw.push(block, body);
-            extensions++;
             break;
           }
           if (raw.length > 0) throw new BadTarError('PAX global header between an extended header and its entry', blockStart);
@@ -225,7 +226,6 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
           if (header.typeflag === 'L') longName = longNameOf(body, header.size);
           else longLink = longNameOf(body, header.size);
           raw.push(block, body);
-          extensions++;
           break;
         }
         default:

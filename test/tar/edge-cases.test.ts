@@ -1,0 +1,170 @@
+/**
+ * Crafted archives for what the corpus cannot show: header-only types with a size, hard links
+ * with a PAX size, entries past 8 GiB, limits, PAX global records, star headers, skipped bodies.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { BadTarError } from '../../src/errors';
+import { BLOCK, encodeHeader, paddingFor, paxHeaderBlocks, recomputeChecksum } from '../../src/tar/header';
+import type { HeaderFields } from '../../src/tar/header';
+import { readTar } from '../../src/tar/reader';
+import type { TarEntry } from '../../src/tar/types';
+import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
+import { chunked, readAll } from './collect';
+
+const run = promisify(execFile);
+const END = Buffer.alloc(2 * BLOCK);
+
+function entry(fields: HeaderFields, body = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([encodeHeader({ mode: 0o644, size: body.length, ...fields }), body, Buffer.alloc(paddingFor(body.length))]);
+}
+
+async function corpusArchive(name: string): Promise<Buffer> {
+  const corpus = await buildCorpus(defaultCorpusDir());
+  return fs.readFile(corpus.archives.find((a) => a.name === name)?.path ?? '');
+}
+
+async function rejects(input: Buffer, pattern: RegExp, limits = {}, what = ''): Promise<void> {
+  await assert.rejects(readAll(chunked(input, 4096), { limits }), (e: unknown) => e instanceof BadTarError && pattern.test(e.message), what);
+}
+
+test('header-only types ignore their size field, as GNU tar extracts them and libarchive reads them', async () => {
+  // The "body" is itself a valid header: whoever skips it lists 'after', whoever doesn't lists 'inner'.
+  const fake = Buffer.concat([encodeHeader({ name: 'inner', mode: 0o644 }), Buffer.alloc(BLOCK)]);
+  for (const typeflag of ['1', '2', '3', '4', '5', '6']) {
+    const input = Buffer.concat([encodeHeader({ name: `t${typeflag}`, typeflag, size: 1024, linkname: 'target' }), fake, entry({ name: 'after' }), END]);
+    const { items, reassembled } = await readAll(chunked(input, 100));
+    assert.ok(reassembled.equals(input));
+    const names = items.flatMap((i) => (i.header ? [i.header.path] : []));
+    assert.deepEqual(names.slice(0, 2), [`t${typeflag}`, 'inner'], `typeflag ${typeflag}`);
+    assert.equal(items[0]?.bodySize, 0);
+    // bsdtar agrees (GNU tar's -t alone skips the size for all but directories and hard links).
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dtar-headeronly-'));
+    await fs.writeFile(path.join(dir, 'a.tar'), input);
+    const { stdout } = await run('bsdtar', ['-t', '-f', path.join(dir, 'a.tar')]).catch((e: { stdout: string }) => e);
+    assert.deepEqual(stdout.split('\n').slice(0, 2), [`t${typeflag}`, 'inner'], `bsdtar, typeflag ${typeflag}`);
+    await fs.rm(dir, { recursive: true });
+  }
+});
+
+test('a hard link has a body only when a PAX size record gives one', async () => {
+  const body = Buffer.from('link data');
+  const input = Buffer.concat([
+    paxHeaderBlocks([['size', Buffer.from(String(body.length))]], 'PaxHeaders/link'),
+    encodeHeader({ name: 'link', typeflag: '1', linkname: 'target', size: 0 }),
+    body, Buffer.alloc(paddingFor(body.length)), END,
+  ]);
+  const { items, reassembled, bodies } = await readAll(chunked(input, 4096), { keepBodies: true });
+  assert.ok(reassembled.equals(input));
+  assert.equal(items[0]?.bodySize, body.length);
+  assert.equal(items[0]?.header?.type, 'hardlink');
+  assert.equal(bodies.get(0)?.toString(), 'link data');
+  const first = await readTar(chunked(input, 4096)).next();
+  assert.ok(!first.done && first.value.kind === 'entry' && first.value.paxSize);
+});
+
+test('an entry over 8 GiB (base-256 size) is announced with its size and fails only when cut short', async () => {
+  const size = 9 * 1024 ** 3 + 1;
+  const reader = readTar(chunked(Buffer.concat([encodeHeader({ name: 'huge.bin', size }), Buffer.alloc(4096, 1)]), 4096));
+  const first = await reader.next();
+  assert.ok(!first.done && first.value.kind === 'entry');
+  assert.equal(first.value.bodySize, size);
+  assert.equal(first.value.paxSize, false);
+  await assert.rejects(reader.next(), (e: unknown) => e instanceof BadTarError && /truncated archive: input ends inside an entry body/.test(e.message) && e.offset === BLOCK + 4096);
+  // The PAX way of saying the same.
+  const pax = readTar(chunked(Buffer.concat([paxHeaderBlocks([['size', Buffer.from(String(size))]], 'p'), encodeHeader({ name: 'huge.bin' })]), 4096));
+  const viaPax = await pax.next();
+  assert.ok(!viaPax.done && viaPax.value.kind === 'entry' && viaPax.value.bodySize === size && viaPax.value.paxSize);
+});
+
+test('limits on PAX headers, long names, sparse maps and extension headers are enforced', async () => {
+  await rejects(await corpusArchive('posix.tar'), /PAX header of \d+ bytes is over the limit of 16/, { maxPaxSize: 16 });
+  await rejects(await corpusArchive('gnu.tar'), /GNU long name of \d+ bytes is over the limit of 50/, { maxLongNameSize: 50 });
+  for (const name of ['gnu-sparse.tar', 'pax-sparse-0.0.tar', 'pax-sparse-0.1.tar', 'pax-sparse-1.0.tar', 'bsdtar.tar']) {
+    await rejects(await corpusArchive(name), /sparse map has .*limit of 2/, { maxSparseEntries: 2 }, name);
+  }
+  const longName = entry({ name: '././@LongLink', typeflag: 'L' }, Buffer.from('name\0'));
+  await rejects(Buffer.concat([...Array<Buffer>(65).fill(longName), entry({ name: 'x' }), END]), /more than 64 extension headers/);
+  const ok = await readAll(chunked(Buffer.concat([...Array<Buffer>(64).fill(longName), entry({ name: 'x' }), END]), 4096));
+  assert.equal(ok.items[0]?.header?.path, 'name');
+});
+
+test('PAX global records apply to later entries until a later global removes them', async () => {
+  const input = Buffer.concat([
+    paxHeaderBlocks([['uname', Buffer.from('global-user')], ['comment', Buffer.from('hi')]], 'g', 'g'),
+    entry({ name: 'a', uname: 'header-user' }),
+    paxHeaderBlocks([['uname', Buffer.from('')]], 'x'),
+    entry({ name: 'b', uname: 'header-user' }),
+    paxHeaderBlocks([['comment', Buffer.from('')]], 'g', 'g'),
+    entry({ name: 'c' }),
+    END,
+  ]);
+  const { items, reassembled } = await readAll(chunked(input, 4096));
+  assert.ok(reassembled.equals(input));
+  assert.deepEqual(items.map((i) => i.kind), ['global', 'entry', 'entry', 'global', 'entry', 'end']);
+  const [a, b, c] = items.flatMap((i) => (i.header ? [i.header] : []));
+  assert.equal(a?.uname, 'global-user');
+  assert.equal(a?.pax.get('comment')?.toString(), 'hi');
+  // An empty local value undoes the global one for that entry only.
+  assert.equal(b?.uname, 'header-user');
+  assert.equal(c?.pax.has('comment'), false);
+  assert.equal(c?.uname, 'global-user');
+});
+
+test('LIBARCHIVE.xattr names are percent-decoded and values base64-decoded', async () => {
+  const value = Buffer.from([0, 1, 2, 0xff]);
+  const input = Buffer.concat([
+    paxHeaderBlocks([['LIBARCHIVE.xattr.user.with%3Dequals', Buffer.from(value.toString('base64').replace(/=+$/, ''))]], 'x'),
+    entry({ name: 'f' }),
+    END,
+  ]);
+  const { items } = await readAll(chunked(input, 4096));
+  assert.deepEqual([...(items[0]?.header?.xattrs ?? [])], [['user.with=equals', value]]);
+});
+
+test('star headers keep their 131-byte prefix and atime/ctime; v7 names ending in / are directories', async () => {
+  const star = encodeHeader({ name: `${'s'.repeat(100)}/file`, mtime: 100 });
+  star.write('00000000144 00000000310 ', 476, 'latin1');
+  recomputeChecksum(star);
+  const v7 = encodeHeader({ name: 'olddir/' });
+  v7.fill(0, 257, 265);
+  recomputeChecksum(v7);
+  const { items } = await readAll(chunked(Buffer.concat([star, v7, END]), 4096));
+  const [s, v] = items.flatMap((i) => (i.header ? [i.header] : []));
+  assert.equal(s?.path, `${'s'.repeat(100)}/file`);
+  assert.equal(s?.atime, 0o144);
+  assert.equal(s?.ctime, 0o310);
+  assert.equal(v?.type, 'directory');
+  assert.equal(v?.uname, '');
+});
+
+test('unread bodies are skipped, padding() is valid after, and a body reads only once', async () => {
+  const input = await corpusArchive('ustar.tar');
+  const full = await readAll(chunked(input, 333));
+  const seen: { offset: number; padding: string }[] = [];
+  const reader = readTar(chunked(input, 333));
+  let previous: TarEntry | undefined;
+  for (let next = await reader.next(); !next.done; next = await reader.next()) {
+    // The entry before was left half read or unread: asking for this item skipped the rest.
+    if (previous) seen.push({ offset: previous.offset, padding: previous.padding().toString('hex') });
+    previous = undefined;
+    const item = next.value;
+    if (item.kind !== 'entry') continue;
+    assert.throws(() => item.padding(), /only after the body/);
+    if (seen.length % 2 === 0) {
+      for await (const piece of item.body) {
+        assert.ok(piece.length > 0);
+        break;
+      }
+      assert.throws(() => item.body[Symbol.asyncIterator](), /only once/);
+    }
+    previous = item;
+  }
+  const expected = full.items.filter((i) => i.kind === 'entry').map((i) => ({ offset: i.offset, padding: i.padding }));
+  assert.deepEqual(seen, expected);
+});
