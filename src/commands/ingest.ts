@@ -49,7 +49,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     progress?.done();
     const created = new Date();
     const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize };
-    await repo.backend.put(newIndexCopyKey(created), encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
+    // A function body, so that a retried upload reads the index again from the start.
+    await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
     await tmp.publish();
     if (!flags.output) {
       await writeTo(io.stdout, createReadStream(tmp.path));
