@@ -1,0 +1,78 @@
+/**
+ * `dtar cat INDEX PATH`: one file's contents to stdout, sparse holes as zeros. The index is
+ * read twice: once to find the member (its last copy, as tar would extract it, following a
+ * hard link to its target), once more to fetch just its chunks.
+ */
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors';
+import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import { BodyLayout } from '../extract/layout';
+import { BodyPipeline } from '../extract/bodies';
+import { Io, StoreFlags } from './context';
+import { checkIndexStore } from './index-store';
+import { openIndexStore } from './index-file';
+import { addStoreOptions } from './options';
+import { memberKey } from './select';
+import { writeChunk } from './stdout';
+
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** The last entry named `key` before entry `before`. */
+async function findMember(index: string, key: string, before = Infinity): Promise<IndexEntry | null> {
+  let found: IndexEntry | null = null;
+  for await (const item of readIndex(createReadStream(index), index)) {
+    if (item.kind !== 'entry') continue;
+    if (item.seq >= before) break;
+    if (memberKey(item.header.path) === key) found = item;
+  }
+  return found;
+}
+
+async function writeZeros(io: Io, n: number): Promise<void> {
+  for (let left = n; left > 0; left -= ZEROS.length) await writeChunk(io.stdout, ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+}
+
+export async function catCommand(io: Io, index: string, path: string, flags: StoreFlags): Promise<void> {
+  const { meta, repo } = await openIndexStore(io, index, flags);
+  checkIndexStore(meta, repo);
+  let entry = await findMember(index, memberKey(path));
+  if (!entry) throw new UsageError(`${path}: not in the archive`);
+  if (entry.header.type === 'hardlink') {
+    const target: IndexEntry | null = await findMember(index, memberKey(entry.header.linkpath), entry.seq);
+    if (!target) throw new UsageError(`${path}: hard link to ${entry.header.linkpath}, which is not in the archive before it`);
+    entry = target;
+  }
+  const h = entry.header;
+  if (h.type !== 'file' && h.type !== 'contiguous') {
+    const what = h.type === 'symlink' ? `a symbolic link to ${h.linkpath}` : `a ${h.type}, not a file`;
+    throw new UsageError(`${path}: ${what}`);
+  }
+  const record = entry.record;
+  if (!record) return;
+  const pipeline = new BodyPipeline(repo, [{ value: null, body: record.body, path: h.path }][Symbol.iterator]());
+  await pipeline.next();
+  const layout = new BodyLayout(record.sparse, h.path);
+  let at = 0;
+  for (let data = await pipeline.read(); data; data = await pipeline.read()) {
+    for (const piece of layout.place(data)) {
+      await writeZeros(io, piece.offset - at);
+      await writeChunk(io.stdout, piece.data);
+      at = piece.offset + piece.data.length;
+    }
+  }
+  await writeZeros(io, contentSize(entry) - at);
+}
+
+export function register(program: Command, io: Io): void {
+  addStoreOptions(
+    program
+      .command('cat')
+      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<PATH>', 'the file in the archive')
+      .description("write one file's contents to standard output")
+      .addHelpText('after', '\nExamples:\n  dtar cat home.index.tar home/alice/.bashrc\n  dtar cat etc.index.tar etc/fstab | diff - /etc/fstab'),
+  ).action(async (index: string, path: string, flags: StoreFlags) => {
+    await catCommand(io, index, path, flags);
+  });
+}

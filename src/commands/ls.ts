@@ -1,0 +1,46 @@
+/** `dtar ls INDEX [PATH...]`: the entries of a backup, from its index alone (no store, no passphrase). */
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors';
+import { readIndex } from '../index/reader';
+import type { Io } from './context';
+import { readIndexMeta } from './index-file';
+import { entryJson, longLine } from './listing';
+import { Selection } from './select';
+import { writeChunk } from './stdout';
+
+interface LsFlags {
+  long?: boolean;
+  json?: boolean;
+}
+
+export async function lsCommand(io: Io, index: string, paths: string[], flags: LsFlags): Promise<void> {
+  await readIndexMeta(index);
+  const selection = new Selection(paths);
+  let batch = '';
+  for await (const item of readIndex(createReadStream(index), index)) {
+    if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
+    batch += (flags.json ? JSON.stringify(entryJson(item)) : flags.long ? longLine(item) : item.header.path) + '\n';
+    if (batch.length > 64 * 1024) {
+      await writeChunk(io.stdout, Buffer.from(batch));
+      batch = '';
+    }
+  }
+  if (batch) await writeChunk(io.stdout, Buffer.from(batch));
+  const missing = selection.unmatched();
+  if (missing.length > 0) throw new UsageError(`not in the archive: ${missing.join(', ')}`);
+}
+
+export function register(program: Command, io: Io): void {
+  program
+    .command('ls')
+    .argument('<INDEX>', 'index tar written by dtar ingest')
+    .argument('[PATH...]', 'only these members (a directory lists everything below it)')
+    .description('list the files of a backup, like tar tvf, with real file sizes; reads only the index')
+    .option('-l, --long', 'mode, owner, size, date and link target, as tar tvf shows them')
+    .option('--json', 'one JSON object per line: path, type, mode, uid, gid, uname, gname, size, mtime, linkpath')
+    .addHelpText('after', '\nExamples:\n  dtar ls home.index.tar\n  dtar ls -l home.index.tar home/alice/Documents\n  dtar ls --json home.index.tar | jq -r \'select(.size > 1e9) | .path\'')
+    .action(async (index: string, paths: string[], flags: LsFlags) => {
+      await lsCommand(io, index, paths, flags);
+    });
+}
