@@ -65,6 +65,21 @@ export function paxSparse(records: [string, Buffer][], maxEntries: number, offse
 }
 
 /**
+ * Checks a map against what is stored, so expanding it is safe: the segments hold exactly the
+ * stored bytes and none reaches past the real size.
+ */
+export function checkSparseMap(sparse: SparseInfo, storedSize: number, offset: number): void {
+  let total = 0;
+  for (const segment of sparse.map) {
+    if (segment.offset + segment.length > sparse.realSize) {
+      throw new BadTarError(`malformed sparse map: a segment ends at ${segment.offset + segment.length}, past the file size ${sparse.realSize}`, offset);
+    }
+    total += segment.length;
+  }
+  if (total !== storedSize) throw new BadTarError(`malformed sparse map: it describes ${total} stored bytes, the entry has ${storedSize}`, offset);
+}
+
+/**
  * Reads a PAX sparse 1.0 map from body blocks fed one at a time: a count line, then offset and
  * length lines. What follows the last line in its block is padding.
  */

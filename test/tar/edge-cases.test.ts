@@ -20,7 +20,7 @@ import { chunked, readAll } from './collect';
 const run = promisify(execFile);
 const END = Buffer.alloc(2 * BLOCK);
 
-function entry(fields: HeaderFields, body = Buffer.alloc(0)): Buffer {
+function entry(fields: HeaderFields, body: Buffer = Buffer.alloc(0)): Buffer {
   return Buffer.concat([encodeHeader({ mode: 0o644, size: body.length, ...fields }), body, Buffer.alloc(paddingFor(body.length))]);
 }
 
@@ -167,4 +167,17 @@ test('unread bodies are skipped, padding() is valid after, and a body reads only
   }
   const expected = full.items.filter((i) => i.kind === 'entry').map((i) => ({ offset: i.offset, padding: i.padding }));
   assert.deepEqual(seen, expected);
+});
+
+test('a sparse map that does not match the stored data is rejected', async () => {
+  const sparseEntry = (map: string, body: Buffer): Buffer => Buffer.concat([
+    paxHeaderBlocks([['GNU.sparse.size', Buffer.from('100')], ['GNU.sparse.numblocks', Buffer.from('1')], ['GNU.sparse.map', Buffer.from(map)]], 'x'),
+    entry({ name: 'sparse' }, body),
+    END,
+  ]);
+  await rejects(sparseEntry('0,10', Buffer.alloc(5)), /describes 10 stored bytes, the entry has 5/);
+  await rejects(sparseEntry('95,10', Buffer.alloc(10)), /past the file size 100/);
+  await rejects(sparseEntry('0,1,2', Buffer.alloc(1)), /odd number of figures/);
+  const ok = await readAll(chunked(sparseEntry('90,10', Buffer.alloc(10, 1)), 4096));
+  assert.deepEqual(ok.items[0]?.header?.sparse, { format: 'pax-0.1', realSize: 100, map: [{ offset: 90, length: 10 }] });
 });

@@ -1,0 +1,69 @@
+/**
+ * One entry's body as the reader hands it out: streamed once as slices of the input, skipped if
+ * the consumer moves on without reading it, followed by its padding to the block boundary.
+ */
+import { BadTarError } from '../errors';
+import type { ByteSource } from './byte-source';
+import { paddingFor } from './header';
+
+/** The state behind one entry's body: what is left of it, and its padding once read. */
+export class EntryBody {
+  private remaining: number;
+  private paddingBytes: Buffer | undefined;
+  private started = false;
+  private closed = false;
+
+  constructor(
+    private readonly src: ByteSource,
+    readonly size: number,
+  ) {
+    this.remaining = size;
+  }
+
+  iterable(): AsyncIterable<Buffer> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        if (this.started) throw new Error('a tar entry body can be iterated only once');
+        this.started = true;
+        return this.stream();
+      },
+    };
+  }
+
+  private async *stream(): AsyncGenerator<Buffer> {
+    while (this.remaining > 0) {
+      if (this.closed) throw new Error('a tar entry body was read after the reader moved on');
+      const piece = await this.src.slice(this.remaining);
+      if (!piece) throw new BadTarError('truncated archive: input ends inside an entry body', this.src.offset);
+      this.remaining -= piece.length;
+      yield piece;
+    }
+    await this.readPadding();
+  }
+
+  private async readPadding(): Promise<void> {
+    if (this.paddingBytes) return;
+    const length = paddingFor(this.size);
+    const start = this.src.offset;
+    const bytes = await this.src.read(length);
+    if (bytes.length < length) throw new BadTarError('truncated archive: input ends inside the padding after an entry body', start + bytes.length);
+    this.paddingBytes = bytes;
+  }
+
+  padding(): Buffer {
+    if (!this.paddingBytes) throw new Error('tar entry padding() is available only after the body was read or skipped');
+    return this.paddingBytes;
+  }
+
+  /** Skips what the consumer left unread and reads the padding. */
+  async finish(): Promise<void> {
+    this.closed = true;
+    if (this.remaining > 0) {
+      const start = this.src.offset;
+      const skipped = await this.src.skip(this.remaining);
+      this.remaining -= skipped;
+      if (this.remaining > 0) throw new BadTarError('truncated archive: input ends inside an entry body', start + skipped);
+    }
+    await this.readPadding();
+  }
+}
