@@ -1,0 +1,49 @@
+/** Sealing, padding and chunk records: what is stored authenticates, and nothing else does. */
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, seal } from '../../src/crypto/aead';
+import { padme } from '../../src/crypto/padding';
+import { chunkId, newChunkSealer, openChunk, sealChunk } from '../../src/brick/chunk-codec';
+import { CorruptDataError } from '../../src/errors';
+
+test('PADMÉ pads by at most 12% and leaks few bits of the length', () => {
+  for (const n of [2, 3, 100, 511, 4096, 65537, 1_000_003, 4_194_304, 123_456_789]) {
+    const p = padme(n);
+    assert.ok(p >= n && p <= n * 1.12 + 1, `padme(${n}) = ${p}`);
+  }
+  const distinct = new Set<number>();
+  for (let n = 900_000; n < 1_100_000; n += 1) distinct.add(padme(n));
+  assert.ok(distinct.size < 20, `200,000 lengths near 1 MB map to ${distinct.size} padded lengths`);
+});
+
+test('sealed data opens only with its key and associated data, and any flipped bit is caught', () => {
+  const key = randomBytes(32);
+  const sealed = seal(key, Buffer.from('secret'), Buffer.from('aad'));
+  assert.equal(open(key, sealed, Buffer.from('aad'), 'x').toString(), 'secret');
+  assert.throws(() => open(randomBytes(32), sealed, Buffer.from('aad'), 'x'), CorruptDataError);
+  assert.throws(() => open(key, sealed, Buffer.from('other'), 'x'), CorruptDataError);
+  for (const i of [0, 12, sealed.length - 1]) {
+    const bad = Buffer.from(sealed);
+    bad[i]! ^= 1;
+    assert.throws(() => open(key, bad, Buffer.from('aad'), 'x'), CorruptDataError);
+  }
+});
+
+test('a stored chunk hides its exact length, round-trips, and cannot pass for another chunk', () => {
+  const dataKey = randomBytes(32);
+  const idKey = randomBytes(32);
+  const sealer = newChunkSealer(3);
+  const plain = randomBytes(300_001);
+  const id = chunkId(idKey, plain);
+  const sealed = sealChunk(sealer, dataKey, id, plain);
+  assert.ok(sealed.length > plain.length && sealed.length <= plain.length * 1.12 + 64, 'random data is stored raw, padded');
+  assert.ok(openChunk(dataKey, idKey, id, plain.length, sealed, 'b').equals(plain));
+  const other = chunkId(idKey, Buffer.from('other'));
+  assert.throws(() => openChunk(dataKey, idKey, other, plain.length, sealed, 'b'), CorruptDataError);
+  const text = Buffer.from('compressible '.repeat(10000));
+  const tid = chunkId(idKey, text);
+  const tsealed = sealChunk(sealer, dataKey, tid, text);
+  assert.ok(tsealed.length < text.length / 10, 'compressible data is compressed');
+  assert.ok(openChunk(dataKey, idKey, tid, text.length, tsealed, 'b').equals(text));
+});
