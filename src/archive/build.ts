@@ -1,0 +1,341 @@
+/**
+ * Builds the packed tables of an archive view from index entries, in archive order, with
+ * the rules of extraction: "./" and "/" prefixes dropped, directories created for paths
+ * that only imply them, a later entry for a path replacing an earlier one, and a hard
+ * link naming the inode of the path it points at. Entries tar would refuse to extract
+ * (paths with "..", links to nothing) are skipped and counted.
+ */
+import type { IndexEntry } from '../index/reader';
+import type { BodyRecord } from '../index/record';
+import { ByteArena, Growable } from './packed';
+import {
+  ArchiveTables,
+  NO_REF,
+  ROOT_INO,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+} from './tables';
+
+/** Owner, mode and time for directories no entry describes. */
+export interface ImpliedDirDefaults {
+  uid: number;
+  gid: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+/** The path's components joined by "/", or null when extraction would refuse it. */
+export function normalizePath(path: string): string | null {
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') return null;
+    parts.push(p);
+  }
+  return parts.join('/');
+}
+
+/** Linux's encoding of a device number (new_encode_dev). */
+function makedev(major: number, minor: number): number {
+  return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+function typeBits(type: IndexEntry['header']['type']): number | null {
+  switch (type) {
+    case 'file':
+    case 'contiguous':
+      return S_IFREG;
+    case 'directory':
+    case 'dumpdir':
+      return S_IFDIR;
+    case 'symlink':
+      return S_IFLNK;
+    case 'chardev':
+      return S_IFCHR;
+    case 'blockdev':
+      return S_IFBLK;
+    case 'fifo':
+      return S_IFIFO;
+    default:
+      return null;
+  }
+}
+
+export class ArchiveBuilder {
+  // inodes
+  private readonly mode = new Growable(Uint32Array);
+  private readonly uid = new Growable(Uint32Array);
+  private readonly gid = new Growable(Uint32Array);
+  private readonly size = new Growable(Float64Array);
+  private readonly mtimeMs = new Growable(Float64Array);
+  private readonly rdev = new Growable(Uint32Array);
+  private readonly ref = new Growable(Uint32Array);
+  // nodes
+  private readonly nodeParent = new Growable(Uint32Array);
+  private readonly nodeIno = new Growable(Uint32Array);
+  private readonly nameOffset = new Growable(Uint32Array);
+  private readonly nameLength = new Growable(Uint32Array);
+  // contents
+  private readonly chunkStart = new Growable(Uint32Array);
+  private readonly chunkEnd = new Growable(Uint32Array);
+  private readonly sparseStart = new Growable(Uint32Array);
+  private readonly sparseEnd = new Growable(Uint32Array);
+  private readonly storedSize = new Growable(Float64Array);
+  // chunks
+  private ids = Buffer.allocUnsafe(32 * 1024);
+  private readonly chunkBrick = new Growable(Uint32Array);
+  private readonly chunkOffset = new Growable(Uint32Array);
+  private readonly chunkStored = new Growable(Uint32Array);
+  private readonly chunkPlain = new Growable(Uint32Array);
+  private readonly chunkBodyOffset = new Growable(Float64Array);
+  private readonly brickIndex = new Map<string, number>();
+  private readonly brickIds: Buffer[] = [];
+  // sparse segments
+  private readonly segLogical = new Growable(Float64Array);
+  private readonly segLength = new Growable(Float64Array);
+  private readonly segStored = new Growable(Float64Array);
+  // links
+  private readonly linkOffset = new Growable(Uint32Array);
+  private readonly linkLength = new Growable(Uint32Array);
+  private readonly bytes = new ByteArena();
+  private readonly xattrs = new Map<number, ReadonlyMap<string, Buffer>>();
+  /** Normalised path to node, only while building. */
+  private readonly paths = new Map<string, number>();
+
+  /** Entries left out because extraction would refuse them. */
+  skipped = 0;
+  entries = 0;
+
+  constructor(private readonly implied: ImpliedDirDefaults) {
+    this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF); // ino 0: unused
+    const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF);
+    if (root !== ROOT_INO) throw new Error('root inode must be 1');
+    this.newNode(ROOT_INO, ROOT_INO, Buffer.alloc(0));
+    this.paths.set('', 0);
+  }
+
+  add(entry: IndexEntry): void {
+    this.entries++;
+    const h = entry.header;
+    const path = normalizePath(h.path);
+    if (path === null) return void this.skipped++;
+    if (h.type === 'hardlink') {
+      const target = normalizePath(h.linkpath);
+      const targetNode = target === null ? undefined : this.paths.get(target);
+      const ino = targetNode === undefined ? undefined : this.nodeIno.get(targetNode);
+      if (ino === undefined || (this.mode.get(ino) & S_IFMT) === S_IFDIR || path === '') return void this.skipped++;
+      this.nodeIno.set(this.nodeFor(path), ino);
+      return;
+    }
+    const bits = typeBits(h.type);
+    if (bits === null) return void this.skipped++;
+    const mode = bits | (h.mode & 0o7777);
+    const mtimeMs = h.mtime * 1000;
+    const existing = this.paths.get(path);
+    if (bits === S_IFDIR && existing !== undefined) {
+      const ino = this.nodeIno.get(existing);
+      if ((this.mode.get(ino) & S_IFMT) === S_IFDIR) {
+        // A directory listed again (or after its contents) keeps its children and takes the new metadata.
+        this.setMeta(ino, mode, h.uid, h.gid, mtimeMs);
+        this.setXattrs(ino, h.xattrs);
+        return;
+      }
+    }
+    if (path === '') {
+      if (bits === S_IFDIR) this.setMeta(ROOT_INO, mode, h.uid, h.gid, mtimeMs);
+      else this.skipped++;
+      return;
+    }
+    let size = 0;
+    let ref = NO_REF;
+    let rdev = 0;
+    if (bits === S_IFREG) {
+      ref = this.addContent(entry.record);
+      size = entry.record ? (entry.record.sparse?.realSize ?? entry.record.body.storedSize) : 0;
+    } else if (bits === S_IFLNK) {
+      ref = this.linkOffset.push(this.bytes.append(h.linkpathBytes));
+      this.linkLength.push(h.linkpathBytes.length);
+      size = h.linkpathBytes.length;
+    } else if (bits === S_IFCHR || bits === S_IFBLK) rdev = makedev(h.devmajor, h.devminor);
+    const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, rdev, ref);
+    this.setXattrs(ino, h.xattrs);
+    this.nodeIno.set(existing ?? this.nodeFor(path), ino);
+  }
+
+  private setMeta(ino: number, mode: number, uid: number, gid: number, mtimeMs: number): void {
+    this.mode.set(ino, mode);
+    this.uid.set(ino, uid);
+    this.gid.set(ino, gid);
+    this.mtimeMs.set(ino, mtimeMs);
+  }
+
+  private setXattrs(ino: number, xattrs: Map<string, Buffer>): void {
+    if (xattrs.size > 0) this.xattrs.set(ino, xattrs);
+    else this.xattrs.delete(ino);
+  }
+
+  private newInode(mode: number, uid: number, gid: number, size: number, mtimeMs: number, rdev: number, ref: number): number {
+    this.uid.push(uid);
+    this.gid.push(gid);
+    this.size.push(size);
+    this.mtimeMs.push(mtimeMs);
+    this.rdev.push(rdev);
+    this.ref.push(ref);
+    return this.mode.push(mode);
+  }
+
+  private newNode(parent: number, ino: number, name: Buffer): number {
+    this.nodeParent.push(parent);
+    this.nameOffset.push(this.bytes.append(name));
+    this.nameLength.push(name.length);
+    return this.nodeIno.push(ino);
+  }
+
+  /** The node of a path, creating it (and any missing parent directories) with a placeholder inode. */
+  private nodeFor(path: string): number {
+    const known = this.paths.get(path);
+    if (known !== undefined) return known;
+    const slash = path.lastIndexOf('/');
+    const parent = slash < 0 ? ROOT_INO : this.dirInode(path.slice(0, slash));
+    const node = this.newNode(parent, 0, Buffer.from(path.slice(slash + 1)));
+    this.paths.set(path, node);
+    return node;
+  }
+
+  /** The directory inode at a path, implied into existence (or replacing a non-directory) when needed. */
+  private dirInode(path: string): number {
+    const node = this.nodeFor(path);
+    const ino = this.nodeIno.get(node);
+    if (ino !== 0 && (this.mode.get(ino) & S_IFMT) === S_IFDIR) return ino;
+    const d = this.implied;
+    const dir = this.newInode(S_IFDIR | (d.mode & 0o7777), d.uid, d.gid, 0, d.mtimeMs, 0, NO_REF);
+    this.nodeIno.set(node, dir);
+    return dir;
+  }
+
+  private addContent(record: BodyRecord | null): number {
+    const chunkStart = this.chunkPlain.length;
+    const sparseStart = this.segLength.length;
+    if (record) {
+      let at = 0;
+      for (const c of record.body.chunks) {
+        const row = this.chunkPlain.push(c.plainLength);
+        if ((row + 1) * 32 > this.ids.length) {
+          const next = Buffer.allocUnsafe(this.ids.length * 2);
+          this.ids.copy(next);
+          this.ids = next;
+        }
+        c.id.copy(this.ids, row * 32);
+        this.chunkBrick.push(this.brickRow(c.brick));
+        this.chunkOffset.push(c.offset);
+        this.chunkStored.push(c.storedLength);
+        this.chunkBodyOffset.push(at);
+        at += c.plainLength;
+      }
+      let stored = 0;
+      for (const s of record.sparse?.map ?? []) {
+        this.segLogical.push(s.offset);
+        this.segLength.push(s.length);
+        this.segStored.push(stored);
+        stored += s.length;
+      }
+    }
+    this.chunkStart.push(chunkStart);
+    this.chunkEnd.push(this.chunkPlain.length);
+    this.sparseStart.push(sparseStart);
+    this.sparseEnd.push(record?.sparse ? this.segLength.length : sparseStart);
+    return this.storedSize.push(record ? record.body.storedSize : 0);
+  }
+
+  private brickRow(brick: Buffer): number {
+    const hex = brick.toString('latin1');
+    let row = this.brickIndex.get(hex);
+    if (row === undefined) {
+      row = this.brickIds.push(Buffer.from(brick)) - 1;
+      this.brickIndex.set(hex, row);
+    }
+    return row;
+  }
+
+  /** Link counts, sorted directory listings and exactly sized tables. */
+  finish(): ArchiveTables {
+    const mode = this.mode.seal();
+    const nodeParent = this.nodeParent.seal();
+    const nodeIno = this.nodeIno.seal();
+    const nameOffset = this.nameOffset.seal();
+    const nameLength = this.nameLength.seal();
+    const bytes = this.bytes.seal();
+    const inodeCount = mode.length;
+    const nlink = new Uint32Array(inodeCount);
+    const inodeNode = new Uint32Array(inodeCount);
+    const ref = this.ref.seal();
+    // Count children per directory, then place node numbers (counting sort by parent).
+    const dirOf = new Uint32Array(inodeCount).fill(NO_REF);
+    let dirCount = 0;
+    for (let ino = ROOT_INO; ino < inodeCount; ino++) {
+      if ((mode[ino]! & S_IFMT) === S_IFDIR) {
+        dirOf[ino] = dirCount++;
+        nlink[ino] = 2;
+        ref[ino] = dirOf[ino]!;
+      }
+    }
+    const start = new Uint32Array(dirCount + 1);
+    for (let n = 1; n < nodeIno.length; n++) {
+      const ino = nodeIno[n]!;
+      inodeNode[ino] = n;
+      const d = dirOf[nodeParent[n]!]!;
+      start[d + 1]!++;
+      if ((mode[ino]! & S_IFMT) === S_IFDIR) nlink[nodeParent[n]!]!++;
+      else nlink[ino]!++;
+    }
+    for (let d = 0; d < dirCount; d++) start[d + 1]! += start[d]!;
+    const fill = start.slice(0, dirCount);
+    const children = new Uint32Array(nodeIno.length - 1);
+    for (let n = 1; n < nodeIno.length; n++) children[fill[dirOf[nodeParent[n]!]!]!++] = n;
+    for (let d = 0; d < dirCount; d++) {
+      const group = children.subarray(start[d]!, start[d + 1]!);
+      // buf.compare(target, tStart, tEnd, sStart, sEnd) orders the source range against the target's.
+      group.sort((a, b) => bytes.compare(bytes, nameOffset[b]!, nameOffset[b]! + nameLength[b]!, nameOffset[a]!, nameOffset[a]! + nameLength[a]!));
+    }
+    return {
+      inodes: {
+        mode,
+        uid: this.uid.seal(),
+        gid: this.gid.seal(),
+        size: this.size.seal(),
+        mtimeMs: this.mtimeMs.seal(),
+        nlink,
+        rdev: this.rdev.seal(),
+        ref,
+        node: inodeNode,
+      },
+      nodes: { parent: nodeParent, ino: nodeIno, nameOffset, nameLength },
+      dirs: { start: start.subarray(0, dirCount), end: start.subarray(1), children },
+      contents: {
+        chunkStart: this.chunkStart.seal(),
+        chunkEnd: this.chunkEnd.seal(),
+        sparseStart: this.sparseStart.seal(),
+        sparseEnd: this.sparseEnd.seal(),
+        storedSize: this.storedSize.seal(),
+      },
+      chunks: {
+        ids: Buffer.from(this.ids.subarray(0, this.chunkPlain.length * 32)),
+        brick: this.chunkBrick.seal(),
+        offset: this.chunkOffset.seal(),
+        storedLength: this.chunkStored.seal(),
+        plainLength: this.chunkPlain.seal(),
+        bodyOffset: this.chunkBodyOffset.seal(),
+        bricks: Buffer.concat(this.brickIds),
+      },
+      sparse: { logical: this.segLogical.seal(), length: this.segLength.seal(), stored: this.segStored.seal() },
+      bytes,
+      links: { offset: this.linkOffset.seal(), length: this.linkLength.seal() },
+      xattrs: this.xattrs,
+    };
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Reading file contents out of an archive view: a logical byte range is mapped through the
+ * sparse map (holes read as zeros) to the stored body, then to the chunks holding it
+ * (binary search over their body offsets), which come through the chunk cache. An open
+ * file notices sequential reading and fetches the chunks ahead of it in parallel, with a
+ * window that doubles up to a bound while the reader keeps going.
+ */
+import { DtarError } from '../errors';
+import type { ChunkCache } from './chunk-cache';
+import { NO_REF, S_IFMT, S_IFREG } from './tables';
+import type { ArchiveTree } from './tree';
+
+/** Read-ahead window bounds, in bytes of the logical file. */
+const MIN_WINDOW = 2 * 1024 * 1024;
+const MAX_WINDOW = 32 * 1024 * 1024;
+/** Reads starting this close to the furthest byte read so far count as sequential (the kernel issues read-ahead out of order). */
+const SEQUENTIAL_SLACK = 8 * 1024 * 1024;
+
+/** A piece of a read: `length` bytes at `stored` in the body go to `dest` in the output. */
+interface Piece {
+  stored: number;
+  length: number;
+  dest: number;
+}
+
+export class ContentReader {
+  private readonly maxWindow: number;
+
+  constructor(
+    private readonly tree: ArchiveTree,
+    private readonly cache: ChunkCache,
+  ) {
+    // Read-ahead must not evict what is being read.
+    this.maxWindow = Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, Math.floor(cache.maxBytes / 8)));
+  }
+
+  private contentRow(ino: number): number {
+    const t = this.tree.tables.inodes;
+    if (!this.tree.has(ino) || (t.mode[ino]! & S_IFMT) !== S_IFREG || t.ref[ino] === NO_REF) throw new TypeError(`inode ${ino} is not a regular file`);
+    return t.ref[ino]!;
+  }
+
+  /** Where the bytes [offset, offset + length) of a file's logical contents are stored. */
+  private pieces(ino: number, offset: number, length: number): Piece[] {
+    const c = this.tree.tables.contents;
+    const row = this.contentRow(ino);
+    const s0 = c.sparseStart[row]!;
+    const s1 = c.sparseEnd[row]!;
+    if (s0 === s1) return [{ stored: offset, length, dest: 0 }];
+    const sp = this.tree.tables.sparse;
+    const end = offset + length;
+    // First segment ending after offset.
+    let lo = s0;
+    let hi = s1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sp.logical[mid]! + sp.length[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Piece[] = [];
+    for (let s = lo; s < s1 && sp.logical[s]! < end; s++) {
+      const from = Math.max(offset, sp.logical[s]!);
+      const to = Math.min(end, sp.logical[s]! + sp.length[s]!);
+      if (to > from) out.push({ stored: sp.stored[s]! + (from - sp.logical[s]!), length: to - from, dest: from - offset });
+    }
+    return out;
+  }
+
+  /** Chunk rows covering stored bytes [from, to) of a content row. */
+  private chunkRows(row: number, from: number, to: number, into: number[]): void {
+    const c = this.tree.tables.contents;
+    const ch = this.tree.tables.chunks;
+    const end = c.chunkEnd[row]!;
+    let lo = c.chunkStart[row]!;
+    let hi = end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ch.bodyOffset[mid]! + ch.plainLength[mid]! <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < end && ch.bodyOffset[k]! < to; k++) into.push(k);
+  }
+
+  /**
+   * Reads up to `length` bytes at `offset` of a regular file into `into` (from its start);
+   * resolves to the number of bytes read, short only at the end of the file. Store errors
+   * are DtarErrors naming the file and the brick.
+   */
+  async read(ino: number, offset: number, length: number, into: Buffer): Promise<number> {
+    const size = this.tree.tables.inodes.size[ino]!;
+    const n = Math.max(0, Math.min(length, into.length, size - offset));
+    if (n === 0) return 0;
+    const row = this.contentRow(ino);
+    const pieces = this.pieces(ino, offset, n);
+    const covered = pieces.reduce((a, p) => a + p.length, 0);
+    if (covered < n) into.fill(0, 0, n); // holes
+    const rows: number[] = [];
+    for (const p of pieces) this.chunkRows(row, p.stored, p.stored + p.length, rows);
+    const data = this.cache.get(rows);
+    const ch = this.tree.tables.chunks;
+    try {
+      let k = 0;
+      for (const p of pieces) {
+        const pEnd = p.stored + p.length;
+        // Rows were collected piece by piece, in order: skip to this piece's first chunk.
+        while (ch.bodyOffset[rows[k]!]! + ch.plainLength[rows[k]!]! <= p.stored) k++;
+        for (let j = k; j < rows.length && ch.bodyOffset[rows[j]!]! < pEnd; j++) {
+          const r = rows[j]!;
+          const plain = await data[j]!;
+          const from = Math.max(p.stored, ch.bodyOffset[r]!);
+          const to = Math.min(pEnd, ch.bodyOffset[r]! + ch.plainLength[r]!);
+          plain.copy(into, p.dest + (from - p.stored), from - ch.bodyOffset[r]!, to - ch.bodyOffset[r]!);
+        }
+      }
+    } catch (e) {
+      for (const d of data) d.catch(() => undefined);
+      throw e instanceof DtarError ? e.withContext(this.tree.pathOf(ino)) : e;
+    }
+    return n;
+  }
+
+  /** Starts fetching the chunks behind logical bytes [offset, offset + length) of a file. */
+  prefetch(ino: number, offset: number, length: number): void {
+    const size = this.tree.tables.inodes.size[ino]!;
+    const n = Math.min(length, size - offset);
+    if (n <= 0) return;
+    const row = this.contentRow(ino);
+    const rows: number[] = [];
+    for (const p of this.pieces(ino, offset, n)) this.chunkRows(row, p.stored, p.stored + p.length, rows);
+    this.cache.prefetch(rows);
+  }
+
+  /** A reader of one file that reads ahead while it is read sequentially. */
+  open(ino: number): OpenFile {
+    this.contentRow(ino);
+    return new OpenFile(this, ino, this.maxWindow);
+  }
+
+  /** A whole file as a stream of buffers (for cat and extract). */
+  async *stream(ino: number, blockSize = 1024 * 1024): AsyncGenerator<Buffer> {
+    const f = this.open(ino);
+    const size = this.tree.tables.inodes.size[ino]!;
+    for (let at = 0; at < size; at += blockSize) {
+      const buf = Buffer.allocUnsafe(Math.min(blockSize, size - at));
+      const n = await f.read(at, buf.length, buf);
+      yield buf.subarray(0, n);
+    }
+  }
+}
+
+export class OpenFile {
+  /** Furthest byte asked for so far. */
+  private high = 0;
+  /** Furthest byte already prefetched. */
+  private ahead = 0;
+  private window = 0;
+
+  constructor(
+    private readonly reader: ContentReader,
+    readonly ino: number,
+    private readonly maxWindow: number,
+  ) {}
+
+  read(offset: number, length: number, into: Buffer): Promise<number> {
+    // The demand read asks the cache first, so its chunks are queued before the read-ahead.
+    const result = this.reader.read(this.ino, offset, length, into);
+    const end = offset + length;
+    if (Math.abs(offset - this.high) <= SEQUENTIAL_SLACK) {
+      this.window = Math.min(this.maxWindow, Math.max(MIN_WINDOW, this.window * 2));
+      this.high = Math.max(this.high, end);
+      const from = Math.max(this.ahead, this.high);
+      const to = this.high + this.window;
+      if (to > from) {
+        this.reader.prefetch(this.ino, from, to - from);
+        this.ahead = to;
+      }
+    } else {
+      // A seek: start over with no read-ahead until the reader shows a pattern again.
+      this.window = 0;
+      this.high = end;
+      this.ahead = end;
+    }
+    return result;
+  }
+}

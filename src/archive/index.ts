@@ -1,0 +1,81 @@
+/**
+ * The archive view: an index loaded once into compact tables, as a read-only file tree
+ * whose file contents come out of the store on demand. This is what `dtar mount` serves
+ * and what `cat`, `ls` and `extract` read through.
+ *
+ *   const archive = await loadArchive(createReadStream(indexPath), { where: indexPath });
+ *   archive.tree.resolve('etc/passwd')          -> inode number or null
+ *   archive.tree.stat(ino), .readdir(ino), .readlink(ino), .xattrs(ino), .walk()
+ *   const files = archive.contents(repo, { cacheBytes, cacheDir });
+ *   await files.read(ino, offset, length, buf)  -> bytes read (holes as zeros)
+ *   files.open(ino).read(...)                   -> the same, with read-ahead
+ *   for await (const b of files.stream(ino))    -> the whole file
+ */
+import { join } from 'node:path';
+import type { IndexMeta, IndexTrailer } from '../index/meta';
+import { readIndex } from '../index/reader';
+import type { Repository } from '../repo/repository';
+import { ArchiveBuilder, ImpliedDirDefaults } from './build';
+import { ChunkCache, DEFAULT_CACHE_BYTES } from './chunk-cache';
+import { ContentReader } from './content';
+import { ChunkFetcher } from './fetch';
+import { SealedChunkCache } from './sealed-cache';
+import { ArchiveTree } from './tree';
+
+export { ArchiveTree } from './tree';
+export type { DirEntry, InodeKind, InodeStat } from './tree';
+export { ContentReader, OpenFile } from './content';
+export { DEFAULT_CACHE_BYTES } from './chunk-cache';
+export { normalizePath } from './build';
+export type { ImpliedDirDefaults } from './build';
+
+export interface LoadOptions {
+  /** Names the index in errors. */
+  where?: string;
+  /** Owner, mode and mtime of directories no entry describes (default: root, 0755, the index's creation time). */
+  impliedDirs?: Partial<ImpliedDirDefaults>;
+}
+
+export interface ContentOptions {
+  /** Bytes of plaintext chunks kept in memory (default 256 MiB). */
+  cacheBytes?: number;
+  /** Keep fetched sealed chunks here, so that the next reader does not download them again. */
+  cacheDir?: string | null;
+  /** Ranged store reads in flight at once (default 8). */
+  parallel?: number;
+}
+
+export class Archive {
+  constructor(
+    readonly meta: IndexMeta,
+    readonly trailer: IndexTrailer,
+    readonly tree: ArchiveTree,
+    /** Entries in the index, and how many of them extraction would skip (".." paths, dangling hard links, labels). */
+    readonly counts: { entries: number; skipped: number },
+  ) {}
+
+  /** A reader of file contents from the archive's store (the repository must be the index's store). */
+  contents(repo: Repository, options: ContentOptions = {}): ContentReader {
+    const chunks = this.tree.tables.chunks;
+    const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
+    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache });
+    return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES));
+  }
+}
+
+/** Reads a whole index into an archive view. Throws BadIndexError for a damaged or truncated index. */
+export async function loadArchive(source: AsyncIterable<Uint8Array>, options: LoadOptions = {}): Promise<Archive> {
+  let meta: IndexMeta | null = null;
+  let trailer: IndexTrailer | null = null;
+  let builder: ArchiveBuilder | null = null;
+  for await (const item of readIndex(source, options.where)) {
+    if (item.kind === 'entry') builder!.add(item);
+    else if (item.kind === 'meta') {
+      meta = item.meta;
+      const created = Date.parse(meta.created);
+      builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs });
+    } else if (item.kind === 'trailer') trailer = item.trailer;
+  }
+  // readIndex guarantees a meta first and a trailer last, or throws.
+  return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped });
+}

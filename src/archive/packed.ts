@@ -1,0 +1,71 @@
+/**
+ * Append-only packed storage for the archive view: growable typed arrays for per-entry
+ * numbers and one byte arena for names and link targets. A mounted index keeps its
+ * metadata here instead of in one JS object per entry, which is what keeps it compact.
+ */
+
+type TypedArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+interface TypedArrayCtor<T extends TypedArray> {
+  new (length: number): T;
+}
+
+/** A typed array that grows by doubling while the index loads; `seal()` trims it. */
+export class Growable<T extends TypedArray> {
+  private data: T;
+  length = 0;
+
+  constructor(
+    private readonly ctor: TypedArrayCtor<T>,
+    initial = 1024,
+  ) {
+    this.data = new ctor(initial);
+  }
+
+  push(v: number): number {
+    if (this.length === this.data.length) this.grow(this.length * 2);
+    this.data[this.length] = v;
+    return this.length++;
+  }
+
+  get(i: number): number {
+    return this.data[i]!;
+  }
+
+  set(i: number, v: number): void {
+    this.data[i] = v;
+  }
+
+  private grow(size: number): void {
+    const next = new this.ctor(Math.max(size, 16));
+    next.set(this.data);
+    this.data = next;
+  }
+
+  /** The filled part as an exactly sized array (a copy, so the oversized buffer can be freed). */
+  seal(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+/** Bytes appended back to back; callers keep (offset, length) pairs. */
+export class ByteArena {
+  private data = Buffer.allocUnsafe(64 * 1024);
+  length = 0;
+
+  append(bytes: Uint8Array): number {
+    if (this.length + bytes.length > this.data.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.length + bytes.length));
+      this.data.copy(next, 0, 0, this.length);
+      this.data = next;
+    }
+    this.data.set(bytes, this.length);
+    const at = this.length;
+    this.length += bytes.length;
+    return at;
+  }
+
+  seal(): Buffer {
+    return Buffer.from(this.data.subarray(0, this.length));
+  }
+}
