@@ -24,12 +24,13 @@ export class Selection {
     return this.keys.length === 0 || this.keys.includes('');
   }
 
-  matches(path: string): boolean {
+  /** Whether an argument selects `path`; `record` counts the argument as used (see unmatched()). */
+  matches(path: string, record = true): boolean {
     if (this.all) return true;
     const k = memberKey(path);
     for (const key of this.keys) {
       if (k === key || k.startsWith(key + '/')) {
-        this.used.add(key);
+        if (record) this.used.add(key);
         return true;
       }
     }

@@ -1,0 +1,133 @@
+/**
+ * Extraction of selected members of a backup into a directory. The index is read twice:
+ * first to size the work and to find the targets of selected hard links that were not
+ * selected themselves (such a target is extracted under the first link's name, as one
+ * would expect from `tar x` of just that link); then to write the entries in archive order,
+ * fetching only the chunks of what is written. A refused, damaged or unwritable entry is
+ * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
+ */
+import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
+import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import type { Repository } from '../repo/repository';
+import { memberKey, Selection } from '../commands/select';
+import { BodyJob, BodyPipeline } from './bodies';
+import { Placement, TargetDir } from './target';
+import { EntryWriter } from './writer';
+
+export interface ExtractOptions {
+  selection: Selection;
+  asRoot: boolean;
+  /** A problem with one entry, reported as it happens. */
+  warn(message: string): void;
+  onProgress?(done: number, total: number): void;
+}
+
+export interface ExtractResult {
+  entries: number;
+  bytes: number;
+  refused: number;
+  damaged: number;
+  failed: number;
+}
+
+interface Work {
+  entry: IndexEntry;
+  /** Extracted under another member's name (an unselected hard link target), or null. */
+  alias: string | null;
+}
+
+/** Pass one: bytes to write, and for unselected hard link targets the link that needs them. */
+async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection): Promise<{ total: number; aliasFor: Map<string, string> }> {
+  const aliasFor = new Map<string, string>();
+  const unselectedSize = new Map<string, number>();
+  let total = 0;
+  for await (const item of readIndex(index())) {
+    if (item.kind !== 'entry') continue;
+    const h = item.header;
+    if (!selection.matches(h.path)) {
+      if (item.record) unselectedSize.set(memberKey(h.path), contentSize(item));
+      continue;
+    }
+    total += contentSize(item);
+    const target = memberKey(h.linkpath);
+    if (h.type === 'hardlink' && !selection.matches(h.linkpath, false) && !aliasFor.has(target)) {
+      aliasFor.set(target, h.path);
+      total += unselectedSize.get(target) ?? 0;
+    }
+  }
+  return { total, aliasFor };
+}
+
+/** Errors that concern one entry; anything else (store unreachable, archived, wrong store) stops extraction. */
+function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
+  if (e instanceof UnsafePathError) return 'refused';
+  if (e instanceof CorruptDataError || e instanceof NotFoundError) return 'damaged';
+  if (e instanceof ArchivedError || e instanceof BackendError || e instanceof WrongStoreError) return null;
+  if (e instanceof DtarError) return 'failed';
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' ? 'failed' : null;
+}
+
+export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
+  const { total, aliasFor } = await survey(index, opts.selection);
+  const target = new TargetDir(dir);
+  const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
+  const writer = new EntryWriter(target, {
+    asRoot: opts.asRoot,
+    warn: opts.warn,
+    onBytes: (n) => {
+      result.bytes += n;
+      opts.onProgress?.(result.bytes, total);
+    },
+  });
+  /** Where each extracted alias target went: hard links to it point there. */
+  const aliasPlaced = new Map<string, string>();
+
+  async function* jobs(): AsyncGenerator<BodyJob<Work>> {
+    for await (const item of readIndex(index())) {
+      if (item.kind !== 'entry') continue;
+      const h = item.header;
+      let alias: string | null = null;
+      if (!opts.selection.matches(h.path, false)) {
+        alias = aliasFor.get(memberKey(h.path)) ?? null;
+        if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) continue;
+      }
+      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+    }
+  }
+
+  const pipeline = new BodyPipeline(repo, jobs());
+  let warnedAbsolute = false;
+  for (let work = await pipeline.next(); work; work = await pipeline.next()) {
+    const { entry, alias } = work;
+    const h = entry.header;
+    const shown = alias ?? h.path;
+    try {
+      const p = target.place(alias === null ? h.pathBytes : Buffer.from(alias), shown);
+      if (target.strippedAbsolute && !warnedAbsolute) {
+        warnedAbsolute = true;
+        opts.warn("removing leading '/' from member names");
+      }
+      let linkTarget: Placement | null = null;
+      if (h.type === 'hardlink') {
+        const key = memberKey(h.linkpath);
+        const moved = aliasPlaced.get(key);
+        if (moved === memberKey(h.path)) continue; // this link's own name already holds the contents
+        linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes, h.linkpath);
+        if (linkTarget.components.length === 0) throw new UnsafePathError(h.path, 'hard link to the target directory itself');
+      }
+      const record = entry.record;
+      const body = record ? { sparse: record.sparse, size: contentSize(entry), read: () => pipeline.read() } : null;
+      await writer.write(p, h, body, linkTarget);
+      if (alias !== null) aliasPlaced.set(memberKey(h.path), memberKey(alias));
+      result.entries++;
+    } catch (e) {
+      const problem = entryProblem(e);
+      if (!problem) throw e;
+      result[problem]++;
+      opts.warn(e instanceof DtarError ? e.message : `${shown}: ${(e as Error).message}`);
+    }
+  }
+  await writer.finish();
+  return result;
+}

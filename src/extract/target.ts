@@ -1,0 +1,86 @@
+/**
+ * The extraction directory and the one rule that keeps an archive inside it: a member path
+ * is split into components, a leading "/" is dropped (as GNU tar does), a ".." component is
+ * refused, and every directory on the way down is checked with lstat: a symbolic link there,
+ * whether the archive created it earlier or it was already in DIR, is refused, so nothing is
+ * ever written through one. Paths stay bytes: member names need not be UTF-8.
+ */
+import { lstat, mkdir } from 'node:fs/promises';
+import { UnsafePathError } from '../errors';
+
+const SLASH = 0x2f;
+
+export interface Placement {
+  /** The member's path as shown in messages. */
+  display: string;
+  /** Components below DIR; empty for DIR itself. */
+  components: Buffer[];
+  /** Absolute path of the member in DIR. */
+  full: Buffer;
+}
+
+function split(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === SLASH) {
+      if (i > start) out.push(bytes.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+function isDot(c: Buffer, dots: number): boolean {
+  return c.length === dots && c.every((b) => b === 0x2e);
+}
+
+export class TargetDir {
+  private readonly rootBytes: Buffer;
+  /** Set when a member had a leading "/" that was dropped. */
+  strippedAbsolute = false;
+
+  constructor(readonly root: string) {
+    this.rootBytes = Buffer.from(root);
+  }
+
+  /** Where a member goes; throws UnsafePathError for a ".." component. */
+  place(pathBytes: Buffer, display: string): Placement {
+    if (pathBytes[0] === SLASH) this.strippedAbsolute = true;
+    const components: Buffer[] = [];
+    for (const c of split(pathBytes)) {
+      if (isDot(c, 1)) continue;
+      if (isDot(c, 2)) throw new UnsafePathError(display, 'it has a ".." component and would land outside the target directory');
+      components.push(c);
+    }
+    return { display, components, full: this.pathOf(components, components.length) };
+  }
+
+  /** The absolute path of the first n components. */
+  private pathOf(components: readonly Buffer[], n: number): Buffer {
+    const parts: Buffer[] = [this.rootBytes];
+    for (const c of components.slice(0, n)) parts.push(Buffer.from('/'), c);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Makes sure every parent of the member is a real directory inside DIR (creating missing
+   * ones), refusing a symbolic link or a non-directory on the way.
+   */
+  async prepareParents(p: Placement, create = true): Promise<void> {
+    for (let i = 1; i < p.components.length; i++) {
+      const dir = this.pathOf(p.components, i);
+      let st;
+      try {
+        st = await lstat(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
+        await mkdir(dir, { mode: 0o777 });
+        continue;
+      }
+      const rel = p.components.slice(0, i).join('/');
+      if (st.isSymbolicLink()) throw new UnsafePathError(p.display, `it would be written through the symbolic link ${rel}`);
+      if (!st.isDirectory()) throw new UnsafePathError(p.display, `${rel} is not a directory`);
+    }
+  }
+}
