@@ -13,6 +13,7 @@ import { register as registerRestore } from '../commands/restore';
 import { register as registerLs } from '../commands/ls';
 import { register as registerCat } from '../commands/cat';
 import { register as registerExtract } from '../commands/extract';
+import { register as registerMount } from '../commands/mount';
 import { silentProgress, terminalProgress } from './progress';
 import { askHidden } from './terminal';
 
@@ -29,7 +30,7 @@ function buildProgram(io: Io): Command {
       'after',
       '\nExamples:\n  dtar init\n  tar c /home | dtar ingest -o home.index.tar\n  dtar restore home.index.tar | tar x\n\nEnvironment: DTAR_STORE, DTAR_PASSWORD_FILE, DTAR_PASSWORD, AWS_* for S3.',
     );
-  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract]) register(program, io);
+  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerMount]) register(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

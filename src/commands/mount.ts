@@ -1,0 +1,93 @@
+/**
+ * `dtar mount INDEX MOUNTPOINT`: the archive as a read-only filesystem, served in the
+ * foreground until SIGINT/SIGTERM or `dtar umount MOUNTPOINT`. File contents come from
+ * the store on demand through a byte-bounded cache; with --cache-dir, fetched chunks also
+ * stay on disk (still encrypted) for the next mount.
+ */
+import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
+import { ArchiveFilesystem } from '../mount/filesystem';
+import { ArchiveMount, unmountElsewhere } from '../mount/mount';
+import { Io, StoreFlags } from './context';
+import { parseSize } from './format';
+import { checkIndexStore } from './index-store';
+import { openIndexStore } from './index-file';
+import { addStoreOptions } from './options';
+
+interface MountFlags extends StoreFlags {
+  cacheSize?: string;
+  allowOther?: boolean;
+  quiet?: boolean;
+}
+
+/** Kernel read-ahead for the mount; see native-notes/fuse.md for the measurements behind it. */
+const READ_AHEAD_KB = 4096;
+/** A read may wait on a slow store: far beyond fuse-native's 15 s default. */
+const READ_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** Mounts and resolves once the mount is gone (signal, or unmounted elsewhere). */
+export async function mountCommand(io: Io, index: string, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
+  const cacheBytes = flags.cacheSize ? parseSize(flags.cacheSize, '--cache-size') : DEFAULT_CACHE_BYTES;
+  const { meta, repo } = await openIndexStore(io, index, flags);
+  checkIndexStore(meta, repo);
+  const started = Date.now();
+  const archive = await loadArchive(createReadStream(index), {
+    where: index,
+    impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+  });
+  // --cache-dir given explicitly turns on the on-disk chunk cache, under the store's cache directory.
+  const files = archive.contents(repo, { cacheBytes, cacheDir: flags.cacheDir ? repo.cacheDir : null });
+  const fs = new ArchiveFilesystem(archive.tree, files, {
+    thawHint: `dtar thaw ${index}`,
+    report: (line) => io.stderr.write(`dtar mount: ${line}\n`),
+  });
+  const mount = await ArchiveMount.mount(resolve(mountpoint), fs.operations(), {
+    allowOther: Boolean(flags.allowOther),
+    fsname: `dtar:${resolve(index)}`,
+    readAheadKb: READ_AHEAD_KB,
+    readTimeoutMs: READ_TIMEOUT_MS,
+  });
+  const stop = (): void => void mount.unmount().catch((e: unknown) => io.stderr.write(`dtar mount: ${e instanceof Error ? e.message : String(e)}\n`));
+  signals.on('SIGINT', stop);
+  signals.on('SIGTERM', stop);
+  if (!flags.quiet) {
+    io.stderr.write(
+      `mounted ${index} at ${mount.mountpoint} (${archive.counts.entries} entries, loaded in ${Date.now() - started} ms); ` +
+        `Ctrl-C or 'dtar umount ${mountpoint}' unmounts\n`,
+    );
+  }
+  try {
+    await mount.gone;
+  } finally {
+    signals.off('SIGINT', stop);
+    signals.off('SIGTERM', stop);
+  }
+}
+
+export function register(program: Command, io: Io): void {
+  addStoreOptions(
+    program
+      .command('mount')
+      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<MOUNTPOINT>', 'an existing directory')
+      .description('mount a backup read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
+      .option('--cache-size <BYTES>', 'memory for decrypted chunks (default 256M)')
+      .option('--allow-other', 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)')
+      .addHelpText(
+        'after',
+        '\nWith --cache-dir, fetched chunks are also kept (encrypted) under DIR, so the next mount does not download them again.' +
+          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --cache-dir ~/.cache/dtar --cache-size 1G',
+      ),
+  ).action(async (index: string, mountpoint: string, flags: MountFlags) => {
+    await mountCommand(io, index, mountpoint, flags, process);
+  });
+  program
+    .command('umount')
+    .argument('<MOUNTPOINT>', 'where a dtar mount is mounted')
+    .description('unmount a dtar mount (the dtar mount process then exits)')
+    .action(async (mountpoint: string) => {
+      await unmountElsewhere(mountpoint);
+    });
+}
