@@ -1,0 +1,54 @@
+/**
+ * A verified local copy of a brick, for `verify --read-data`: the brick is downloaded once,
+ * its bytes checked against its name (the SHA-256 of the whole brick) and its sealed table
+ * authenticated, then its chunks are read from the local file as often as files need them.
+ */
+import { createHash } from 'node:crypto';
+import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BRICK_TRAILER_SIZE, brickKey, decodeTable, parseTrailer } from '../brick/format';
+import { openChunk } from '../brick/chunk-codec';
+import type { ChunkPlace } from '../brick/reader';
+import type { StoreKeys } from '../crypto/keys';
+import { CorruptDataError, NotFoundError } from '../errors';
+import type { Backend } from '../store/backend';
+
+export class BrickCopy {
+  private constructor(
+    readonly hex: string,
+    private readonly file: FileHandle,
+    private readonly keys: StoreKeys,
+  ) {}
+
+  /** Downloads and checks a brick; returns its size too. Throws NotFoundError or CorruptDataError. */
+  static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number }> {
+    let bytes: Buffer;
+    try {
+      bytes = await backend.get(brickKey(hex));
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new NotFoundError(brickKey(hex), `brick ${hex} is missing from the store`);
+      throw e;
+    }
+    const where = `brick ${hex}`;
+    if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) {
+      throw new CorruptDataError(`${where}: contents do not match its name (damaged or truncated)`);
+    }
+    const table = parseTrailer(bytes.subarray(bytes.length - BRICK_TRAILER_SIZE), bytes.length, where);
+    decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
+    const path = join(dir, hex);
+    await writeFile(path, bytes, { mode: 0o600 });
+    return { copy: new BrickCopy(hex, await open(path, 'r'), keys), size: bytes.length };
+  }
+
+  /** A chunk, authenticated, decompressed and checked against its id. */
+  async read(place: ChunkPlace): Promise<Buffer> {
+    const sealed = Buffer.alloc(place.storedLength);
+    const { bytesRead } = await this.file.read(sealed, 0, place.storedLength, place.offset);
+    if (bytesRead !== place.storedLength) throw new CorruptDataError(`brick ${this.hex}: chunk lies past the end of the brick`);
+    return openChunk(this.keys.data, this.keys.chunkId, place.id, place.plainLength, sealed, `brick ${this.hex}`);
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Checks that backups can be restored. Without reading data: every chunk an index refers to
+ * is in the catalogue, and every brick it names exists with the size the catalogue records
+ * (one stat per brick). With `readData`: each brick needed is also downloaded once and
+ * checked whole (see BrickCopy), and every file's chunks are authenticated, decompressed,
+ * checked against their ids and hashed against the file's SHA-256. Damage does not stop
+ * the check: it is collected, by brick and by file, into the report.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { brickKey } from '../brick/format';
+import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
+import { readIndex } from '../index/reader';
+import type { BodyRef } from '../index/record';
+import type { Repository } from '../repo/repository';
+import { newGate } from '../restore/chunk-stream';
+import { BrickCopy } from './brick-copy';
+import { scanCatalogue } from './catalogue-scan';
+
+export interface IndexSource {
+  name: string;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export interface FileProblem {
+  index: string;
+  path: string;
+  problem: string;
+}
+
+export interface VerifyReport {
+  indexes: number;
+  files: number;
+  chunks: number;
+  bricks: number;
+  /** Brick bytes downloaded (read-data only). */
+  bytesRead: number;
+  /** Indexes that could not be read (damaged, truncated): their files went unchecked. */
+  indexProblems: { index: string; problem: string }[];
+  catalogueProblems: { segment: string; problem: string }[];
+  brickProblems: { brick: string; problem: string }[];
+  fileProblems: FileProblem[];
+}
+
+export interface VerifyOptions {
+  readData: boolean;
+  /** Where downloaded bricks are kept while files are checked (read-data only). */
+  tempRoot: string;
+  onProgress?(done: number, total: number | null): void;
+}
+
+const TAIL = '(end of archive)';
+
+/** The bodies of an index, with the name to report them under; checks the index is this store's. */
+async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: string; body: BodyRef }> {
+  for await (const item of readIndex(source.open(), source.name)) {
+    if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
+      throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+    }
+    if (item.kind === 'entry' && item.record) yield { path: item.header.path, body: item.record.body };
+    if (item.kind === 'trailer') yield { path: TAIL, body: item.trailer.tail };
+  }
+}
+
+/** Damage found in the store (missing or corrupt objects), as opposed to failing to reach it. */
+function isDamage(e: unknown): e is DtarError {
+  return e instanceof DtarError && e.exitCode === 1;
+}
+
+/** Whether the report holds any damage. */
+export function damageFound(r: VerifyReport): boolean {
+  return r.indexProblems.length + r.catalogueProblems.length + r.brickProblems.length + r.fileProblems.length > 0;
+}
+
+export async function verify(repo: Repository, sources: readonly IndexSource[], opts: VerifyOptions): Promise<VerifyReport> {
+  const catalogue = await scanCatalogue(repo.backend, repo.keys.data);
+  const report: VerifyReport = {
+    indexes: sources.length,
+    files: 0,
+    chunks: 0,
+    bricks: 0,
+    bytesRead: 0,
+    indexProblems: [],
+    catalogueProblems: catalogue.damaged.map((d) => ({ segment: d.key, problem: d.message })),
+    brickProblems: [],
+    fileProblems: [],
+  };
+  const badBricks = new Map<string, string>();
+  const brickProblem = (hex: string, problem: string): void => {
+    if (!badBricks.has(hex)) {
+      badBricks.set(hex, problem);
+      report.brickProblems.push({ brick: hex, problem });
+    }
+  };
+
+  // Pass 1: chunks against the catalogue, and the bricks needed.
+  const needed = new Set<string>();
+  const missingChunk = new Map<string, [string, string]>();
+  const readable: IndexSource[] = [];
+  for (const source of sources) {
+    try {
+      for await (const { path, body } of bodies(repo, source)) {
+        report.files++;
+        for (const c of body.chunks) {
+          report.chunks++;
+          needed.add(c.brick.toString('hex'));
+          if (!catalogue.chunks.has(c.id)) {
+            const key = `${source.name}\0${path}`;
+            if (!missingChunk.has(key)) missingChunk.set(key, [source.name, path]);
+          }
+        }
+      }
+      readable.push(source);
+    } catch (e) {
+      if (!(e instanceof BadIndexError || e instanceof CorruptDataError)) throw e;
+      report.indexProblems.push({ index: source.name, problem: e.message });
+    }
+  }
+  for (const [index, path] of missingChunk.values()) {
+    report.fileProblems.push({ index, path, problem: "a chunk is missing from the catalogue (run 'dtar repair')" });
+  }
+  report.bricks = needed.size;
+
+  // Each brick: exists, has the recorded size, is in the catalogue.
+  const gate = newGate(8);
+  const missing = new Set<string>();
+  let statted = 0;
+  await Promise.all(
+    [...needed].map((hex) =>
+      gate.run(async () => {
+        const info = await repo.backend.stat(brickKey(hex));
+        const recorded = catalogue.bricks.get(hex);
+        if (!info) {
+          missing.add(hex);
+          brickProblem(hex, 'missing from the store');
+        }
+        else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
+        else if (recorded === undefined) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
+        if (!opts.readData) opts.onProgress?.(++statted, needed.size);
+      }),
+    ),
+  );
+
+  if (opts.readData) await readData(repo, readable, [...needed].filter((hex) => !missing.has(hex)), opts, report, brickProblem, badBricks);
+  else if (badBricks.size > 0) {
+    // Pass 2: the files in bad bricks.
+    for (const source of readable) {
+      for await (const { path, body } of bodies(repo, source)) {
+        const bad = body.chunks.find((c) => badBricks.has(c.brick.toString('hex')));
+        if (bad) {
+          const hex = bad.brick.toString('hex');
+          report.fileProblems.push({ index: source.name, path, problem: `in brick ${hex}, which is ${badBricks.get(hex)!}` });
+        }
+      }
+    }
+  }
+  return report;
+}
+
+async function readData(
+  repo: Repository,
+  sources: readonly IndexSource[],
+  needed: readonly string[],
+  opts: VerifyOptions,
+  report: VerifyReport,
+  brickProblem: (hex: string, problem: string) => void,
+  badBricks: Map<string, string>,
+): Promise<void> {
+  const dir = await mkdtemp(join(opts.tempRoot, 'dtar-verify-'));
+  const copies = new Map<string, BrickCopy>();
+  try {
+    const gate = newGate(4);
+    await Promise.all(
+      needed.map((hex) =>
+        gate.run(async () => {
+          try {
+            const { copy, size } = await BrickCopy.fetch(repo.backend, repo.keys, hex, dir);
+            copies.set(hex, copy);
+            report.bytesRead += size;
+            opts.onProgress?.(report.bytesRead, null);
+          } catch (e) {
+            if (e instanceof ArchivedError || e instanceof BackendError || !isDamage(e)) throw e;
+            brickProblem(hex, e.message.replace(`brick ${hex}: `, ''));
+          }
+        }),
+      ),
+    );
+    for (const source of sources) {
+      for await (const { path, body } of bodies(repo, source)) {
+        const problem = await checkBody(body, copies, badBricks, brickProblem);
+        if (problem) report.fileProblems.push({ index: source.name, path, problem });
+      }
+    }
+  } finally {
+    for (const c of copies.values()) await c.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** What is wrong with one body, or null when every chunk and its SHA-256 check out. */
+async function checkBody(body: BodyRef, copies: Map<string, BrickCopy>, badBricks: Map<string, string>, brickProblem: (hex: string, problem: string) => void): Promise<string | null> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const c of body.chunks) {
+    const hex = c.brick.toString('hex');
+    const copy = copies.get(hex);
+    if (!copy) return `in brick ${hex}, which is ${badBricks.get(hex) ?? 'unreadable'}`;
+    try {
+      const data = await copy.read(c);
+      hash.update(data);
+      size += data.length;
+    } catch (e) {
+      if (!(e instanceof CorruptDataError)) throw e;
+      brickProblem(hex, `holds a damaged chunk (${e.message.replace(`brick ${hex}: `, '')})`);
+      return e.message;
+    }
+  }
+  if (size !== body.storedSize || !hash.digest().equals(body.sha256)) return 'contents do not match the checksum recorded at ingest';
+  return null;
+}
