@@ -1,0 +1,91 @@
+/**
+ * `dtar key passwd`: change the passphrase. The master secret is wrapped again under the
+ * new passphrase into a new key file, which is checked to open before the old key file is
+ * removed; no data is re-encrypted. The new passphrase comes from DTAR_NEW_PASSWORD_FILE,
+ * DTAR_NEW_PASSWORD or the terminal (asked twice).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { NotFoundError, StoreNotFoundError, UsageError, WrongPassphraseError } from '../errors';
+import { deriveKeys } from '../crypto/keys';
+import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
+import { checkConfigMac, parseConfig } from '../repo/config';
+import { backendFor, Io, passphrase, StoreFlags } from './context';
+import { addStoreOptions } from './options';
+
+interface KeyFlags extends StoreFlags {
+  quiet?: boolean;
+  json?: boolean;
+}
+
+async function newPassphrase(io: Io): Promise<string> {
+  const file = io.env.DTAR_NEW_PASSWORD_FILE;
+  if (file) {
+    const p = (await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`cannot read DTAR_NEW_PASSWORD_FILE ${file}`);
+    })).replace(/\r?\n$/, '');
+    if (p === '') throw new UsageError(`DTAR_NEW_PASSWORD_FILE ${file} is empty`);
+    return p;
+  }
+  if (io.env.DTAR_NEW_PASSWORD) return io.env.DTAR_NEW_PASSWORD;
+  if (!io.stdinIsTTY) throw new UsageError('no new passphrase: set DTAR_NEW_PASSWORD_FILE or DTAR_NEW_PASSWORD, or run on a terminal to be asked');
+  const p = await io.askHidden('new passphrase: ');
+  if (p === '') throw new UsageError('empty passphrase');
+  if ((await io.askHidden('new passphrase again: ')) !== p) throw new UsageError('the passphrases do not match');
+  return p;
+}
+
+export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ removed: string; added: string }> {
+  const backend = backendFor(io, flags);
+  let raw: Buffer;
+  try {
+    raw = await backend.get('config');
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
+    throw e;
+  }
+  const config = parseConfig(raw);
+  const storeId = config.id;
+  const old = await passphrase(io);
+  let found: { key: string; master: Buffer } | null = null;
+  for await (const o of backend.list(KEYS_PREFIX)) {
+    const master = await unwrapMaster(await backend.get(o.key), old, storeId, o.key);
+    if (master) {
+      found = { key: o.key, master };
+      break;
+    }
+  }
+  if (!found) throw new WrongPassphraseError();
+  checkConfigMac(deriveKeys(found.master).config, config);
+  const fresh = await newPassphrase(io);
+  if (fresh === old) throw new UsageError('the new passphrase is the same as the old one');
+  const added = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
+  const wrapped = await wrapMaster(found.master, fresh, storeId);
+  await backend.put(added, wrapped, { ifAbsent: true });
+  // The new key file must open before the old one goes: otherwise the store would be locked for good.
+  const check = await unwrapMaster(await backend.get(added), fresh, storeId, added);
+  if (!check?.equals(found.master)) {
+    await backend.delete(added);
+    throw new UsageError('the new key file did not read back correctly; the old passphrase still works');
+  }
+  await backend.delete(found.key);
+  return { removed: found.key, added };
+}
+
+export function register(program: Command, io: Io): void {
+  const key = program.command('key').description('manage the passphrase of the store');
+  addStoreOptions(
+    key
+      .command('passwd')
+      .description('change the passphrase without re-encrypting any data')
+      .addHelpText(
+        'after',
+        '\nThe current passphrase comes from DTAR_PASSWORD_FILE, DTAR_PASSWORD or the terminal; the new one\nfrom DTAR_NEW_PASSWORD_FILE, DTAR_NEW_PASSWORD or the terminal (asked twice).\n\nExamples:\n  dtar key passwd\n  DTAR_PASSWORD_FILE=old.txt DTAR_NEW_PASSWORD_FILE=new.txt dtar key passwd --store s3://bucket/backups',
+      ),
+  ).action(async (flags: KeyFlags) => {
+    const r = await keyPasswdCommand(io, flags);
+    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    else if (!flags.quiet) io.stderr.write(`passphrase changed: wrote ${r.added}, removed ${r.removed}\n`);
+  });
+}
