@@ -1,8 +1,12 @@
 /**
  * The dtar command line: builds the commands, runs one, and turns any failure into one
- * line on stderr and an exit code (README: 0 ok, 1 damage found, 2 usage or input error,
- * 3 store or key problem, 4 data archived in Glacier, 5 internal error). Only this file
- * touches process-wide state.
+ * line on stderr (a stack trace only with --debug) and an exit code, documented with
+ * examples in docs/COMMANDS.md:
+ *   0 ok; 1 damage found (verify, missing or corrupt data); 2 usage or input error (bad
+ *   arguments, unreadable index, refused unsafe paths); 3 store or key problem (no store,
+ *   wrong passphrase, wrong store, unreachable backend); 4 data archived in Glacier, thaw
+ *   first; 5 internal error (a bug: please report it with --debug output).
+ * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
 import { DtarError } from '../errors';
@@ -13,6 +17,11 @@ import { register as registerRestore } from '../commands/restore';
 import { register as registerLs } from '../commands/ls';
 import { register as registerCat } from '../commands/cat';
 import { register as registerExtract } from '../commands/extract';
+import { register as registerVerify } from '../commands/verify';
+import { register as registerRepair } from '../commands/repair';
+import { register as registerArchives } from '../commands/archives';
+import { register as registerStats } from '../commands/stats';
+import { register as registerKey } from '../commands/key';
 import { register as registerMount } from '../commands/mount';
 import { silentProgress, terminalProgress } from './progress';
 import { askHidden } from './terminal';
@@ -30,7 +39,7 @@ function buildProgram(io: Io): Command {
       'after',
       '\nExamples:\n  dtar init\n  tar c /home | dtar ingest -o home.index.tar\n  dtar restore home.index.tar | tar x\n\nEnvironment: DTAR_STORE, DTAR_PASSWORD_FILE, DTAR_PASSWORD, AWS_* for S3.',
     );
-  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerMount]) register(program, io);
+  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerVerify, registerRepair, registerArchives, registerStats, registerKey, registerMount]) register(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
