@@ -108,7 +108,9 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
   const tmp = await makeTempDir('s3rver');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: tmp.path, silent: true });
   const { port: upstreamPort } = await s3rver.run();
-  const upstream = new http.Agent({ keepAlive: true });
+  // No keep-alive to s3rver: reusing a socket that s3rver is just closing (idle timeout)
+  // resets the request, and a streamed upload cannot be replayed. Seen as 502s under load.
+  const upstream = new http.Agent({ keepAlive: false });
 
   const archived = new Map<string, Archived>(); // by "bucket/key"
   const pendingClass = new Map<string, string>(); // multipart uploads' class, by uploadId
