@@ -16,7 +16,9 @@ export interface PendingChunk {
 export interface BuiltBrick {
   id: Buffer;
   idHex: string;
-  bytes: Buffer;
+  /** The brick's bytes, in pieces (not concatenated: bricks are tens of MiB). */
+  parts: Buffer[];
+  size: number;
   treeHash: Buffer;
   chunks: BrickChunk[];
 }
@@ -52,10 +54,16 @@ export class BrickBuilder {
       table.push({ id: c.id, offset, storedLength: c.sealed.length, plainLength: c.plainLength });
       offset += c.sealed.length;
     }
-    const bytes = Buffer.concat([...order.map((c) => c.sealed), encodeTable(dataKey, table)]);
-    const id = createHash('sha256').update(bytes).digest();
+    const parts = [...order.map((c) => c.sealed), encodeTable(dataKey, table)];
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const p of parts) {
+      hash.update(p);
+      size += p.length;
+    }
+    const id = hash.digest();
     this.chunks = [];
     this.size = 0;
-    return { id, idHex: id.toString('hex'), bytes, treeHash: treeHash(bytes), chunks: table };
+    return { id, idHex: id.toString('hex'), parts, size, treeHash: treeHash(parts), chunks: table };
   }
 }

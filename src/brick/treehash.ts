@@ -12,10 +12,25 @@ function sha256(...parts: Uint8Array[]): Buffer {
   return h.digest();
 }
 
-export function treeHash(data: Uint8Array): Buffer {
+/** The tree hash of the concatenation of `parts`, without concatenating them. */
+export function treeHash(parts: readonly Uint8Array[]): Buffer {
   let level: Buffer[] = [];
-  for (let off = 0; off < data.length; off += MIB) level.push(sha256(data.subarray(off, off + MIB)));
-  if (level.length === 0) return sha256(new Uint8Array(0));
+  let h = createHash('sha256');
+  let fill = 0;
+  for (const part of parts) {
+    for (let off = 0; off < part.length; ) {
+      const take = Math.min(MIB - fill, part.length - off);
+      h.update(part.subarray(off, off + take));
+      fill += take;
+      off += take;
+      if (fill === MIB) {
+        level.push(h.digest());
+        h = createHash('sha256');
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0 || level.length === 0) level.push(h.digest());
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) {

@@ -61,7 +61,7 @@ export function findBoundary(
 export class Chunker {
   private readonly maskS: number;
   private readonly maskL: number;
-  private buf: Buffer;
+  private buf: Buffer = Buffer.alloc(0);
   private fill = 0;
 
   constructor(
@@ -71,11 +71,22 @@ export class Chunker {
     const bits = Math.round(Math.log2(params.avg));
     this.maskS = mask(Math.min(bits + 2, 31));
     this.maskL = mask(Math.max(bits - 2, 1));
-    this.buf = Buffer.allocUnsafe(params.max);
+  }
+
+  /** Cuts a whole body at once, without copying: the chunks are views of `data`. */
+  cutAll(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    for (let start = 0; start < data.length; ) {
+      const n = findBoundary(this.gear, this.params, this.maskS, this.maskL, data, start, data.length, true);
+      out.push(data.subarray(start, start + n));
+      start += n;
+    }
+    return out;
   }
 
   /** Adds data; returns the chunks it completed (each a fresh Buffer the caller owns). */
   push(data: Uint8Array): Buffer[] {
+    if (this.buf.length === 0) this.buf = Buffer.allocUnsafe(this.params.max);
     const out: Buffer[] = [];
     let pos = 0;
     while (pos < data.length) {

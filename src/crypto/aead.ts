@@ -11,8 +11,23 @@ export const NONCE_SIZE = 12;
 export const TAG_SIZE = 16;
 export const SEAL_OVERHEAD = NONCE_SIZE + TAG_SIZE;
 
+/** Random nonces drawn in bulk: one call to the system's generator per 1024 seals, not one each. */
+const NONCE_POOL = 1024;
+let nonces = Buffer.alloc(0);
+let noncePos = 0;
+
+function freshNonce(): Buffer {
+  if (noncePos >= nonces.length) {
+    nonces = randomBytes(NONCE_SIZE * NONCE_POOL);
+    noncePos = 0;
+  }
+  const n = nonces.subarray(noncePos, noncePos + NONCE_SIZE);
+  noncePos += NONCE_SIZE;
+  return n;
+}
+
 export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  const nonce = randomBytes(NONCE_SIZE);
+  const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);

@@ -1,18 +1,23 @@
 /**
- * Writes the index tar, in archive order, to a temporary file. An entry's bytes are made as
- * soon as its body is cut (with its chunk places blank) and wait in a queue until every
- * chunk has its place in a built brick; then the places are filled in and the bytes written.
+ * Writes the index tar, in archive order, to a temporary file. An entry waits in a queue
+ * until its body is cut and every chunk has its place in a built brick; then its bytes are
+ * made and written.
  * The file is published by the caller only after every brick and catalogue segment is durable.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { chunkPlaceOffset, writeChunkPlace } from '../index/record';
-import type { ChunkSlot } from './packer';
+import type { StoredBody } from './chunk-pipeline';
 
-interface Waiting {
+interface Rendered {
   bytes: Buffer;
   /** Where the record's chunk list starts in `bytes`. */
   chunkListAt: number;
-  slots: ChunkSlot[];
+}
+
+interface Waiting {
+  /** The body, once its worker has cut and hashed it. */
+  body: { stored: StoredBody | null };
+  render(stored: StoredBody): Rendered;
 }
 
 const FLUSH_BYTES = 1024 * 1024;
@@ -37,8 +42,11 @@ export class IndexSink {
       let bytes: Buffer;
       if (Buffer.isBuffer(item)) bytes = item;
       else {
-        if (!fillPlaces(item)) break;
-        bytes = item.bytes;
+        const stored = item.body.stored;
+        if (!stored || !stored.slots.every((s) => s.place)) break;
+        const r = item.render(stored);
+        fillPlaces(r, stored);
+        bytes = r.bytes;
       }
       this.head++;
       this.buffered.push(bytes);
@@ -68,8 +76,6 @@ export class IndexSink {
   }
 }
 
-function fillPlaces(w: Waiting): boolean {
-  for (const s of w.slots) if (!s.place) return false;
-  w.slots.forEach((s, i) => writeChunkPlace(w.bytes, w.chunkListAt + chunkPlaceOffset(i), s.place!.brick, s.place!.offset, s.place!.storedLength));
-  return true;
+function fillPlaces(r: Rendered, body: StoredBody): void {
+  body.slots.forEach((s, i) => writeChunkPlace(r.bytes, r.chunkListAt + chunkPlaceOffset(i), s.place!.brick, s.place!.offset, s.place!.storedLength));
 }

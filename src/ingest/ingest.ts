@@ -7,16 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
-import { Chunker } from '../chunk/chunker';
 import { encodeMeta, encodeTrailer, IndexMeta, INDEX_VERSION } from '../index/meta';
 import { indexBytesFor } from '../index/entry-bytes';
 import { readTar } from '../tar/reader';
 import type { Repository } from '../repo/repository';
 import type { StorageClass } from '../store/backend';
-import { BodyStore, StoredBody } from './body-store';
+import { ChunkPipeline, BodyHandle } from './chunk-pipeline';
 import { IndexSink } from './index-sink';
 import { Packer } from './packer';
-import { SealPool } from './seal-pool';
 
 const NO_BRICK = Buffer.alloc(32);
 
@@ -59,25 +57,24 @@ async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number)
 export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Array>, indexFile: FileHandle, opts: IngestOptions): Promise<IngestResult> {
   const catalogue = await repo.catalogue();
   const threads = opts.threads ?? availableParallelism();
-  const pool = new SealPool(repo.keys.data, opts.level, threads);
   const progress: IngestProgress = { bytesIn: 0, entries: 0, storedBytes: 0 };
-  let store: BodyStore | null = null;
+  let pipeline: ChunkPipeline | null = null;
   const packer = new Packer(repo.backend, catalogue, repo.keys.data, {
     brickSize: repo.config.brickSize,
     storageClass: opts.storageClass,
     maxUploads: opts.maxUploads ?? 2,
     onBrickStored: (brick) => {
-      progress.storedBytes += brick.bytes.length;
-      store?.brickStored(brick.chunks.map((c) => c.id));
+      progress.storedBytes += brick.size;
+      pipeline?.brickStored(brick.chunks.map((c) => c.id));
     },
   });
-  const chunker = new Chunker(repo.gear, repo.config.chunker);
-  store = new BodyStore(chunker, repo.keys.chunkId, catalogue, pool, packer, 64 * 1024 * 1024);
+  pipeline = new ChunkPipeline(repo, catalogue, packer, opts.level, threads);
+  const store = pipeline;
   const sink = new IndexSink(indexFile);
   const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex') };
   sink.push(encodeMeta(meta));
   let entries = 0;
-  let tail: StoredBody | null = null;
+  let tail: BodyHandle | null = null;
   let lastReport = 0;
   const report = (): void => {
     const now = Date.now();
@@ -95,10 +92,16 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
         if (item.bodySize === 0) {
           sink.push(item.raw);
         } else {
-          const body = await store.store(item.body);
-          const blank = body.slots.map((sl) => ({ id: sl.id, plainLength: sl.plainLength, brick: NO_BRICK, offset: 0, storedLength: 0 }));
-          const rendered = indexBytesFor(item, { storedSize: body.storedSize, sha256: body.sha256, chunks: blank }, item.padding());
-          sink.push({ ...rendered, slots: body.slots });
+          const body = await store.store(item.body, item.bodySize);
+          const entry = item;
+          const padding = item.padding();
+          sink.push({
+            body,
+            render: (stored) => {
+              const blank = stored.slots.map((sl) => ({ id: sl.id, plainLength: sl.plainLength, brick: NO_BRICK, offset: 0, storedLength: 0 }));
+              return indexBytesFor(entry, { storedSize: stored.storedSize, sha256: stored.sha256, chunks: blank }, padding);
+            },
+          });
         }
       } else {
         tail = await store.store(item.tail);
@@ -107,7 +110,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     }
     await store.drain();
     await packer.flush();
-    const tailBody = tail!;
+    const tailBody = await store.result(tail!);
     const tailRefs = tailBody.slots.map((sl) => {
       if (!sl.place) throw new Error('archive tail chunks were never placed');
       return { id: sl.id, plainLength: sl.plainLength, ...sl.place };
@@ -117,7 +120,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     await sink.finish();
   } finally {
     await store.drain().catch(() => undefined);
-    await pool.close();
+    await store.close();
   }
   opts.onProgress?.({ ...progress });
   return {

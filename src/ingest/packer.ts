@@ -87,13 +87,17 @@ export class Packer {
   }
 
   private async upload(brick: BuiltBrick): Promise<void> {
-    await this.backend.put(brickKey(brick.idHex), brick.bytes, { storageClass: this.options.storageClass });
-    const record: BrickRecord = { id: brick.id, size: brick.bytes.length, treeHash: brick.treeHash, chunks: brick.chunks };
+    // A function body: a retried upload starts again from the first piece.
+    const body = async function* (): AsyncGenerator<Buffer> {
+      yield* brick.parts;
+    };
+    await this.backend.put(brickKey(brick.idHex), body, { storageClass: this.options.storageClass });
+    const record: BrickRecord = { id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks };
     // One segment per brick: a crash loses no stored brick from the catalogue.
     const key = await this.catalogue.writeSegment([record]);
     this.catalogue.addBricks([record]);
     this.unmerged.push({ key, record });
-    this.storedBytes += brick.bytes.length;
+    this.storedBytes += brick.size;
     this.bricks++;
     this.options.onBrickStored?.(brick);
     if (this.unmerged.length >= MERGE_EVERY) await this.merge();

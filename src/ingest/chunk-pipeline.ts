@@ -1,0 +1,245 @@
+/**
+ * The main thread's side of ingest's chunk workers: feeds body bytes to them in batches,
+ * deduplicates the chunks they name against the store's catalogue and this ingest's own
+ * chunks, asks for the new ones to be sealed, and hands those, in order, to the packer.
+ * A body keeps to one worker; whole small bodies are spread over the workers.
+ * Bytes in flight are bounded, which bounds ingest's memory whatever the input size.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Catalogue } from '../catalogue/catalogue';
+import type { Repository } from '../repo/repository';
+import type { ChunkSlot, Packer } from './packer';
+import type { ChunksMessage, FromWorker, Piece, SealedMessage, ToWorker, WorkerInit } from './worker-protocol';
+
+export interface StoredBody {
+  storedSize: number;
+  sha256: Buffer;
+  slots: ChunkSlot[];
+}
+
+export interface BodyStats {
+  chunks: number;
+  newChunks: number;
+  newBytes: number;
+}
+
+/** One body being stored; `stored` is set when its worker has cut and hashed all of it. */
+export interface BodyHandle {
+  readonly id: number;
+  readonly worker: number;
+  slots: ChunkSlot[];
+  stored: StoredBody | null;
+  waiters: ((b: StoredBody) => void)[];
+}
+
+interface Lane {
+  worker: Worker;
+  pieces: Piece[];
+  parts: Buffer[];
+  bytes: number;
+  /** Kept chunks of each batch, waiting for its sealed message. */
+  awaiting: Map<number, ChunkSlot[]>;
+  /** Sealed results in batch order, so that the packer sees chunks in the order they were cut. */
+  order: number[];
+  sealed: Map<number, SealedMessage>;
+}
+
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_PIECES = 512;
+
+export class ChunkPipeline {
+  private readonly lanes: Lane[] = [];
+  private readonly bodies = new Map<number, BodyHandle>();
+  private readonly own = new Map<string, ChunkSlot>();
+  private nextBody = 0;
+  private nextBatch = 0;
+  private nextLane = 0;
+  /** Batch bytes sent and not yet through the packer. */
+  private inFlight = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly batchBytes = new Map<number, number>();
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  readonly stats: BodyStats = { chunks: 0, newChunks: 0, newBytes: 0 };
+
+  constructor(
+    repo: Repository,
+    private readonly catalogue: Catalogue,
+    private readonly packer: Packer,
+    level: number,
+    threads = availableParallelism(),
+    private readonly maxInFlight = 32 * 1024 * 1024,
+  ) {
+    const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
+    for (let i = 0; i < Math.max(1, threads); i++) {
+      const worker = new Worker(join(__dirname, 'chunk-worker.js'), { workerData: init });
+      const lane: Lane = { worker, pieces: [], parts: [], bytes: 0, awaiting: new Map(), order: [], sealed: new Map() };
+      worker.on('message', (m: FromWorker) => {
+        try {
+          if (m.t === 'chunks') this.onChunks(lane, m);
+          else this.onSealed(lane, m);
+        } catch (e) {
+          this.fail(e);
+        }
+      });
+      worker.on('error', (e) => this.fail(e));
+      this.lanes.push(lane);
+    }
+  }
+
+  /** Forget chunks once their brick is durable: the catalogue answers for them from then on. */
+  brickStored(chunkIds: readonly Buffer[]): void {
+    for (const id of chunkIds) this.own.delete(id.toString('hex'));
+  }
+
+  /**
+   * Stores a whole body (of `size` bytes, when known); resolves once it is handed to a
+   * worker, not once it is stored: see result().
+   */
+  async store(body: AsyncIterable<Buffer>, size?: number): Promise<BodyHandle> {
+    this.throwIfFailed();
+    const lane = size !== undefined && size <= BATCH_BYTES ? this.nextLane++ % this.lanes.length : this.leastBusy();
+    const h: BodyHandle = { id: this.nextBody++, worker: lane, slots: [], stored: null, waiters: [] };
+    this.bodies.set(h.id, h);
+    let sent = 0;
+    for await (const piece of body) {
+      sent += piece.length;
+      await this.add(lane, h.id, piece, sent === size);
+    }
+    if (sent !== size || size === 0) await this.add(lane, h.id, Buffer.alloc(0), true);
+    return h;
+  }
+
+  /** Resolves with the body once its worker has cut and hashed all of it. */
+  result(h: BodyHandle): Promise<StoredBody> {
+    if (h.stored) return Promise.resolve(h.stored);
+    return new Promise((resolve) => h.waiters.push(resolve));
+  }
+
+  private leastBusy(): number {
+    let best = 0;
+    for (let i = 1; i < this.lanes.length; i++) if (this.lanes[i]!.awaiting.size < this.lanes[best]!.awaiting.size) best = i;
+    return best;
+  }
+
+  private async add(laneNo: number, body: number, data: Buffer, last: boolean): Promise<void> {
+    const lane = this.lanes[laneNo]!;
+    // Copy: the input's buffers are reused by the reader, and a batch is one transferable buffer.
+    lane.pieces.push({ body, off: lane.bytes, len: data.length, last });
+    lane.parts.push(data);
+    lane.bytes += data.length;
+    if (lane.bytes >= BATCH_BYTES || lane.pieces.length >= BATCH_PIECES) await this.send(lane);
+  }
+
+  private async send(lane: Lane): Promise<void> {
+    if (lane.pieces.length === 0) return;
+    const bytes = lane.bytes;
+    while (this.inFlight > 0 && this.inFlight + bytes > this.maxInFlight && !this.failure) await new Promise<void>((r) => this.roomWaiters.push(r));
+    this.throwIfFailed();
+    const buf = Buffer.concat(lane.parts, bytes);
+    const msg: ToWorker = { t: 'data', batch: this.nextBatch++, buf, pieces: lane.pieces };
+    lane.pieces = [];
+    lane.parts = [];
+    lane.bytes = 0;
+    this.inFlight += bytes;
+    lane.order.push(msg.batch);
+    lane.awaiting.set(msg.batch, []);
+    this.batchBytes.set(msg.batch, bytes);
+    const own = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+    lane.worker.postMessage(msg, own ? [buf.buffer as ArrayBuffer] : []);
+  }
+
+  private onChunks(lane: Lane, m: ChunksMessage): void {
+    const keep: number[] = [];
+    const kept: ChunkSlot[] = [];
+    const ids = Buffer.from(m.ids.buffer, m.ids.byteOffset, m.ids.byteLength);
+    for (let i = 0; i < m.lengths.length; i++) {
+      const body = this.bodies.get(m.bodies[i]!)!;
+      const id = Buffer.from(ids.subarray(i * 32, i * 32 + 32));
+      const length = m.lengths[i]!;
+      this.stats.chunks++;
+      body.slots.push(this.slotFor(id, length, () => {
+        keep.push(i);
+        return kept;
+      }));
+    }
+    lane.awaiting.set(m.batch, kept);
+    const msg: ToWorker = { t: 'seal', batch: m.batch, keep };
+    lane.worker.postMessage(msg);
+    const shas = Buffer.from(m.sha256s.buffer, m.sha256s.byteOffset, m.sha256s.byteLength);
+    m.ended.forEach((b, k) => {
+      const h = this.bodies.get(b)!;
+      this.bodies.delete(b);
+      h.stored = { storedSize: m.sizes[k]!, sha256: Buffer.from(shas.subarray(k * 32, k * 32 + 32)), slots: h.slots };
+      for (const w of h.waiters.splice(0)) w(h.stored);
+    });
+  }
+
+  /** The slot of a chunk: stored before, seen earlier in this ingest, or new (then `keepNew` records it for sealing). */
+  private slotFor(id: Buffer, length: number, keepNew: () => ChunkSlot[]): ChunkSlot {
+    const stored = this.catalogue.lookup(id);
+    if (stored) return { id, plainLength: length, place: { brick: stored.brickInfo.id, offset: stored.offset, storedLength: stored.storedLength } };
+    const hex = id.toString('hex');
+    const known = this.own.get(hex);
+    if (known) return known;
+    const slot: ChunkSlot = { id, plainLength: length, place: null };
+    this.own.set(hex, slot);
+    this.stats.newChunks++;
+    this.stats.newBytes += length;
+    keepNew().push(slot);
+    return slot;
+  }
+
+  private onSealed(lane: Lane, m: SealedMessage): void {
+    lane.sealed.set(m.batch, m);
+    // Hand batches to the packer in the order they were sent on this lane.
+    while (lane.order.length > 0 && lane.sealed.has(lane.order[0]!)) {
+      const batch = lane.order.shift()!;
+      const msg = lane.sealed.get(batch)!;
+      lane.sealed.delete(batch);
+      const slots = lane.awaiting.get(batch)!;
+      lane.awaiting.delete(batch);
+      const all = Buffer.from(msg.sealed.buffer, msg.sealed.byteOffset, msg.sealed.byteLength);
+      const bytes = this.batchBytes.get(batch)!;
+      this.batchBytes.delete(batch);
+      this.chain = this.chain
+        .then(async () => {
+          if (this.failure) return;
+          let o = 0;
+          for (let i = 0; i < slots.length; i++) {
+            const n = msg.lengths[i]!;
+            await this.packer.add(slots[i]!, all.subarray(o, o + n));
+            o += n;
+          }
+        })
+        .catch((e: unknown) => this.fail(e))
+        .finally(() => {
+          this.inFlight -= bytes;
+          for (const w of this.roomWaiters.splice(0)) w();
+        });
+    }
+  }
+
+  /** Sends what is batched and waits until every chunk cut so far is in the packer. */
+  async drain(): Promise<void> {
+    for (const lane of this.lanes) await this.send(lane);
+    while (!this.failure && this.lanes.some((l) => l.order.length > 0)) await new Promise<void>((r) => this.roomWaiters.push(r));
+    await this.chain;
+    this.throwIfFailed();
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e;
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Worker thread body of ingest (see worker-protocol.ts): hashes and cuts bodies, names
+ * chunks, and seals the ones the main thread asks for. A body that arrives whole in one
+ * piece is cut in place; a longer one streams through a Chunker kept for it.
+ */
+import { createHash, Hash } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { chunkId, newChunkSealer, sealChunk } from '../brick/chunk-codec';
+import { Chunker } from '../chunk/chunker';
+import type { ChunksMessage, DataMessage, SealedMessage, SealMessage, ToWorker, WorkerInit } from './worker-protocol';
+
+const init = workerData as WorkerInit;
+const dataKey = Buffer.from(init.dataKey);
+const idKey = Buffer.from(init.idKey);
+const sealer = newChunkSealer(init.level);
+const oneShot = new Chunker(init.gear, init.chunker);
+
+interface Streaming {
+  hash: Hash;
+  chunker: Chunker;
+  size: number;
+}
+
+const streaming = new Map<number, Streaming>();
+/** Plaintext and ids of each batch's chunks, until its seal message. */
+const pending = new Map<number, { plains: Buffer[]; ids: Buffer[] }>();
+
+function onData(m: DataMessage): ChunksMessage {
+  const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+  const plains: Buffer[] = [];
+  const bodies: number[] = [];
+  const ended: number[] = [];
+  const sizes: number[] = [];
+  const shas: Buffer[] = [];
+  for (const p of m.pieces) {
+    const data = buf.subarray(p.off, p.off + p.len);
+    let s = streaming.get(p.body);
+    let cut: Buffer[];
+    if (!s && p.last) {
+      cut = oneShot.cutAll(data);
+      ended.push(p.body);
+      sizes.push(p.len);
+      shas.push(createHash('sha256').update(data).digest());
+    } else {
+      if (!s) {
+        s = { hash: createHash('sha256'), chunker: new Chunker(init.gear, init.chunker), size: 0 };
+        streaming.set(p.body, s);
+      }
+      s.hash.update(data);
+      s.size += p.len;
+      cut = s.chunker.push(data);
+      if (p.last) {
+        cut.push(...s.chunker.finish());
+        streaming.delete(p.body);
+        ended.push(p.body);
+        sizes.push(s.size);
+        shas.push(s.hash.digest());
+      }
+    }
+    for (const c of cut) {
+      plains.push(c);
+      bodies.push(p.body);
+    }
+  }
+  const ids = plains.map((c) => chunkId(idKey, c));
+  pending.set(m.batch, { plains, ids });
+  return {
+    t: 'chunks',
+    batch: m.batch,
+    bodies,
+    lengths: plains.map((c) => c.length),
+    ids: Buffer.concat(ids),
+    ended,
+    sizes,
+    sha256s: Buffer.concat(shas),
+  };
+}
+
+function onSeal(m: SealMessage): SealedMessage {
+  const p = pending.get(m.batch);
+  pending.delete(m.batch);
+  if (!p) throw new Error(`seal for unknown batch ${m.batch}`);
+  const out = m.keep.map((i) => sealChunk(sealer, dataKey, p.ids[i]!, p.plains[i]!));
+  const sealed = out.length === 1 ? out[0]! : Buffer.concat(out);
+  return { t: 'sealed', batch: m.batch, sealed, lengths: out.map((b) => b.length) };
+}
+
+const port = parentPort;
+port?.on('message', (m: ToWorker) => {
+  const reply = m.t === 'data' ? onData(m) : onSeal(m);
+  const transfer: ArrayBuffer[] = [];
+  for (const b of reply.t === 'chunks' ? [reply.ids, reply.sha256s] : [reply.sealed]) {
+    // Only a buffer that owns its whole ArrayBuffer can be moved rather than copied.
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) transfer.push(b.buffer as ArrayBuffer);
+  }
+  port.postMessage(reply, transfer);
+});
