@@ -1,0 +1,271 @@
+/**
+ * `dtar thaw INDEX [PATH...]`: make the bricks that those paths need readable again when
+ * they sit in Glacier (GLACIER or DEEP_ARCHIVE): plan, estimate cost and wait, send one
+ * RestoreObject per archived brick; `--status` reports where they stand and `--wait` polls
+ * until all are readable. Needs only the index and the store, not the passphrase.
+ */
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
+import type { IndexMeta } from '../index/meta';
+import { readIndex } from '../index/reader';
+import { parseConfig } from '../repo/config';
+import type { Backend, RestoreTier } from '../store/backend';
+import { planForPaths } from '../thaw/plan';
+import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
+import { NotThawedError, notThawedMessage, refuseArchived, thawCommandLine, ThawHint } from '../thaw/refusal';
+import { requestRestores, RequestTally } from '../thaw/request';
+import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
+import { waitUntilReadable } from '../thaw/wait';
+import { backendFor, Io, StoreFlags } from './context';
+import { formatBytes, parseIntOption } from './format';
+import { readIndexMeta } from './index-file';
+import { addStoreOptions } from './options';
+
+interface ThawFlags extends StoreFlags {
+  days: number;
+  tier: string;
+  dryRun?: boolean;
+  status?: boolean;
+  wait?: boolean;
+  pollInterval: string;
+  waitTimeout: string;
+  prices?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Polls back off from --poll-interval up to this. */
+const MAX_POLL_MS = 30 * 60_000;
+
+export async function thawCommand(io: Io, index: string, paths: string[], flags: ThawFlags): Promise<void> {
+  const tier = RESTORE_TIERS.find((t) => t.toLowerCase() === flags.tier.toLowerCase());
+  if (!tier) throw new UsageError(`--tier: one of ${RESTORE_TIERS.join(', ')}, not ${flags.tier}`);
+  if (!(flags.days >= 1)) throw new UsageError('--days: at least 1');
+  const pollMs = parseDuration(flags.pollInterval, '--poll-interval');
+  const timeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
+  const prices = flags.status ? null : loadPrices(flags.prices ?? io.env[PRICES_ENV]);
+
+  const meta = await readIndexMeta(index);
+  const plan = await planForPaths(() => readIndex(createReadStream(index), index), paths);
+  if (plan.unmatched.length > 0) throw new UsageError(`not in the archive: ${plan.unmatched.join(', ')}`);
+  const hint: ThawHint = { index, paths, store: flags };
+  const progress = flags.quiet ? null : io.progress('thaw');
+  const backend = backendFor(io, flags, meta.store);
+  try {
+    await checkStore(backend, meta);
+    let seen = 0;
+    let statuses = await surveyBricks(
+      backend,
+      plan.bricks.map((b) => b.id),
+      { onDone: (n, s) => progress?.update((seen += s.size), null, `checked ${n} of ${plan.bricks.length} bricks`) },
+    );
+    progress?.done();
+
+    let report: Report = { index, paths, bricks: summarize(statuses) };
+    if (!flags.status) {
+      const toRequest = statuses.filter((s) => s.state === 'archived');
+      // Refuses a tier the class does not offer before anything is sent.
+      const estimate = estimateThaw(prices!, tier, flags.days, toRequest);
+      report = { ...report, thaw: { tier, days: flags.days, dryRun: Boolean(flags.dryRun), toRequest: count(toRequest), estimate, requests: null } };
+      if (!flags.json) io.stdout.write(planText(report));
+      if (!flags.dryRun && toRequest.length > 0) {
+        let sent = 0;
+        const tally = await requestRestores(backend, toRequest, flags.days, tier, {
+          onDone: (n, b) => progress?.update((sent += b.size), report.thaw!.toRequest.bytes, `requested ${n} of ${toRequest.length} restores`),
+        });
+        progress?.done();
+        report.thaw!.requests = tally;
+        if (!flags.json) io.stdout.write(requestText(report, hint));
+        const requested = new Set(toRequest.map((s) => s.id));
+        statuses = statuses.map((s) => (requested.has(s.id) ? { ...s, state: 'restoring' } : s));
+      }
+    } else if (!flags.json) io.stdout.write(statusText(report));
+
+    if (flags.wait && !flags.dryRun) {
+      const started = Date.now();
+      statuses = await waitUntilReadable(backend, statuses, {
+        pollMs,
+        maxPollMs: MAX_POLL_MS,
+        timeoutMs,
+        onArchived: (archived) => new NotThawedError(notThawedMessage(archived, 0, hint), archived, 0),
+        onPoll: (p) =>
+          progress?.update(
+            p.readableBytes,
+            p.totalBytes,
+            `${p.readable} of ${p.total} bricks readable` + (p.nextMs === null ? '' : `, next check in ${formatDuration(p.nextMs)}`),
+          ),
+      });
+      progress?.done();
+      report = { ...report, bricks: summarize(statuses), waitedSeconds: Math.round((Date.now() - started) / 100) / 10 };
+      if (!flags.json) io.stdout.write(`all ${report.bricks.bricks} bricks readable after ${report.waitedSeconds} s${untilText(report.bricks)}\n`);
+    }
+    if (flags.json) io.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+    const missing = statuses.filter((s) => s.state === 'missing');
+    if (missing.length > 0) {
+      throw new NotFoundError(missing[0]!.key, `${missing.length === 1 ? '1 brick' : `${missing.length} bricks`} the index names ${missing.length === 1 ? 'is' : 'are'} missing from the store, first ${missing[0]!.id}`);
+    }
+  } finally {
+    progress?.done();
+    await backend.close();
+  }
+}
+
+/**
+ * Runs a command that reads bricks of `index` for `paths` (all when empty), turning an
+ * archived brick into the one clear refusal: how many bricks are not thawed, and the
+ * `dtar thaw` command that fixes it. For commands that do not hold the backend themselves.
+ */
+export function refuseArchivedFor<T>(io: Io, index: string, paths: readonly string[], flags: StoreFlags, read: () => Promise<T>): Promise<T> {
+  const open = async (): Promise<Backend> => backendFor(io, flags, (await readIndexMeta(index)).store);
+  return refuseArchived(open, { index, paths, store: flags }, read);
+}
+
+/**
+ * The index must belong to the store opened. Without the passphrase the config's MAC
+ * cannot be checked, but its id tells stores apart, which is what matters before paying
+ * for retrievals.
+ */
+async function checkStore(backend: Backend, meta: IndexMeta): Promise<void> {
+  let id: string;
+  try {
+    id = parseConfig(await backend.get('config')).id;
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
+    throw e;
+  }
+  if (id !== meta.storeId) {
+    throw new WrongStoreError(`this index belongs to store ${meta.storeId.slice(0, 8)} (${meta.store}), not to the store at ${backend.location} (${id.slice(0, 8)}); give --store`);
+  }
+}
+
+interface Report {
+  index: string;
+  paths: string[];
+  bricks: Survey;
+  thaw?: {
+    tier: RestoreTier;
+    days: number;
+    dryRun: boolean;
+    toRequest: StateCount;
+    estimate: ThawEstimate;
+    requests: RequestTally | null;
+  };
+  waitedSeconds?: number;
+}
+
+function count(statuses: readonly BrickStatus[]): StateCount {
+  return { bricks: statuses.length, bytes: statuses.reduce((n, s) => n + s.size, 0) };
+}
+
+function what(r: Report): string {
+  return r.paths.length === 0 ? r.index : `${r.paths.join(' ')} in ${r.index}`;
+}
+
+function line(label: string, c: StateCount, note = ''): string {
+  return `  ${(label + ':').padEnd(26)}${String(c.bricks).padStart(6)}${c.bricks > 0 ? ` (${formatBytes(c.bytes)})${note}` : ''}\n`;
+}
+
+function untilText(s: Survey): string {
+  return s.readableUntil ? `; the first restored copy expires ${s.readableUntil.toISOString()}` : '';
+}
+
+function statesText(s: Survey): string {
+  let out = line('readable (not archived)', s.byState.readable);
+  const until = s.readableUntil ? `, readable until ${s.readableUntil.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  out += line('restored', s.byState.restored, until);
+  out += line('restore in progress', s.byState.restoring);
+  out += line('archived', s.byState.archived);
+  if (s.byState.missing.bricks > 0) out += line('MISSING from the store', s.byState.missing);
+  return out;
+}
+
+function statusText(r: Report): string {
+  return `status of ${what(r)}: ${r.bricks.bricks} bricks (${formatBytes(r.bricks.bytes)})\n${statesText(r.bricks)}`;
+}
+
+function planText(r: Report): string {
+  const t = r.thaw!;
+  let out = `${t.dryRun ? 'thaw plan (dry run, nothing sent)' : 'thaw'} for ${what(r)}: ${r.bricks.bricks} bricks (${formatBytes(r.bricks.bytes)})\n`;
+  out += statesText(r.bricks);
+  if (t.toRequest.bricks === 0) return out + 'nothing to thaw\n';
+  out += `to restore: ${t.toRequest.bricks} bricks, ${formatBytes(t.toRequest.bytes)}, ${t.toRequest.bricks} RestoreObject requests, ${t.tier} tier, kept ${t.days} days\n`;
+  const cur = t.estimate.currency;
+  for (const c of t.estimate.classes) {
+    out +=
+      `  ${c.storageClass}: ${c.bricks} bricks, about ${formatCost(c.total, cur)} (retrieval ${formatCost(c.retrievalCost, cur)}, ` +
+      `requests ${formatCost(c.requestCost, cur)}, copy for ${t.days} days ${formatCost(c.copyCost, cur)}), ready in ${formatWait(c.waitHours)}\n`;
+  }
+  out += `estimated cost ${formatCost(t.estimate.total, cur)}, ready in ${formatWait(t.estimate.waitHours)} (prices: ${t.estimate.source})\n`;
+  return out;
+}
+
+function requestText(r: Report, hint: ThawHint): string {
+  const q = r.thaw!.requests!;
+  const parts = [`${q.started} started`];
+  if (q.inProgress > 0) parts.push(`${q.inProgress} already in progress`);
+  if (q.notArchived > 0) parts.push(`${q.notArchived} not archived after all`);
+  return `sent ${q.started + q.inProgress + q.notArchived} restore requests: ${parts.join(', ')}; follow with: ${thawCommandLine(hint, true)}\n`;
+}
+
+function reportJson(r: Report): object {
+  const states = Object.fromEntries(BRICK_STATES.map((s) => [s, r.bricks.byState[s]]));
+  return {
+    index: r.index,
+    paths: r.paths,
+    bricks: r.bricks.bricks,
+    bytes: r.bricks.bytes,
+    states,
+    readableUntil: r.bricks.readableUntil?.toISOString() ?? null,
+    allReadable: r.bricks.byState.readable.bricks + r.bricks.byState.restored.bricks === r.bricks.bricks,
+    ...(r.thaw && {
+      tier: r.thaw.tier,
+      days: r.thaw.days,
+      dryRun: r.thaw.dryRun,
+      toRequest: r.thaw.toRequest,
+      requests: r.thaw.requests,
+      estimate: r.thaw.estimate,
+    }),
+    ...(r.waitedSeconds !== undefined && { waitedSeconds: r.waitedSeconds }),
+  };
+}
+
+/** "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: not a duration (like 90s, 5m, 2h): ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = Math.round(Number(m[1]) * unit);
+  if (ms <= 0) throw new UsageError(`${what}: must be more than zero`);
+  return ms;
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+export function register(program: Command, io: Io): void {
+  addStoreOptions(
+    program
+      .command('thaw')
+      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('[PATH...]', 'members to make readable; a directory takes everything below it (default: the whole archive)')
+      .description('restore from Glacier the bricks that these paths need, saying what it costs; or report their state')
+      .option('--days <N>', 'keep the restored copies this many days', parseIntOption('--days'), 7)
+      .option('--tier <TIER>', `retrieval tier: ${RESTORE_TIERS.join(', ')}`, 'Standard')
+      .option('--dry-run', 'print the plan and cost; send no restore request (the bricks are still checked with HEAD)')
+      .option('--status', 'report where the bricks stand (archived, restoring, readable until when) and send nothing')
+      .option('--wait', 'then poll until every brick is readable, backing off from --poll-interval to 30 min')
+      .option('--poll-interval <DURATION>', 'first wait between polls with --wait', '1m')
+      .option('--wait-timeout <DURATION>', 'give up waiting after this long (exit 4)', '96h')
+      .option('--prices <FILE>', `JSON price table to use instead of the built-in AWS one (also $${PRICES_ENV}; see docs/S3.md)`)
+      .addHelpText(
+        'after',
+        '\nExamples:\n  dtar thaw --dry-run home.index.tar home/alice/Documents\n  dtar thaw --tier Bulk --days 3 home.index.tar\n  dtar thaw --status --wait home.index.tar && dtar restore home.index.tar | tar x\n\nExit status: 0 done, 2 usage, 3 store problem, 4 --wait gave up or bricks are archived with no restore running.',
+      ),
+  ).action(async (index: string, paths: string[], flags: ThawFlags) => {
+    await thawCommand(io, index, paths, flags);
+  });
+}

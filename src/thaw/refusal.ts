@@ -1,0 +1,111 @@
+/**
+ * The one message for data that is archived in Glacier and not yet thawed, for every
+ * command that reads bricks (restore, cat, extract, verify --read-data, mount): how many
+ * of the bricks the command needs are not readable, and the `dtar thaw` command line that
+ * fixes it. Commands wrap their reading in `refuseArchived`; a generic 403 never reaches
+ * the user.
+ */
+import { createReadStream } from 'node:fs';
+import { ArchivedError, DtarError } from '../errors';
+import { readIndex } from '../index/reader';
+import type { Backend } from '../store/backend';
+import { planForPaths } from './plan';
+import { surveyBricks, summarize } from './state';
+
+/** Some bricks a command needs are archived or still being restored. Exit code 4. */
+export class NotThawedError extends DtarError {
+  constructor(
+    message: string,
+    /** Bricks with no restore running. */
+    readonly archived: number,
+    /** Bricks whose restore is running. */
+    readonly restoring: number,
+  ) {
+    super('ARCHIVED', message, 4);
+  }
+}
+
+/** The store options a command was given, echoed into the suggested thaw command. */
+export interface StoreArgs {
+  store?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: boolean;
+}
+
+export interface ThawHint {
+  /** The index as the user named it. */
+  index: string;
+  /** The member paths the command reads; empty for the whole archive. */
+  paths: readonly string[];
+  store?: StoreArgs;
+}
+
+/** `dtar thaw [--status --wait] [store options] INDEX [PATH...]`, quoted for a POSIX shell. */
+export function thawCommandLine(hint: ThawHint, wait = false): string {
+  const args = ['dtar', 'thaw'];
+  if (wait) args.push('--status', '--wait');
+  const s = hint.store ?? {};
+  if (s.store !== undefined) args.push('--store', s.store);
+  if (s.s3Endpoint !== undefined) args.push('--s3-endpoint', s.s3Endpoint);
+  if (s.s3Region !== undefined) args.push('--s3-region', s.s3Region);
+  if (s.s3PathStyle) args.push('--s3-path-style');
+  args.push(hint.index, ...hint.paths);
+  return args.map(shellQuote).join(' ');
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_\-.,/:@%+=]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function bricks(n: number): string {
+  return n === 1 ? '1 brick' : `${n} bricks`;
+}
+
+export function notThawedMessage(archived: number, restoring: number, hint: ThawHint): string {
+  if (archived > 0) {
+    const also = restoring > 0 ? ` (${restoring} more being restored)` : '';
+    return `${bricks(archived)} needed here ${archived === 1 ? 'is' : 'are'} archived in Glacier and not yet thawed${also}; run: ${thawCommandLine(hint)}`;
+  }
+  if (restoring > 0) {
+    return `${bricks(restoring)} needed here ${restoring === 1 ? 'is' : 'are'} still being thawed from Glacier; wait with: ${thawCommandLine(hint, true)}`;
+  }
+  // Thawed between the failed read and the check: say so rather than count zero.
+  return `bricks needed here were archived in Glacier when read and look readable now; check with: ${thawCommandLine(hint, true)}, then retry`;
+}
+
+/**
+ * Counts the bricks the hint's paths need that are not readable (one HEAD per brick) and
+ * builds the refusal. Should the count itself fail, the refusal still names the fix.
+ */
+export async function explainArchived(backend: Backend, hint: ThawHint): Promise<NotThawedError> {
+  try {
+    const plan = await planForPaths(() => readIndex(createReadStream(hint.index), hint.index), hint.paths);
+    const survey = summarize(await surveyBricks(backend, plan.bricks.map((b) => b.id)));
+    const archived = survey.byState.archived.bricks;
+    const restoring = survey.byState.restoring.bricks;
+    return new NotThawedError(notThawedMessage(archived, restoring, hint), archived, restoring);
+  } catch {
+    return new NotThawedError(`bricks needed here are archived in Glacier and not yet thawed; run: ${thawCommandLine(hint)}`, 1, 0);
+  }
+}
+
+/**
+ * Runs `read`; an ArchivedError from it becomes the NotThawedError for `hint`. `backend` may
+ * be a function opening one, for callers that hold none: it is opened (and closed) only
+ * when an archived brick was met.
+ */
+export async function refuseArchived<T>(backend: Backend | (() => Promise<Backend>), hint: ThawHint, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!(e instanceof ArchivedError)) throw e;
+    if (typeof backend !== 'function') throw await explainArchived(backend, hint);
+    const opened = await backend();
+    try {
+      throw await explainArchived(opened, hint);
+    } finally {
+      await opened.close();
+    }
+  }
+}
