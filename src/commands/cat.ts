@@ -15,6 +15,7 @@ import { openIndexStore } from './index-file';
 import { addStoreOptions } from './options';
 import { memberKey } from './select';
 import { writeChunk } from './stdout';
+import { refuseArchivedFor } from './thaw';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
@@ -73,6 +74,6 @@ export function register(program: Command, io: Io): void {
       .description("write one file's contents to standard output")
       .addHelpText('after', '\nExamples:\n  dtar cat home.index.tar home/alice/.bashrc\n  dtar cat etc.index.tar etc/fstab | diff - /etc/fstab'),
   ).action(async (index: string, path: string, flags: StoreFlags) => {
-    await catCommand(io, index, path, flags);
+    await refuseArchivedFor(io, index, [path], flags, () => catCommand(io, index, path, flags));
   });
 }

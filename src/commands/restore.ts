@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { restoreTar } from '../restore/restore';
+import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
 import { openIndexStore } from './index-file';
 import { addStoreOptions } from './options';
@@ -19,14 +20,16 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   const { repo } = await openIndexStore(io, index, flags);
   const progress = flags.quiet ? null : io.progress('restore');
   const onProgress = progress ? (p: { bytesOut: number; totalBytes: number | null }): void => progress.update(p.bytesOut, p.totalBytes) : undefined;
+  // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
+  const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await restoreTar(repo, createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress });
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await restoreTar(repo, createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress });
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;
