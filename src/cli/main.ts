@@ -89,6 +89,9 @@ export function processIo(): Io {
 }
 
 export function main(): void {
+  // The AWS SDK warns on stderr, on every S3 command, that its 2027 releases will need
+  // Node 22; dtar pins the SDK and supports Node 20, and the warning would break one-line errors.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
