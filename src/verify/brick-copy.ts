@@ -20,8 +20,12 @@ export class BrickCopy {
     private readonly keys: StoreKeys,
   ) {}
 
-  /** Downloads and checks a brick; returns its size too. Throws NotFoundError or CorruptDataError. */
-  static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number }> {
+  /**
+   * Downloads and checks a brick. A damaged one is still kept, with what is wrong with it:
+   * its chunks are checked one by one, so that only the files using damaged chunks are
+   * reported. Throws NotFoundError when it is missing.
+   */
+  static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
     let bytes: Buffer;
     try {
       bytes = await backend.get(brickKey(hex));
@@ -30,14 +34,18 @@ export class BrickCopy {
       throw e;
     }
     const where = `brick ${hex}`;
-    if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) {
-      throw new CorruptDataError(`${where}: contents do not match its name (damaged or truncated)`);
+    let problem: string | null = null;
+    if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) problem = 'contents do not match its name (damaged or truncated)';
+    try {
+      const table = parseTrailer(bytes.subarray(Math.max(0, bytes.length - BRICK_TRAILER_SIZE)), bytes.length, where);
+      decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
+    } catch (e) {
+      if (!(e instanceof CorruptDataError)) throw e;
+      problem ??= e.message.replace(`${where}: `, '');
     }
-    const table = parseTrailer(bytes.subarray(bytes.length - BRICK_TRAILER_SIZE), bytes.length, where);
-    decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
     const path = join(dir, hex);
     await writeFile(path, bytes, { mode: 0o600 });
-    return { copy: new BrickCopy(hex, await open(path, 'r'), keys), size: bytes.length };
+    return { copy: new BrickCopy(hex, await open(path, 'r'), keys), size: bytes.length, problem };
   }
 
   /** A chunk, authenticated, decompressed and checked against its id. */

@@ -175,8 +175,9 @@ async function readData(
       needed.map((hex) =>
         gate.run(async () => {
           try {
-            const { copy, size } = await BrickCopy.fetch(repo.backend, repo.keys, hex, dir);
+            const { copy, size, problem } = await BrickCopy.fetch(repo.backend, repo.keys, hex, dir);
             copies.set(hex, copy);
+            if (problem) brickProblem(hex, problem);
             report.bytesRead += size;
             opts.onProgress?.(report.bytesRead, null);
           } catch (e) {

@@ -1,0 +1,135 @@
+/** ls, cat, extract, archives, stats and key passwd against a real store and a GNU tar archive. */
+import { execFileSync } from 'node:child_process';
+import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Stats } from '../../src/commands/stats';
+import { dtar, Fixture, makeFixture } from './harness';
+
+let f: Fixture;
+before(async () => {
+  f = await makeFixture('everyday');
+});
+after(() => f.tmp.cleanup());
+
+test('ls lists what tar tvf lists, with real sizes, and -l and --json agree with it', async () => {
+  const names = execFileSync('tar', ['tf', f.tar]).toString();
+  const r = await dtar(f.env, 'ls', f.index);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.toString(), names);
+  const long = (await dtar(f.env, 'ls', '-l', f.index, 'dir/sparse.bin', 'dir/link')).stdout.toString();
+  assert.match(long, /^-rw-r--r-- \S+\/\S+ +8388608 \d{4}-\d\d-\d\d \d\d:\d\d dir\/sparse\.bin$/m);
+  assert.match(long, /^lrwxrwxrwx .* dir\/link -> hello\.txt$/m);
+  const json = (await dtar(f.env, 'ls', '--json', f.index, 'dir/hard')).stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(json.length, 1);
+  assert.equal(json[0]!.type, 'hardlink');
+  assert.equal(json[0]!.linkpath, 'dir/hello.txt');
+  const missing = await dtar(f.env, 'ls', f.index, 'nope');
+  assert.equal(missing.code, 2);
+  assert.equal(missing.stderr, 'dtar: not in the archive: nope\n');
+});
+
+test('ls needs no store or passphrase: it reads only the index', async () => {
+  const r = await dtar({ HOME: f.tmp.path }, 'ls', f.index, 'dir/hello.txt');
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.toString(), 'dir/hello.txt\n');
+});
+
+test('cat writes one file, sparse holes as zeros, and follows a hard link', async () => {
+  const sparse = await dtar(f.env, 'cat', f.index, './dir/sparse.bin');
+  assert.equal(sparse.code, 0);
+  assert.ok(sparse.stdout.equals(await readFile(join(f.tree, 'dir/sparse.bin'))));
+  assert.equal((await dtar(f.env, 'cat', f.index, 'dir/hard')).stdout.toString(), 'hello\n');
+  const dir = await dtar(f.env, 'cat', f.index, 'dir/sub');
+  assert.equal(dir.code, 2);
+  assert.equal(dir.stderr, 'dtar: dir/sub: a directory, not a file\n');
+  const link = await dtar(f.env, 'cat', f.index, 'dir/link');
+  assert.equal(link.stderr, 'dtar: dir/link: a symbolic link to hello.txt\n');
+});
+
+test('extract writes every kind of entry back with its contents, mode and times', async () => {
+  const out = join(f.tmp.path, 'x-all');
+  const r = await dtar(f.env, 'extract', f.index, '-C', out, '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+  const d = (p: string): string => join(out, 'dir', p);
+  assert.ok((await readFile(d('sub/random.bin'))).equals(await readFile(join(f.tree, 'dir/sub/random.bin'))));
+  assert.equal(await readlink(d('link')), 'hello.txt');
+  assert.equal((await stat(d('hard'))).ino, (await stat(d('hello.txt'))).ino);
+  assert.ok((await lstat(d('fifo'))).isFIFO());
+  assert.equal((await stat(d('exec.sh'))).mode & 0o777, 0o755);
+  assert.equal((await stat(d('hello.txt'))).mtime.toISOString(), '2001-02-03T04:05:06.000Z');
+  assert.equal((await lstat(d('link'))).mtime.toISOString(), '2001-02-03T04:05:06.000Z');
+  assert.equal((await stat(join(out, 'dir'))).mtime.toISOString(), '2001-02-03T04:05:06.000Z');
+  const sparse = await stat(d('sparse.bin'));
+  assert.equal(sparse.size, 8 * 1024 * 1024);
+  assert.ok(sparse.blocks * 512 < 1024 * 1024, `sparse file written with holes (${sparse.blocks} blocks)`);
+  assert.ok((await readFile(d('sparse.bin'))).equals(await readFile(join(f.tree, 'dir/sparse.bin'))));
+  // Same listing as GNU tar's own extraction.
+  const gnu = join(f.tmp.path, 'x-gnu');
+  execFileSync('mkdir', [gnu]);
+  execFileSync('tar', ['xf', f.tar, '-C', gnu]);
+  const listing = (dir: string): string => execFileSync('find', ['.', '-printf', '%p %M %s %T@ %l\\n'], { cwd: dir }).toString().split('\n').sort().join('\n');
+  assert.equal(listing(out).replace(/^\. .*$/m, ''), listing(gnu).replace(/^\. .*$/m, ''));
+});
+
+test('extract of a hard link alone brings its unselected target contents under its name', async () => {
+  const out = join(f.tmp.path, 'x-hard');
+  const r = await dtar(f.env, 'extract', f.index, 'dir/hard', '-C', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await readFile(join(out, 'dir/hard'), 'utf8'), 'hello\n');
+  await assert.rejects(lstat(join(out, 'dir/hello.txt')));
+});
+
+test('archives lists the stored index and archives get brings it back byte for byte', async () => {
+  const list = await dtar(f.env, 'archives', '--json');
+  assert.equal(list.code, 0);
+  const rows = JSON.parse(list.stdout.toString()) as { id: string; name: string; entries: number }[];
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.name, 'small');
+  const back = join(f.tmp.path, 'back.index.tar');
+  assert.equal((await dtar(f.env, 'archives', 'get', 'small', '-o', back)).code, 0);
+  assert.ok((await readFile(back)).equals(await readFile(f.index)));
+  const none = await dtar(f.env, 'archives', 'get', 'other', '-o', back);
+  assert.equal(none.code, 2);
+  assert.equal(none.stderr, "dtar: no stored index named other; see 'dtar archives'\n");
+});
+
+test('stats reports sizes, ratios and the cost per storage class, with prices from a file', async () => {
+  const s = JSON.parse((await dtar(f.env, 'stats', '--json')).stdout.toString()) as Stats;
+  assert.equal(s.logicalBytes, (await stat(f.tar)).size);
+  assert.ok(s.uniqueBytes > 300_000 && s.uniqueBytes < s.logicalBytes);
+  assert.ok(s.storedBytes > 0);
+  assert.equal(s.bricks, 1);
+  assert.ok(Math.abs(s.monthlyCost.STANDARD - (s.storedBytes / 1024 ** 3) * 0.023) < 1e-12);
+  const prices = join(f.tmp.path, 'prices.json');
+  await writeFile(prices, JSON.stringify({ DEEP_ARCHIVE: 1 }));
+  const p = JSON.parse((await dtar(f.env, 'stats', f.index, '--json', '--prices', prices)).stdout.toString()) as { storedBytes: number; monthlyCost: Record<string, number> };
+  assert.equal(p.monthlyCost.DEEP_ARCHIVE, p.storedBytes / 1024 ** 3);
+  await writeFile(prices, JSON.stringify({ CHEAP: 1 }));
+  const bad = await dtar(f.env, 'stats', '--prices', prices);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^dtar: .*prices\.json: unknown storage class CHEAP; one of STANDARD, /);
+});
+
+test('key passwd: the old passphrase stops working, the new one restores the data', async () => {
+  const r = await dtar({ ...f.env, DTAR_NEW_PASSWORD: 'battery staple' }, 'key', 'passwd');
+  assert.equal(r.code, 0, r.stderr);
+  const old = await dtar(f.env, 'cat', f.index, 'dir/hello.txt');
+  assert.equal(old.code, 3);
+  assert.equal(old.stderr, 'dtar: wrong passphrase: no key in this store opens with it\n');
+  const env = { ...f.env, DTAR_PASSWORD: 'battery staple' };
+  const restored = await dtar(env, 'restore', f.index);
+  assert.equal(restored.code, 0);
+  assert.ok(restored.stdout.equals(await readFile(f.tar)));
+  const again = await dtar({ ...env, DTAR_NEW_PASSWORD: 'correct horse' }, 'key', 'passwd');
+  assert.equal(again.code, 0);
+});
+
+test('errors are one line without a stack trace; --debug adds the trace', async () => {
+  const r = await dtar(f.env, 'cat', join(f.tmp.path, 'missing.index.tar'), 'x');
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `dtar: cannot read index ${join(f.tmp.path, 'missing.index.tar')}: no such file\n`);
+  const d = await dtar(f.env, '--debug', 'cat', join(f.tmp.path, 'missing.index.tar'), 'x');
+  assert.match(d.stderr, /\n\s+at /);
+});

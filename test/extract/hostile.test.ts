@@ -1,0 +1,108 @@
+/**
+ * Hostile archives, crafted with the header codec: `..` components, absolute paths, writes
+ * through a symlink the archive made, hard links pointing outside. Nothing may land outside
+ * the target directory; each refusal is a one-line message and the exit code is 2.
+ */
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { encodeHeader, paddingFor, paxHeaderBlocks } from '../../src/tar/header';
+import { dtar } from '../commands/harness';
+import { makeTempDir, TempDir } from '../support/tmp';
+
+let tmp: TempDir;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  tmp = await makeTempDir('hostile');
+  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  assert.equal((await dtar(env, 'init')).code, 0);
+});
+after(() => tmp.cleanup());
+
+function file(name: string, body: string): Buffer {
+  const data = Buffer.from(body);
+  return Buffer.concat([encodeHeader({ name, size: data.length, mode: 0o644, mtime: 1e9 }), data, Buffer.alloc(paddingFor(data.length))]);
+}
+
+/** Ingests a crafted tar and extracts it into a fresh box/target; returns the result. */
+async function extractCrafted(label: string, members: Buffer[]): Promise<{ code: number; stderr: string; box: string; target: string }> {
+  const tar = join(tmp.path, `${label}.tar`);
+  await writeFile(tar, Buffer.concat([...members, Buffer.alloc(1024)]));
+  const index = join(tmp.path, `${label}.index.tar`);
+  const ing = await dtar(env, 'ingest', tar, '-o', index, '--quiet');
+  assert.equal(ing.code, 0, ing.stderr);
+  const box = join(tmp.path, label);
+  const target = join(box, 'target');
+  await mkdir(target, { recursive: true });
+  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
+  return { code: r.code, stderr: r.stderr, box, target };
+}
+
+async function outside(box: string): Promise<string[]> {
+  return (await readdir(box)).filter((n) => n !== 'target');
+}
+
+test('a ".." component is refused, the rest is extracted', async () => {
+  const r = await extractCrafted('dotdot', [file('../escaped.txt', 'x'), file('ok/../../escaped2.txt', 'x'), file('fine.txt', 'fine')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^dtar: refusing "\.\.\/escaped\.txt": it has a "\.\." component and would land outside the target directory$/m);
+  assert.match(r.stderr, /^dtar: refusing "ok\/\.\.\/\.\.\/escaped2\.txt": /m);
+  assert.match(r.stderr, /^dtar: 2 entries were not extracted \(2 refused as unsafe; see above\)$/m);
+  assert.deepEqual(await outside(r.box), []);
+  assert.equal(await readFile(join(r.target, 'fine.txt'), 'utf8'), 'fine');
+});
+
+test('a leading "/" is removed, as GNU tar does', async () => {
+  const r = await extractCrafted('absolute', [file('/abs/file.txt', 'inside')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "dtar: removing leading '/' from member names\n");
+  assert.equal(await readFile(join(r.target, 'abs/file.txt'), 'utf8'), 'inside');
+});
+
+test('nothing is written through a symlink the archive created earlier', async () => {
+  const r = await extractCrafted('symlink', [
+    encodeHeader({ name: 'esc', typeflag: '2', linkname: '..', mode: 0o777 }),
+    file('esc/through.txt', 'x'),
+    encodeHeader({ name: 'abs', typeflag: '2', linkname: '/', mode: 0o777 }),
+    file('abs/tmp/through-abs.txt', 'x'),
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^dtar: refusing "esc\/through\.txt": it would be written through the symbolic link esc$/m);
+  assert.match(r.stderr, /^dtar: refusing "abs\/tmp\/through-abs\.txt": it would be written through the symbolic link abs$/m);
+  assert.deepEqual(await outside(r.box), []);
+  await assert.rejects(lstat('/tmp/through-abs.txt'));
+  assert.ok((await lstat(join(r.target, 'esc'))).isSymbolicLink());
+});
+
+test('a symlink replaced by a file is replaced, not written through', async () => {
+  const r = await extractCrafted('replace', [encodeHeader({ name: 'f', typeflag: '2', linkname: '../victim', mode: 0o777 }), file('f', 'mine')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await outside(r.box), []);
+  assert.equal(await readFile(join(r.target, 'f'), 'utf8'), 'mine');
+});
+
+test('hard links pointing outside are refused', async () => {
+  await writeFile(join(tmp.path, 'secret'), 'secret');
+  const r = await extractCrafted('hardlink', [
+    encodeHeader({ name: 'h1', typeflag: '1', linkname: '../../secret' }),
+    encodeHeader({ name: 'h2', typeflag: '1', linkname: join(tmp.path, 'secret') }),
+    encodeHeader({ name: 'lnk', typeflag: '2', linkname: tmp.path, mode: 0o777 }),
+    encodeHeader({ name: 'h3', typeflag: '1', linkname: 'lnk/secret' }),
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^dtar: refusing "\.\.\/\.\.\/secret": it has a "\.\." component/m);
+  assert.match(r.stderr, /^dtar: refusing "lnk\/secret": it would be written through the symbolic link lnk$/m);
+  // h2's absolute target became target/<tmp>/secret, which does not exist: a plain failure, not an escape.
+  await assert.rejects(lstat(join(r.target, 'h1')));
+  await assert.rejects(lstat(join(r.target, 'h3')));
+  assert.equal((await lstat(join(tmp.path, 'secret'))).nlink, 1);
+});
+
+test('a PAX path record is checked like any other name', async () => {
+  const r = await extractCrafted('pax', [paxHeaderBlocks([['path', Buffer.from('../../pax-escape.txt')]], 'PaxHeaders/x'), file('harmless.txt', 'x')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^dtar: refusing "\.\.\/\.\.\/pax-escape\.txt": /m);
+  assert.deepEqual(await outside(r.box), []);
+  await assert.rejects(lstat(join(tmp.path, 'pax-escape.txt')));
+});
