@@ -10,6 +10,7 @@ import { openIndexStore } from './index-file';
 import { checkIndexStore } from './index-store';
 import { addStoreOptions } from './options';
 import { Selection } from './select';
+import { refuseArchivedFor } from './thaw';
 
 interface ExtractFlags extends StoreFlags {
   directory: string;
@@ -78,7 +79,7 @@ Examples:
   dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore`,
       ),
   ).action(async (index: string, paths: string[], flags: ExtractFlags) => {
-    const r = await extractCommand(io, index, paths, flags, process.getuid?.() === 0);
+    const r = await refuseArchivedFor(io, index, paths, flags, () => extractCommand(io, index, paths, flags, process.getuid?.() === 0));
     if (flags.json) io.stdout.write(JSON.stringify({ entries: r.entries, bytes: r.bytes }) + '\n');
     else if (!flags.quiet) io.stderr.write(`extracted ${r.entries} entries, ${formatBytes(r.bytes)}\n`);
   });

@@ -145,6 +145,15 @@ describe('Glacier thaw, end to end', () => {
     assert.match(outside.stderr, /^dtar: \d+ bricks? needed here (is|are) archived in Glacier and not yet thawed; run: dtar thaw .* a\/f2\n$/);
   });
 
+  it('extract gives back the thawed directory and refuses the rest', async () => {
+    const out = join(s.dir, 'extracted');
+    ok(await s.dtar(['extract', index, 'b', '-C', out, '--quiet']), 'extract b');
+    for (const f of ['f0', 'f1', 'f2', 'f3']) assert.ok((await readFile(join(out, 'b', f))).equals(await readFile(join(s.dir, 'src', 'b', f))), `b/${f}`);
+    const r = await s.dtar(['extract', index, 'a', '-C', out, '--quiet']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^dtar: \d+ bricks? needed here (is|are) archived in Glacier and not yet thawed; run: dtar thaw .* a\n$/);
+  });
+
   it('restore of the whole archive still refuses, counting only the bricks not thawed', async () => {
     const r = await s.dtar(['restore', index, '-o', join(s.dir, 'out.tar')]);
     assert.equal(r.code, 4, r.stderr);
