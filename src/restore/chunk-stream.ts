@@ -41,12 +41,43 @@ export interface Fetched {
   data: Promise<Buffer>;
 }
 
+/**
+ * The last chunks fetched, by id, so that a chunk repeated back to back (a file of zeros, a
+ * duplicated block) is read and checked once, not once per occurrence.
+ */
+export class RecentChunks {
+  private readonly map = new Map<string, Promise<Buffer>>();
+  constructor(private readonly max = 8) {}
+  get(id: Buffer): Promise<Buffer> | undefined {
+    return this.map.get(id.toString('hex'));
+  }
+  set(id: Buffer, data: Promise<Buffer>): void {
+    const key = id.toString('hex');
+    this.map.delete(key);
+    this.map.set(key, data);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
 /** Splits chunk places into fetches, lazily: each is started when the generator yields it. */
-export function* fetchRuns(reader: ChunkReader, gate: Gate, places: readonly ChunkPlace[], path: string, maxRun = 16): Generator<Fetched> {
+export function* fetchRuns(
+  reader: ChunkReader,
+  gate: Gate,
+  places: readonly ChunkPlace[],
+  path: string,
+  maxRun = 16,
+  recent?: RecentChunks,
+): Generator<Fetched> {
   let i = 0;
   while (i < places.length) {
+    const seen = recent?.get(places[i]!.id);
+    if (seen) {
+      yield { size: places[i]!.plainLength, data: seen };
+      i++;
+      continue;
+    }
     let j = i + 1;
-    while (j < places.length && j - i < maxRun && places[j]!.brick.equals(places[i]!.brick)) j++;
+    while (j < places.length && j - i < maxRun && places[j]!.brick.equals(places[i]!.brick) && !recent?.get(places[j]!.id)) j++;
     const run = places.slice(i, j);
     const all = gate.run(() => reader.readFromBrick(run)).catch((e: unknown) => {
       throw inFile(e, path);
@@ -55,6 +86,7 @@ export function* fetchRuns(reader: ChunkReader, gate: Gate, places: readonly Chu
     for (let k = 0; k < run.length; k++) {
       const data = all.then((bufs) => bufs[k]!);
       data.catch(() => undefined);
+      recent?.set(run[k]!.id, data);
       yield { size: run[k]!.plainLength, data };
     }
     i = j;

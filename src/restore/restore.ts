@@ -10,7 +10,7 @@ import { CorruptDataError, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
-import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, newGate, ReadAheadOptions } from './chunk-stream';
+import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, newGate, ReadAheadOptions, RecentChunks } from './chunk-stream';
 
 type Op = { kind: 'bytes'; data: Buffer } | { kind: 'chunk'; fetched: Fetched } | { kind: 'begin' } | { kind: 'check'; sha256: Buffer; size: number; path: string };
 
@@ -33,6 +33,7 @@ export async function restoreTar(
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   const reader = new ChunkReader(repo.backend, repo.keys);
   const gate = newGate(ahead.parallel);
+  const recent = new RecentChunks();
   const window: Op[] = [];
   let aheadBytes = 0;
   let hash: Hash | null = null;
@@ -77,7 +78,7 @@ export async function restoreTar(
 
   const pushBody = async (body: BodyRef, path: string): Promise<void> => {
     await push({ kind: 'begin' });
-    for (const fetched of fetchRuns(reader, gate, body.chunks, path)) await push({ kind: 'chunk', fetched });
+    for (const fetched of fetchRuns(reader, gate, body.chunks, path, 16, recent)) await push({ kind: 'chunk', fetched });
     await push({ kind: 'check', sha256: body.sha256, size: body.storedSize, path });
   };
 
