@@ -89,6 +89,10 @@ export class ArchiveMount {
       allowOther: options.allowOther,
       fsname: options.fsname,
       subtype: 'dtar',
+      // The archive never changes: the kernel may keep names, attributes and pages for long.
+      entryTimeout: 3600,
+      attrTimeout: 3600,
+      kernelCache: true,
     });
     await new Promise<void>((resolve, reject) =>
       fuse.mount((err) => (err ? reject(new UsageError(`cannot mount at ${mountpoint}: ${err.message}`)) : resolve())),

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Benchmark of dtar mount against borg mount on the same data, in one run, cold caches:
+#   1. read every file: tar c -C MNT . | wc -c   (piped: GNU tar skips reading when writing to /dev/null)
+#   2. walk 100,000 files: find MNT | wc -l
+# Usage: bench/mount.sh [DATA_DIR]   (default /usr/lib/x86_64-linux-gnu; run as root to drop the page cache)
+# Needs: a built dtar (npx tsc -p .), borgbackup, fuse. Results: bench/README.md.
+set -eu
+DATA=${1:-/usr/lib/x86_64-linux-gnu}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+DTAR="node $HERE/bin/dtar.js"
+W=$(mktemp -d /tmp/dtar-bench-mount.XXXXXX)
+export DTAR_STORE=$W/store DTAR_PASSWORD=bench XDG_CACHE_HOME=$W/cache BORG_PASSPHRASE=bench BORG_REPO=$W/borg
+export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_BASE_DIR=$W/borgbase
+PIDS=""
+cleanup() {
+  for m in "$W"/mnt-*; do [ -d "$m" ] && fusermount -uz "$m" 2>/dev/null || true; done
+  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+now() { date +%s.%N; }
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+wait_mount() { i=0; until mountpoint -q "$1"; do i=$((i+1)); [ $i -lt 600 ] || { echo "no mount at $1" >&2; exit 1; }; sleep 0.1; done; }
+
+# Mounts with dtar (in the background) or borg, waits for it, prints seconds taken by "$@" run in the mount.
+timed_dtar() { # INDEX NAME CMD
+  mkdir -p "$W/mnt-$2"; cold
+  $DTAR mount -q "$1" "$W/mnt-$2" & PIDS="$PIDS $!"; pid=$!
+  wait_mount "$W/mnt-$2"
+  t0=$(now); sh -c "$3" _ "$W/mnt-$2" > /dev/null; t1=$(now)
+  kill -TERM $pid; wait $pid || true
+  echo "$t1 - $t0" | bc
+}
+timed_borg() { # ARCHIVE NAME CMD
+  mkdir -p "$W/mnt-$2"; cold
+  borg mount "::$1" "$W/mnt-$2"
+  wait_mount "$W/mnt-$2"
+  t0=$(now); sh -c "$3" _ "$W/mnt-$2" > /dev/null; t1=$(now)
+  borg umount "$W/mnt-$2"
+  echo "$t1 - $t0" | bc
+}
+
+echo "data: $DATA"
+# Members without a "./" prefix: borg mount shows "./x" paths under an unlistable "." directory.
+members() { (cd "$1" && ls -A) | tar cf "$2" -C "$1" -T -; }
+members "$DATA" "$W/data.tar"
+mkdir -p "$W/many/src"
+python3 - "$W/many/src" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(100):
+    p = f'{root}/d{d:03}'
+    os.makedirs(p)
+    for f in range(1000):
+        with open(f'{p}/file{f:04}.txt', 'w') as fh: fh.write(f'{d} {f} ' * (f % 50 + 1))
+PY
+members "$W/many/src" "$W/many.tar"
+echo "tar sizes: $(du -h "$W/data.tar" | cut -f1) data, $(du -h "$W/many.tar" | cut -f1) for 100,000 files"
+
+$DTAR init -q
+$DTAR ingest -q "$W/data.tar" -o "$W/data.idx"
+$DTAR ingest -q "$W/many.tar" -o "$W/many.idx"
+borg init -e repokey
+borg import-tar ::data "$W/data.tar"
+borg import-tar ::many "$W/many.tar"
+
+READ='tar c -C "$1" . | wc -c'
+FIND='find "$1" | wc -l'
+d_read=$(timed_dtar "$W/data.idx" dread "$READ")
+b_read=$(timed_borg data bread "$READ")
+d_find=$(timed_dtar "$W/many.idx" dfind "$FIND")
+b_find=$(timed_borg many bfind "$FIND")
+echo "read all (tar c): dtar ${d_read}s, borg ${b_read}s, borg/dtar = $(echo "scale=2; $b_read / $d_read" | bc)"
+echo "find, 100,000 files: dtar ${d_find}s, borg ${b_find}s, borg/dtar = $(echo "scale=2; $b_find / $d_find" | bc)"
