@@ -42,6 +42,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   const tier = RESTORE_TIERS.find((t) => t.toLowerCase() === flags.tier.toLowerCase());
   if (!tier) throw new UsageError(`--tier: one of ${RESTORE_TIERS.join(', ')}, not ${flags.tier}`);
   if (!(flags.days >= 1)) throw new UsageError('--days: at least 1');
+  if (flags.wait && flags.dryRun) throw new UsageError('--wait with --dry-run: a dry run sends nothing to wait for');
   const pollMs = parseDuration(flags.pollInterval, '--poll-interval');
   const timeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
   const prices = flags.status ? null : loadPrices(flags.prices ?? io.env[PRICES_ENV]);
@@ -82,7 +83,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
       }
     } else if (!flags.json) io.stdout.write(statusText(report));
 
-    if (flags.wait && !flags.dryRun) {
+    if (flags.wait) {
       const started = Date.now();
       statuses = await waitUntilReadable(backend, statuses, {
         pollMs,

@@ -69,6 +69,30 @@ describe('thaw plan', () => {
     assert.deepEqual(new Set(plan.bricks.map((b) => b.id)), all);
   });
 
+  it('on a store without archive classes there is nothing to thaw', async () => {
+    const r = ok(await dtar(['thaw', index, 'a'], { env: s.env }), 'thaw');
+    assert.match(r.stdout.toString(), /readable \(not archived\): +\d+ .*\n[\s\S]*nothing to thaw\n$/);
+    const st = JSON.parse(ok(await dtar(['thaw', '--status', '--json', index], { env: s.env }), 'status').stdout.toString()) as { allReadable: boolean };
+    assert.equal(st.allReadable, true);
+    const usage = await dtar(['thaw', '--dry-run', '--wait', index], { env: s.env });
+    assert.equal(usage.code, 2);
+    const missing = await dtar(['thaw', index, 'nope'], { env: s.env });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^dtar: not in the archive: nope\n$/);
+  });
+
+  it("refuses an index of another store before sending anything", async () => {
+    const other = await testStore();
+    try {
+      ok(await dtar(['init'], { env: other.env }), 'init other');
+      const r = await dtar(['thaw', index], { env: other.env });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /this index belongs to store \w{8} .*not to the store at/);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('reports paths that are not in the archive', async () => {
     const plan = await planForPaths(read, ['a/f1', 'nope']);
     assert.deepEqual(plan.unmatched, ['nope']);
