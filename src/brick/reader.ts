@@ -8,6 +8,7 @@ import type { Backend } from '../store/backend';
 import type { StoreKeys } from '../crypto/keys';
 import { openChunk } from './chunk-codec';
 import { brickKey } from './format';
+import type { OpenPool } from './open-pool';
 
 export interface ChunkPlace {
   id: Buffer;
@@ -24,6 +25,8 @@ export class ChunkReader {
   constructor(
     private readonly backend: Backend,
     private readonly keys: StoreKeys,
+    /** Workers to open chunks on; without, they are opened on this thread. */
+    private readonly pool?: OpenPool,
   ) {}
 
   /** Reads chunks that all live in one brick, with as few ranged reads as their layout allows. */
@@ -51,10 +54,16 @@ export class ChunkReader {
         throw e;
       }
       if (bytes.length !== end - start) throw new CorruptDataError(`brick ${hex} is truncated`);
-      for (let k = runStart; k < runEnd; k++) {
-        const { p, i } = order[k]!;
-        const sealed = bytes.subarray(p.offset - start, p.offset - start + p.storedLength);
-        out[i] = openChunk(this.keys.data, this.keys.chunkId, p.id, p.plainLength, sealed, `brick ${hex}`);
+      const run = order.slice(runStart, runEnd);
+      if (this.pool) {
+        const sealed = run.map(({ p }) => ({ id: p.id, plainLength: p.plainLength, offset: p.offset - start, length: p.storedLength }));
+        const plains = await this.pool.open(bytes, sealed, `brick ${hex}`);
+        run.forEach(({ i }, k) => (out[i] = plains[k]!));
+      } else {
+        for (const { p, i } of run) {
+          const sealed = bytes.subarray(p.offset - start, p.offset - start + p.storedLength);
+          out[i] = openChunk(this.keys.data, this.keys.chunkId, p.id, p.plainLength, sealed, `brick ${hex}`);
+        }
       }
       runStart = runEnd;
     }

@@ -5,7 +5,7 @@
  * and the mapping of file-system errors onto the typed store errors.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BackendError, NotFoundError, ObjectExistsError } from '../errors';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
@@ -18,9 +18,13 @@ const DIR_MODE = 0o700;
 /** Errors meaning "there is no object under this key". */
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
+/** Read handles kept open for ranged reads. */
+const MAX_READ_HANDLES = 16;
+
 export class LocalBackend implements Backend {
   readonly location: string;
   private readonly root: string;
+  private readonly handles = new Map<string, { fh: Promise<FileHandle>; users: number }>();
 
   /** `location` is what messages show (e.g. the file:// URL the user gave); defaults to dir. */
   constructor(dir: string, location: string = dir) {
@@ -31,6 +35,7 @@ export class LocalBackend implements Backend {
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<void> {
     validateKey(key);
     const final = this.file(key);
+    this.dropHandle(key);
     const dir = path.dirname(final);
     const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     try {
@@ -65,24 +70,67 @@ export class LocalBackend implements Backend {
   async get(key: string, range?: ByteRange): Promise<Buffer> {
     validateKey(key);
     if (range) validateRange(range);
-    let fh: FileHandle | undefined;
     try {
-      fh = await open(this.file(key), 'r');
-      if (!range) return await fh.readFile();
-      const buf = Buffer.allocUnsafe(range.length);
-      let filled = 0;
-      while (filled < range.length) {
-        const { bytesRead } = await fh.read(buf, filled, range.length - filled, range.offset + filled);
-        if (bytesRead === 0) break; // end of file
-        filled += bytesRead;
-      }
-      return buf.subarray(0, filled);
+      if (!range) return await readFile(this.file(key));
+      return await this.withReadHandle(key, async (fh) => {
+        const buf = Buffer.allocUnsafe(range.length);
+        let filled = 0;
+        while (filled < range.length) {
+          const { bytesRead } = await fh.read(buf, filled, range.length - filled, range.offset + filled);
+          if (bytesRead === 0) break; // end of file
+          filled += bytesRead;
+        }
+        return buf.subarray(0, filled);
+      });
     } catch (err) {
       if (ABSENT.has(errorCode(err) ?? '')) throw new NotFoundError(key);
       throw this.fail('get', key, err);
-    } finally {
-      await fh?.close();
     }
+  }
+
+  /**
+   * Ranged reads (restore, mount) come many to a brick: keep a few read handles open rather
+   * than paying open and close per chunk. Safe because objects never change in place; a
+   * put or delete of the key drops its handle.
+   */
+  private async withReadHandle<T>(key: string, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    let h = this.handles.get(key);
+    if (!h) {
+      const opened = open(this.file(key), 'r');
+      opened.catch(() => undefined);
+      h = { fh: opened, users: 0 };
+      this.handles.set(key, h);
+      this.evictIdle();
+    } else {
+      this.handles.delete(key); // most recently used last
+      this.handles.set(key, h);
+    }
+    h.users++;
+    try {
+      return await fn(await h.fh);
+    } catch (e) {
+      if (this.handles.get(key) === h) this.handles.delete(key);
+      throw e;
+    } finally {
+      h.users--;
+      if (h.users === 0 && this.handles.get(key) !== h) void h.fh.then((f) => f.close()).catch(() => undefined);
+    }
+  }
+
+  private evictIdle(): void {
+    for (const [key, h] of this.handles) {
+      if (this.handles.size <= MAX_READ_HANDLES) return;
+      if (h.users > 0) continue;
+      this.handles.delete(key);
+      void h.fh.then((f) => f.close()).catch(() => undefined);
+    }
+  }
+
+  private dropHandle(key: string): void {
+    const h = this.handles.get(key);
+    if (!h) return;
+    this.handles.delete(key);
+    if (h.users === 0) void h.fh.then((f) => f.close()).catch(() => undefined);
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
@@ -105,6 +153,7 @@ export class LocalBackend implements Backend {
 
   async delete(key: string): Promise<void> {
     validateKey(key);
+    this.dropHandle(key);
     try {
       await unlink(this.file(key));
     } catch (err) {
@@ -121,7 +170,8 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    // Every file handle is closed by the operation that opened it.
+    const open = [...this.handles.keys()];
+    for (const key of open) this.dropHandle(key);
   }
 
   private file(key: string): string {

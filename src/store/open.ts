@@ -11,7 +11,7 @@ import type { Backend } from './backend';
 import { ConcurrencyLimit } from './limit';
 import { LocalBackend } from './local';
 import { RetryBackend } from './retry';
-import { S3Backend, s3OptionsFromUrl, type S3UrlFlags } from './s3';
+import type { S3UrlFlags } from './s3';
 
 export interface OpenOptions {
   /** --s3-endpoint; overrides AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
@@ -46,6 +46,8 @@ export function openBackend(location: string, opts: OpenOptions = {}): Backend {
     if (opts.s3Endpoint !== undefined) flags.endpoint = opts.s3Endpoint;
     if (opts.s3Region !== undefined) flags.region = opts.s3Region;
     if (opts.s3PathStyle !== undefined) flags.pathStyle = opts.s3PathStyle;
+    // Loaded on demand: the AWS SDK takes a noticeable part of a second to load.
+    const { S3Backend, s3OptionsFromUrl } = require('./s3') as typeof import('./s3');
     const s3 = new S3Backend(s3OptionsFromUrl(location, opts.env ?? process.env, flags));
     return new ConcurrencyLimit(new RetryBackend(s3));
   }
