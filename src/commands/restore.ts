@@ -23,13 +23,13 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;

@@ -30,6 +30,12 @@ export interface IndexTrailer {
   entries: number;
   /** Sum of the original tar's bytes. */
   tarSize: number;
+  /**
+   * SHA-256 of every index byte before the trailer's own header. Headers, PAX records and
+   * body records are used (and restore copies them out) as they are, so damage anywhere in
+   * the index must be found by this before anything read from it is trusted.
+   */
+  indexSha256: Buffer;
 }
 
 export function globalHeader(name: string, comment: Buffer): Buffer {
@@ -48,7 +54,7 @@ export function encodeTrailer(tag: string, t: IndexTrailer): Buffer {
   t.tail.sha256.copy(fixed, 8);
   fixed.writeBigUInt64LE(BigInt(t.entries), 40);
   fixed.writeBigUInt64LE(BigInt(t.tarSize), 48);
-  const bin = Buffer.concat([fixed, encodeChunkList(t.tail.chunks)]);
+  const bin = Buffer.concat([fixed, encodeChunkList(t.tail.chunks), t.indexSha256]);
   return globalHeader('dtar-trailer', Buffer.from(`${TRAILER_PREFIX}${tag} ${bin.toString('base64')}`));
 }
 
@@ -77,5 +83,7 @@ export function parseTrailer(records: Map<string, Buffer>, tag: string): IndexTr
   const entries = c.u64();
   const tarSize = c.u64();
   const chunks = decodeChunkList(c);
-  return { tail: { storedSize, sha256, chunks }, entries, tarSize };
+  const indexSha256 = c.bytes(32);
+  if (c.pos !== c.buf.length) throw new BadIndexError('index trailer: trailing bytes');
+  return { tail: { storedSize, sha256, chunks }, entries, tarSize, indexSha256 };
 }

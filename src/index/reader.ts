@@ -4,6 +4,7 @@
  * body, the body record. The same byte-exact tar reader as ingest parses it, so anything
  * GNU tar would not list is refused as a damaged index.
  */
+import { createHash } from 'node:crypto';
 import { BadIndexError, BadTarError } from '../errors';
 import { readTar } from '../tar/reader';
 import type { TarHeader } from '../tar/types';
@@ -44,11 +45,14 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
   let meta: IndexMeta | null = null;
   let seenTrailer = false;
   let seq = 0;
+  // Every byte before the trailer, checked against the trailer's checksum.
+  const hash = createHash('sha256');
   try {
     for await (const item of readTar(source)) {
       if (item.kind === 'end') break;
       if (seenTrailer) throw new BadIndexError(`${where}: data after the index trailer`);
       if (!meta) {
+        hash.update(item.raw);
         meta = item.kind === 'global' ? parseMeta(item.records) : null;
         if (!meta) throw new BadIndexError(`${where}: not a dtar index (no dtar header at its start)`);
         yield { kind: 'meta', meta };
@@ -57,17 +61,24 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
       if (item.kind === 'global') {
         const trailer = parseTrailer(item.records, meta.tag);
         if (trailer) {
+          if (!hash.digest().equals(trailer.indexSha256)) throw new BadIndexError(`${where} is damaged: its contents do not match the checksum in its trailer`);
           seenTrailer = true;
           yield { kind: 'trailer', trailer };
-        } else yield { kind: 'global', raw: item.raw };
+        } else {
+          hash.update(item.raw);
+          yield { kind: 'global', raw: item.raw };
+        }
         continue;
       }
+      hash.update(item.raw);
       if (item.bodySize === 0) {
         yield { kind: 'entry', seq: seq++, header: item.header, original: item.raw, record: null, padding: Buffer.alloc(0) };
         continue;
       }
       if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
-      const record = decodeRecord(await readAll(item.body, item.bodySize), `${where}: ${item.header.path}`);
+      const recordBytes = await readAll(item.body, item.bodySize);
+      hash.update(recordBytes).update(item.padding());
+      const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
       yield {
         kind: 'entry',
         seq: seq++,

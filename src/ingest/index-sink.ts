@@ -4,6 +4,7 @@
  * made and written.
  * The file is published by the caller only after every brick and catalogue segment is durable.
  */
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { chunkPlaceOffset, writeChunkPlace } from '../index/record';
 import type { StoredBody } from './chunk-pipeline';
@@ -27,6 +28,7 @@ export class IndexSink {
   private head = 0;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
+  private readonly hash = createHash('sha256');
   bytes = 0;
 
   constructor(private readonly file: FileHandle) {}
@@ -49,6 +51,7 @@ export class IndexSink {
         bytes = r.bytes;
       }
       this.head++;
+      this.hash.update(bytes);
       this.buffered.push(bytes);
       this.bufferedBytes += bytes.length;
       if (this.bufferedBytes >= FLUSH_BYTES) await this.writeBuffered();
@@ -57,6 +60,13 @@ export class IndexSink {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** SHA-256 of everything pushed so far (for the trailer); every entry must be ready. */
+  async digest(): Promise<Buffer> {
+    await this.flushReady();
+    if (this.head < this.queue.length) throw new Error('index entries left waiting for chunks that were never placed');
+    return this.hash.copy().digest();
   }
 
   async finish(): Promise<void> {

@@ -115,7 +115,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
       if (!sl.place) throw new Error('archive tail chunks were never placed');
       return { id: sl.id, plainLength: sl.plainLength, ...sl.place };
     });
-    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn }));
+    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn, indexSha256: await sink.digest() }));
     sink.push(Buffer.alloc(1024));
     await sink.finish();
   } finally {

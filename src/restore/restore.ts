@@ -2,15 +2,19 @@
  * Rebuilds the original tar from an index and the store, streaming: headers and padding
  * come from the index, bodies from the bricks (read ahead, in order), and every body is
  * checked against its SHA-256 before the next item is written. Stops at the first damage
- * with an error naming the file and the brick.
+ * with an error naming the file and the brick. The index is read once whole before anything
+ * is written, so that damage in it (caught by its trailer's checksum) writes nothing.
  */
 import { createHash, Hash } from 'node:crypto';
+import { OpenPool } from '../brick/open-pool';
 import { ChunkReader } from '../brick/reader';
 import { CorruptDataError, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
 import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, newGate, ReadAheadOptions, RecentChunks } from './chunk-stream';
+
+const OUTPUT_BATCH = 1024 * 1024;
 
 type Op = { kind: 'bytes'; data: Buffer } | { kind: 'chunk'; fetched: Fetched } | { kind: 'begin' } | { kind: 'check'; sha256: Buffer; size: number; path: string };
 
@@ -26,12 +30,14 @@ export interface RestoreOptions {
 
 export async function restoreTar(
   repo: Repository,
-  index: AsyncIterable<Uint8Array>,
+  /** Opens the index; it is read twice (checked whole first, then restored from). */
+  index: () => AsyncIterable<Uint8Array>,
   write: (data: Buffer) => Promise<void>,
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
-  const reader = new ChunkReader(repo.backend, repo.keys);
+  const pool = new OpenPool(repo.keys);
+  const reader = new ChunkReader(repo.backend, repo.keys, pool);
   const gate = newGate(ahead.parallel);
   const recent = new RecentChunks();
   const window: Op[] = [];
@@ -40,11 +46,23 @@ export async function restoreTar(
   let hashed = 0;
   const progress: RestoreProgress = { bytesOut: 0, totalBytes: null };
 
-  const out = async (data: Buffer): Promise<void> => {
-    if (data.length === 0) return;
+  // Many small pieces (headers, small files, padding) are gathered into large writes.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
     await write(data);
     progress.bytesOut += data.length;
     opts.onProgress?.(progress);
+  };
+  const out = async (data: Buffer): Promise<void> => {
+    if (data.length === 0) return;
+    pending.push(data);
+    pendingBytes += data.length;
+    if (pendingBytes >= OUTPUT_BATCH) await flush();
   };
 
   const step = async (): Promise<void> => {
@@ -82,29 +100,35 @@ export async function restoreTar(
     await push({ kind: 'check', sha256: body.sha256, size: body.storedSize, path });
   };
 
-  for await (const item of readIndex(index) as AsyncIterable<IndexItem>) {
-    switch (item.kind) {
-      case 'meta':
-        if (item.meta.storeId !== repo.id) {
-          throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
-        }
-        break;
-      case 'global':
-        await push({ kind: 'bytes', data: item.raw });
-        break;
-      case 'entry':
-        await push({ kind: 'bytes', data: item.original });
-        if (item.record) {
-          await pushBody(item.record.body, item.header.path);
-          await push({ kind: 'bytes', data: item.padding });
-        }
-        break;
-      case 'trailer':
-        progress.totalBytes = item.trailer.tarSize;
-        await pushBody(item.trailer.tail, '(end of archive)');
-        break;
+  try {
+    for await (const item of readIndex(index())) void item;
+    for await (const item of readIndex(index()) as AsyncIterable<IndexItem>) {
+      switch (item.kind) {
+        case 'meta':
+          if (item.meta.storeId !== repo.id) {
+            throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+          }
+          break;
+        case 'global':
+          await push({ kind: 'bytes', data: item.raw });
+          break;
+        case 'entry':
+          await push({ kind: 'bytes', data: item.original });
+          if (item.record) {
+            await pushBody(item.record.body, item.header.path);
+            await push({ kind: 'bytes', data: item.padding });
+          }
+          break;
+        case 'trailer':
+          progress.totalBytes = item.trailer.tarSize;
+          await pushBody(item.trailer.tail, '(end of archive)');
+          break;
+      }
     }
+    while (window.length > 0) await step();
+    await flush();
+    return { bytes: progress.bytesOut };
+  } finally {
+    await pool.close();
   }
-  while (window.length > 0) await step();
-  return { bytes: progress.bytesOut };
 }
