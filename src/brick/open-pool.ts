@@ -83,7 +83,16 @@ export class OpenPool {
     job.resolve(out);
   }
 
+  /**
+   * Stops the workers without waiting for them to exit: terminate() of a worker busy with a
+   * job (read-ahead still in flight when a restore fails) may never settle once the event
+   * loop has nothing else to do, and a command awaiting it ended with exit code 0 and no
+   * message. Unref'd, the workers cannot keep the process alive meanwhile.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
+    for (const l of this.lanes) {
+      l.worker.unref();
+      void l.worker.terminate().catch(() => undefined);
+    }
   }
 }
