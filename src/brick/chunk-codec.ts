@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import * as zstd from 'zstd-napi';
+import * as zstdBinding from 'zstd-napi/binding';
 import { open, seal } from '../crypto/aead';
 import { padme } from '../crypto/padding';
 import { CorruptDataError } from '../errors';
@@ -23,35 +24,44 @@ function chunkAad(id: Uint8Array): Buffer {
   return Buffer.concat([AAD_LABEL, id]);
 }
 
-export interface ChunkSealer {
-  /** zstd level; 0 stores raw. */
-  readonly level: number;
-  readonly compressor: zstd.Compressor | null;
-}
+/**
+ * Compresses and seals chunks, reusing one compression context and one scratch buffer:
+ * ingest seals every new chunk, and per-chunk buffers were most of its memory churn.
+ */
+export class ChunkSealer {
+  private readonly cctx: zstdBinding.CCtx | null;
+  private scratch = Buffer.alloc(0);
 
-export function newChunkSealer(level: number): ChunkSealer {
-  if (level === 0) return { level, compressor: null };
-  const compressor = new zstd.Compressor();
-  compressor.setParameters({ compressionLevel: level });
-  return { level, compressor };
-}
-
-export function sealChunk(sealer: ChunkSealer, dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): Buffer {
-  let flags = FLAG_RAW;
-  let payload: Uint8Array = plaintext;
-  if (sealer.compressor) {
-    const c = sealer.compressor.compress(plaintext);
-    if (c.length < plaintext.length) {
-      flags = FLAG_ZSTD;
-      payload = c;
-    }
+  /** `level` is the zstd level; 0 stores chunks raw. */
+  constructor(readonly level: number) {
+    this.cctx = level === 0 ? null : new zstdBinding.CCtx();
   }
-  const body = Buffer.alloc(padme(PREFIX + payload.length));
-  body[0] = flags;
-  body.writeUInt32LE(payload.length, 1);
-  body.set(payload, PREFIX);
-  return seal(dataKey, body, chunkAad(id));
+
+  private room(n: number): Buffer {
+    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(n);
+    return this.scratch;
+  }
+
+  seal(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): Buffer {
+    const body = this.room(padme(PREFIX + Math.max(plaintext.length, zstdBinding.compressBound(plaintext.length))));
+    let flags = FLAG_RAW;
+    let n = plaintext.length;
+    if (this.cctx) {
+      const c = this.cctx.compress(body.subarray(PREFIX), plaintext, this.level);
+      if (c < plaintext.length) {
+        flags = FLAG_ZSTD;
+        n = c;
+      }
+    }
+    if (flags === FLAG_RAW) body.set(plaintext, PREFIX);
+    body[0] = flags;
+    body.writeUInt32LE(n, 1);
+    const padded = padme(PREFIX + n);
+    body.fill(0, PREFIX + n, padded);
+    return seal(dataKey, body.subarray(0, padded), chunkAad(id));
+  }
 }
+
 
 /**
  * Opens a sealed chunk and checks it is the chunk asked for: authenticated under the

@@ -30,9 +30,13 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffe
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
+  const out = Buffer.allocUnsafe(NONCE_SIZE + plaintext.length + TAG_SIZE);
+  nonce.copy(out, 0);
   const body = cipher.update(plaintext);
-  const final = cipher.final();
-  return Buffer.concat([nonce, body, final, cipher.getAuthTag()], NONCE_SIZE + plaintext.length + TAG_SIZE);
+  body.copy(out, NONCE_SIZE);
+  cipher.final(); // GCM is a stream mode: final() yields no bytes, only the tag
+  cipher.getAuthTag().copy(out, NONCE_SIZE + body.length);
+  return out;
 }
 
 /** Decrypts and authenticates; null when the data was altered or sealed under another key. */

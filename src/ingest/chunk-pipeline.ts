@@ -70,7 +70,7 @@ export class ChunkPipeline {
     private readonly packer: Packer,
     level: number,
     threads = availableParallelism(),
-    private readonly maxInFlight = 32 * 1024 * 1024,
+    private readonly maxInFlight = 8 * 1024 * 1024,
   ) {
     const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
     for (let i = 0; i < Math.max(1, threads); i++) {
@@ -201,17 +201,14 @@ export class ChunkPipeline {
       lane.sealed.delete(batch);
       const slots = lane.awaiting.get(batch)!;
       lane.awaiting.delete(batch);
-      const all = Buffer.from(msg.sealed.buffer, msg.sealed.byteOffset, msg.sealed.byteLength);
       const bytes = this.batchBytes.get(batch)!;
       this.batchBytes.delete(batch);
       this.chain = this.chain
         .then(async () => {
           if (this.failure) return;
-          let o = 0;
           for (let i = 0; i < slots.length; i++) {
-            const n = msg.lengths[i]!;
-            await this.packer.add(slots[i]!, all.subarray(o, o + n));
-            o += n;
+            const s = msg.sealed[i]!;
+            await this.packer.add(slots[i]!, Buffer.from(s.buffer, s.byteOffset, s.byteLength));
           }
         })
         .catch((e: unknown) => this.fail(e))

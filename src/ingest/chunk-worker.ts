@@ -5,14 +5,14 @@
  */
 import { createHash, Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { chunkId, newChunkSealer, sealChunk } from '../brick/chunk-codec';
+import { chunkId, ChunkSealer } from '../brick/chunk-codec';
 import { Chunker } from '../chunk/chunker';
 import type { ChunksMessage, DataMessage, SealedMessage, SealMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 const init = workerData as WorkerInit;
 const dataKey = Buffer.from(init.dataKey);
 const idKey = Buffer.from(init.idKey);
-const sealer = newChunkSealer(init.level);
+const sealer = new ChunkSealer(init.level);
 const oneShot = new Chunker(init.gear, init.chunker);
 
 interface Streaming {
@@ -80,16 +80,14 @@ function onSeal(m: SealMessage): SealedMessage {
   const p = pending.get(m.batch);
   pending.delete(m.batch);
   if (!p) throw new Error(`seal for unknown batch ${m.batch}`);
-  const out = m.keep.map((i) => sealChunk(sealer, dataKey, p.ids[i]!, p.plains[i]!));
-  const sealed = out.length === 1 ? out[0]! : Buffer.concat(out);
-  return { t: 'sealed', batch: m.batch, sealed, lengths: out.map((b) => b.length) };
+  return { t: 'sealed', batch: m.batch, sealed: m.keep.map((i) => sealer.seal(dataKey, p.ids[i]!, p.plains[i]!)) };
 }
 
 const port = parentPort;
 port?.on('message', (m: ToWorker) => {
   const reply = m.t === 'data' ? onData(m) : onSeal(m);
   const transfer: ArrayBuffer[] = [];
-  for (const b of reply.t === 'chunks' ? [reply.ids, reply.sha256s] : [reply.sealed]) {
+  for (const b of reply.t === 'chunks' ? [reply.ids, reply.sha256s] : reply.sealed) {
     // Only a buffer that owns its whole ArrayBuffer can be moved rather than copied.
     if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) transfer.push(b.buffer as ArrayBuffer);
   }

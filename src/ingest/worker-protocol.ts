@@ -53,9 +53,8 @@ export interface ChunksMessage {
 export interface SealedMessage {
   t: 'sealed';
   batch: number;
-  /** The kept chunks, sealed, back to back in keep order. */
-  sealed: Uint8Array;
-  lengths: number[];
+  /** The kept chunks, sealed, in keep order. */
+  sealed: Uint8Array[];
 }
 
 export type ToWorker = DataMessage | SealMessage;

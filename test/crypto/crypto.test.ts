@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, seal } from '../../src/crypto/aead';
 import { padme } from '../../src/crypto/padding';
-import { chunkId, newChunkSealer, openChunk, sealChunk } from '../../src/brick/chunk-codec';
+import { chunkId, ChunkSealer, openChunk } from '../../src/brick/chunk-codec';
 import { CorruptDataError } from '../../src/errors';
 
 test('PADMÉ pads by at most 12% and leaks few bits of the length', () => {
@@ -33,17 +33,17 @@ test('sealed data opens only with its key and associated data, and any flipped b
 test('a stored chunk hides its exact length, round-trips, and cannot pass for another chunk', () => {
   const dataKey = randomBytes(32);
   const idKey = randomBytes(32);
-  const sealer = newChunkSealer(3);
+  const sealer = new ChunkSealer(3);
   const plain = randomBytes(300_001);
   const id = chunkId(idKey, plain);
-  const sealed = sealChunk(sealer, dataKey, id, plain);
+  const sealed = sealer.seal(dataKey, id, plain);
   assert.ok(sealed.length > plain.length && sealed.length <= plain.length * 1.12 + 64, 'random data is stored raw, padded');
   assert.ok(openChunk(dataKey, idKey, id, plain.length, sealed, 'b').equals(plain));
   const other = chunkId(idKey, Buffer.from('other'));
   assert.throws(() => openChunk(dataKey, idKey, other, plain.length, sealed, 'b'), CorruptDataError);
   const text = Buffer.from('compressible '.repeat(10000));
   const tid = chunkId(idKey, text);
-  const tsealed = sealChunk(sealer, dataKey, tid, text);
+  const tsealed = sealer.seal(dataKey, tid, text);
   assert.ok(tsealed.length < text.length / 10, 'compressible data is compressed');
   assert.ok(openChunk(dataKey, idKey, tid, text.length, tsealed, 'b').equals(text));
 });
