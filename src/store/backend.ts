@@ -38,6 +38,11 @@ export interface PutOptions {
   storageClass?: StorageClass;
   /** Fail with ObjectExistsError instead of replacing an existing object. */
   ifAbsent?: boolean;
+  /**
+   * The body's size, when a streamed body's is known: lets S3 send a brick in one request
+   * rather than as a multipart upload.
+   */
+  size?: number;
 }
 
 /**

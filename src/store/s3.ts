@@ -38,6 +38,8 @@ import { validateKey, validatePrefix, validateRange } from './keys';
 const MiB = 1024 * 1024;
 /** Bodies up to this size go in one PutObject; larger ones, and streams, in a multipart upload. */
 const SINGLE_PUT_MAX = 16 * MiB;
+/** Streams of a known size up to this go in one PutObject (bricks: 32 MiB by default). */
+const SIZED_PUT_MAX = 128 * MiB;
 /** Multipart part size; a 64 MiB brick is 8 parts. */
 const PART_SIZE = 8 * MiB;
 /** Parts in flight per upload: bounds a streamed upload's memory to PART_QUEUE x PART_SIZE. */
@@ -99,6 +101,12 @@ export class S3Backend implements Backend {
     try {
       if (body instanceof Uint8Array && body.length <= SINGLE_PUT_MAX) {
         await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+      } else if (!(body instanceof Uint8Array) && options.size !== undefined && options.size <= SIZED_PUT_MAX) {
+        // A stream of known, modest size (a brick): one PutObject, not three or more requests.
+        const parts: Uint8Array[] = [];
+        for await (const p of typeof body === 'function' ? body() : body) parts.push(p);
+        const whole = Buffer.concat(parts);
+        await this.client.send(new PutObjectCommand({ ...params, Body: whole, ContentLength: whole.length }));
       } else {
         await this.upload(params, body instanceof Uint8Array ? body : Readable.from(typeof body === 'function' ? body() : body));
       }
