@@ -1,0 +1,76 @@
+/**
+ * Hostile input to `dtar ingest`: real archives from the shared corpus (GNU tar and bsdtar,
+ * every format, gzip), mutated (see mutate.ts), fed to the real command line (in-process,
+ * so that a case costs a key unlock and not a node start). Each case either is accepted, and
+ * then `dtar restore` gives back exactly the mutated input (the reader never changes a byte),
+ * or is refused with one line "dtar: ..." and exit 2. Never exit 5 (internal error), another
+ * code, a second line or a stack trace, nor a hang (a time limit per case).
+ * DTAR_FUZZ_CASES sets the number of cases (default 60, under a minute; `npm run
+ * test:fuzz-long` runs 20000). A failing case prints its seed: rerun with DTAR_SEED=<seed>
+ * DTAR_FUZZ_CASES=1 to replay exactly that case.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
+import { dtar } from '../commands/harness';
+import { makeTempDir, type TempDir } from '../support/tmp';
+import { Rng, seedFromEnv } from '../reliability/support';
+import { mutate } from './mutate';
+
+const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 60);
+const CASE_MS = 60_000;
+
+let tmp: TempDir;
+let env: NodeJS.ProcessEnv;
+let inputs: { name: string; bytes: Buffer; compressed: boolean }[];
+
+before(async () => {
+  const corpus = await buildCorpus(defaultCorpusDir());
+  // The small archives: every format, without the megabytes of file data of the big ones.
+  inputs = [];
+  for (const a of corpus.archives) {
+    const bytes = await readFile(a.path);
+    if (bytes.length <= 256 * 1024) inputs.push({ name: a.name, bytes, compressed: a.compressed !== undefined });
+  }
+  assert.ok(inputs.length >= 8, 'several formats to mutate');
+  tmp = await makeTempDir('fuzz-ingest');
+  env = { DTAR_PASSWORD: 'fuzz', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
+});
+after(() => tmp.cleanup());
+
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (a hang)`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+test(`ingest of ${CASES} mutated corpus archives: accepted exactly or refused in one line`, async () => {
+  const base = seedFromEnv();
+  const tally = { accepted: 0, refused: 0 };
+  for (let i = 0; i < CASES; i++) {
+    const seed = (base + i) >>> 0;
+    const rng = new Rng(seed);
+    const src = rng.pick(inputs);
+    const input = mutate(rng, src.bytes);
+    const what = `case ${i}: ${src.name} mutated with seed ${seed} (replay: DTAR_SEED=${seed} DTAR_FUZZ_CASES=1)`;
+    const file = join(tmp.path, 'case.tar');
+    const index = join(tmp.path, 'case.idx');
+    await writeFile(file, input);
+    const r = await within(CASE_MS, dtar(env, 'ingest', file, '-o', index, '--quiet'), what);
+    if (r.code === 0) {
+      tally.accepted++;
+      const back = await within(CASE_MS, dtar(env, 'restore', index), `${what}, restore`);
+      assert.equal(back.code, 0, `${what}: accepted but does not restore: ${back.stderr}`);
+      if (!src.compressed) assert.ok(back.stdout.equals(input), `${what}: restore gives back the input exactly`);
+    } else {
+      tally.refused++;
+      assert.equal(r.code, 2, `${what}: refused with exit 2, got ${r.code}: ${r.stderr}`);
+      assert.match(r.stderr, /^dtar: [^\n]+\n$/, `${what}: one line`);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, what);
+    }
+  }
+  // Both outcomes are exercised; how many of each depends on the seed.
+  if (CASES >= 20) assert.ok(tally.accepted > 0 && tally.refused > 0, JSON.stringify(tally));
+});
