@@ -1,0 +1,70 @@
+/**
+ * Symlink tricks test/extract/hostile.test.ts does not try: a directory entry made through a
+ * symlink the archive created, a hard link to such a symlink used as a directory, and a
+ * directory turned into a symlink by a later entry before files are written "into" it.
+ * Nothing may appear outside the target directory; refusals are one line each, exit 2.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { encodeHeader, paddingFor } from '../../src/tar/header';
+import { dtar } from '../commands/harness';
+import { makeTempDir, type TempDir } from '../support/tmp';
+
+let tmp: TempDir;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  tmp = await makeTempDir('escape');
+  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  assert.equal((await dtar(env, 'init')).code, 0);
+});
+after(() => tmp.cleanup());
+
+function file(name: string, body: string): Buffer {
+  const data = Buffer.from(body);
+  return Buffer.concat([encodeHeader({ name, size: data.length, mode: 0o644, mtime: 1e9 }), data, Buffer.alloc(paddingFor(data.length))]);
+}
+const dir = (name: string): Buffer => encodeHeader({ name, typeflag: '5', mode: 0o755, mtime: 1e9 });
+const symlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '2', linkname: to, mode: 0o777 });
+const hardlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '1', linkname: to });
+
+/** Ingests a crafted tar, extracts it into box/target; returns the result and what appeared beside target. */
+async function extract(label: string, members: Buffer[]): Promise<{ code: number; stderr: string; outside: string[] }> {
+  const tar = join(tmp.path, `${label}.tar`);
+  await writeFile(tar, Buffer.concat([...members, Buffer.alloc(1024)]));
+  const index = join(tmp.path, `${label}.idx`);
+  const ing = await dtar(env, 'ingest', tar, '-o', index, '--quiet');
+  assert.equal(ing.code, 0, ing.stderr);
+  const box = join(tmp.path, label);
+  const target = join(box, 'target');
+  await mkdir(target, { recursive: true });
+  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
+  return { code: r.code, stderr: r.stderr, outside: (await readdir(box)).filter((n) => n !== 'target') };
+}
+
+function assertRefusedInLines(stderr: string): void {
+  for (const line of stderr.split('\n').filter((l) => l !== '')) assert.match(line, /^dtar: /);
+  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+}
+
+test('a directory entry through an archive symlink is not created outside', async () => {
+  const r = await extract('mkdir-through', [symlink('esc', '..'), dir('esc/made-outside/'), file('esc/made-outside/f.txt', 'x')]);
+  assert.equal(r.code, 2, r.stderr);
+  assertRefusedInLines(r.stderr);
+  assert.deepEqual(r.outside, []);
+});
+
+test('a hard link to an archive symlink, used as a directory, writes nothing outside', async () => {
+  const r = await extract('hardlink-to-symlink', [symlink('esc', '..'), hardlink('h', 'esc'), file('h/through-hardlink.txt', 'x')]);
+  assert.notEqual(r.code, 0);
+  assertRefusedInLines(r.stderr);
+  assert.deepEqual(r.outside, []);
+});
+
+test('a directory replaced by a symlink before files go into it writes nothing outside', async () => {
+  const r = await extract('dir-then-symlink', [dir('d/'), symlink('d', '..'), file('d/after.txt', 'x')]);
+  assert.notEqual(r.code, 0);
+  assertRefusedInLines(r.stderr);
+  assert.deepEqual(r.outside, []);
+});
