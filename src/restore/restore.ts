@@ -12,9 +12,12 @@ import { CorruptDataError, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
+import { BrickSpans } from './brick-spans';
 import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, newGate, ReadAheadOptions, RecentChunks } from './chunk-stream';
 
 const OUTPUT_BATCH = 1024 * 1024;
+/** Memory for brick stretches read whole (see BrickSpans). */
+const SPAN_BYTES = 128 * 1024 * 1024;
 
 type Op = { kind: 'bytes'; data: Buffer } | { kind: 'chunk'; fetched: Fetched } | { kind: 'begin' } | { kind: 'check'; sha256: Buffer; size: number; path: string };
 
@@ -37,7 +40,8 @@ export async function restoreTar(
 ): Promise<{ bytes: number }> {
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   const pool = new OpenPool(repo.keys);
-  const reader = new ChunkReader(repo.backend, repo.keys, pool);
+  const spans = new BrickSpans(SPAN_BYTES);
+  const reader = new ChunkReader(repo.backend, repo.keys, pool, spans);
   const gate = newGate(ahead.parallel);
   const recent = new RecentChunks();
   const window: Op[] = [];
@@ -101,7 +105,11 @@ export async function restoreTar(
   };
 
   try {
-    for await (const item of readIndex(index())) void item;
+    for await (const item of readIndex(index())) {
+      if (item.kind === 'entry' && item.record) spans.add(item.record.body);
+      else if (item.kind === 'trailer') spans.add(item.trailer.tail);
+    }
+    spans.finish();
     for await (const item of readIndex(index()) as AsyncIterable<IndexItem>) {
       switch (item.kind) {
         case 'meta':

@@ -1,0 +1,79 @@
+/**
+ * Restore's plan of whole-brick reads. A pass over the index first notes, per brick, the
+ * stretch covering every chunk the restore needs and how much of it is needed; where most
+ * of a stretch is needed, it is read in one request when first used and kept until each of
+ * its chunks has been read. Ingest fills bricks in archive order, so a restore walks them
+ * roughly one after another: in S3 that is one GET per brick, not one per small file.
+ */
+import type { SpanSource } from '../brick/reader';
+import type { ByteRange } from '../store/backend';
+import type { BodyRef } from '../index/record';
+
+interface Plan {
+  start: number;
+  end: number;
+  /** Offsets of the planned chunks not read yet. */
+  pending: Set<number>;
+  needed: number;
+  bytes?: Promise<Buffer>;
+}
+
+/** A stretch is read whole when at least this share of it is needed. */
+const MIN_DENSITY = 0.5;
+
+export class BrickSpans implements SpanSource {
+  private readonly plans = new Map<string, Plan>();
+  private held = 0;
+
+  constructor(private readonly maxHeldBytes: number) {}
+
+  /** Pre-pass: notes the chunks of one body. */
+  add(body: BodyRef): void {
+    for (const c of body.chunks) {
+      const hex = c.brick.toString('hex');
+      let p = this.plans.get(hex);
+      if (!p) {
+        p = { start: c.offset, end: c.offset + c.storedLength, pending: new Set(), needed: 0 };
+        this.plans.set(hex, p);
+      }
+      if (p.pending.has(c.offset)) continue;
+      p.pending.add(c.offset);
+      p.needed += c.storedLength;
+      p.start = Math.min(p.start, c.offset);
+      p.end = Math.max(p.end, c.offset + c.storedLength);
+    }
+  }
+
+  /** After the pre-pass: keeps only the stretches worth reading whole. */
+  finish(): void {
+    for (const [hex, p] of this.plans) {
+      if (p.needed < MIN_DENSITY * (p.end - p.start) || p.end - p.start > this.maxHeldBytes) this.plans.delete(hex);
+    }
+  }
+
+  async span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<{ start: number; bytes: Buffer } | null> {
+    const p = this.plans.get(hex);
+    if (!p) return null;
+    if (!p.bytes) {
+      // Past the memory bound, this brick is read by ranges like any other.
+      if (this.held + (p.end - p.start) > this.maxHeldBytes) return null;
+      this.held += p.end - p.start;
+      p.bytes = read({ offset: p.start, length: p.end - p.start });
+      p.bytes.catch(() => this.drop(hex, p));
+    }
+    return { start: p.start, bytes: await p.bytes };
+  }
+
+  release(hex: string, offsets: readonly number[]): void {
+    const p = this.plans.get(hex);
+    if (!p) return;
+    for (const o of offsets) p.pending.delete(o);
+    if (p.pending.size === 0) this.drop(hex, p);
+  }
+
+  private drop(hex: string, p: Plan): void {
+    if (this.plans.get(hex) !== p) return;
+    this.plans.delete(hex);
+    if (p.bytes) this.held -= p.end - p.start;
+  }
+}
