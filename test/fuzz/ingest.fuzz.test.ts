@@ -5,7 +5,7 @@
  * then `dtar restore` gives back exactly the mutated input (the reader never changes a byte),
  * or is refused with one line "dtar: ..." and exit 2. Never exit 5 (internal error), another
  * code, a second line or a stack trace, nor a hang (a time limit per case).
- * DTAR_FUZZ_CASES sets the number of cases (default 60, under a minute; `npm run
+ * DTAR_FUZZ_CASES sets the number of cases (default 40, under a minute; `npm run
  * test:fuzz-long` runs 20000). A failing case prints its seed: rerun with DTAR_SEED=<seed>
  * DTAR_FUZZ_CASES=1 to replay exactly that case.
  */
@@ -19,7 +19,7 @@ import { makeTempDir, type TempDir } from '../support/tmp';
 import { Rng, seedFromEnv } from '../reliability/support';
 import { mutate } from './mutate';
 
-const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 60);
+const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 40);
 const CASE_MS = 60_000;
 
 let tmp: TempDir;
