@@ -20,10 +20,20 @@ export interface FetcherOptions {
   /** Ranged store reads in flight at once. */
   parallel: number;
   sealedCache: SealedChunkCache | null;
+  /** Memory for whole brick stretches kept for later reads (0: none). */
+  spanBytes?: number;
 }
+
+/** A brick stretch is read whole when the archive uses at least this share of it. */
+const MIN_DENSITY = 0.5;
 
 export class ChunkFetcher {
   private readonly gate: Gate;
+  /** Per brick row, the stretch covering every chunk the archive uses, when dense enough. */
+  private readonly dense = new Map<number, { start: number; end: number }>();
+  /** Stretches read, most recently used last. */
+  private readonly spans = new Map<number, Promise<Buffer>>();
+  private spanHeld = 0;
 
   constructor(
     private readonly chunks: ChunkTable,
@@ -33,6 +43,55 @@ export class ChunkFetcher {
   ) {
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
     this.gate = newGate(options.parallel);
+    if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
+  }
+
+  /**
+   * Bricks most of whose bytes the archive uses are read as one stretch on first use and
+   * kept a while: reading a brick's many small files through the mount is then one request
+   * to the store, not one per file (S3).
+   */
+  private planSpans(limit: number): void {
+    const c = this.chunks;
+    const stats = new Map<number, { start: number; end: number; used: number; seen: Set<number> }>();
+    for (let r = 0; r < c.brick.length; r++) {
+      const b = c.brick[r]!;
+      let st = stats.get(b);
+      if (!st) stats.set(b, (st = { start: c.offset[r]!, end: c.offset[r]!, used: 0, seen: new Set() }));
+      if (st.seen.has(c.offset[r]!)) continue;
+      st.seen.add(c.offset[r]!);
+      st.used += c.storedLength[r]!;
+      st.start = Math.min(st.start, c.offset[r]!);
+      st.end = Math.max(st.end, c.offset[r]! + c.storedLength[r]!);
+    }
+    for (const [b, st] of stats) {
+      const span = st.end - st.start;
+      if (st.used >= MIN_DENSITY * span && span <= limit / 2) this.dense.set(b, { start: st.start, end: st.end });
+    }
+  }
+
+  private async span(b: number, hex: string): Promise<{ start: number; bytes: Buffer } | null> {
+    const plan = this.dense.get(b);
+    if (!plan) return null;
+    let bytes = this.spans.get(b);
+    if (bytes) {
+      this.spans.delete(b);
+    } else {
+      bytes = this.readRange(hex, plan.start, plan.end - plan.start);
+      bytes.catch(() => this.spans.get(b) === bytes && this.forget(b));
+      this.spanHeld += plan.end - plan.start;
+      for (const old of this.spans.keys()) {
+        if (this.spanHeld <= this.options.spanBytes!) break;
+        this.forget(old);
+      }
+    }
+    this.spans.set(b, bytes);
+    return { start: plan.start, bytes: await bytes };
+  }
+
+  private forget(b: number): void {
+    const plan = this.dense.get(b)!;
+    if (this.spans.delete(b)) this.spanHeld -= plan.end - plan.start;
   }
 
   brickHex(row: number): string {
@@ -50,6 +109,15 @@ export class ChunkFetcher {
       rows.map((r) => (this.options.sealedCache ? this.options.sealedCache.get(hex, c.offset[r]!, c.storedLength[r]!) : Promise.resolve(null))),
     );
     const missing = rows.map((r, i) => ({ r, i })).filter((x) => !sealed[x.i]);
+    const span = missing.length > 0 ? await this.span(c.brick[first]!, hex) : null;
+    if (span) {
+      for (const { r, i } of missing) {
+        const piece = span.bytes.subarray(c.offset[r]! - span.start, c.offset[r]! - span.start + c.storedLength[r]!);
+        sealed[i] = piece;
+        void this.options.sealedCache?.put(hex, c.offset[r]!, Buffer.from(piece));
+      }
+      missing.length = 0;
+    }
     missing.sort((a, b) => c.offset[a.r]! - c.offset[b.r]!);
     const reads: Promise<void>[] = [];
     let s = 0;

@@ -22,6 +22,9 @@ import { ChunkFetcher } from './fetch';
 import { SealedChunkCache } from './sealed-cache';
 import { ArchiveTree } from './tree';
 
+
+/** Memory for brick stretches read whole and kept for later reads (see ChunkFetcher). */
+const SPAN_BYTES = 128 * 1024 * 1024;
 export { ArchiveTree } from './tree';
 export type { DirEntry, InodeKind, InodeStat } from './tree';
 export { ContentReader, OpenFile } from './content';
@@ -58,7 +61,7 @@ export class Archive {
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
     const chunks = this.tree.tables.chunks;
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
-    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache });
+    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES });
     return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES));
   }
 }
