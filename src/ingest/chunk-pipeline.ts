@@ -36,6 +36,8 @@ export interface BodyHandle {
 
 interface Lane {
   worker: Worker;
+  /** Bytes sent to this worker and not yet sealed: what balances the lanes. */
+  outstanding: number;
   pieces: Piece[];
   parts: Buffer[];
   bytes: number;
@@ -47,6 +49,9 @@ interface Lane {
 }
 
 const BATCH_BYTES = 1024 * 1024;
+/** Batch buffers are this large (a batch is at most a batch plus one input piece). */
+const BATCH_BUFFER = 2 * BATCH_BYTES + 64 * 1024;
+const SPARE_BUFFERS = 16;
 const BATCH_PIECES = 512;
 
 export class ChunkPipeline {
@@ -55,11 +60,11 @@ export class ChunkPipeline {
   private readonly own = new Map<string, ChunkSlot>();
   private nextBody = 0;
   private nextBatch = 0;
-  private nextLane = 0;
   /** Batch bytes sent and not yet through the packer. */
   private inFlight = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly batchBytes = new Map<number, number>();
+  private readonly spare: ArrayBuffer[] = [];
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
   readonly stats: BodyStats = { chunks: 0, newChunks: 0, newBytes: 0 };
@@ -75,7 +80,7 @@ export class ChunkPipeline {
     const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
     for (let i = 0; i < Math.max(1, threads); i++) {
       const worker = new Worker(join(__dirname, 'chunk-worker.js'), { workerData: init });
-      const lane: Lane = { worker, pieces: [], parts: [], bytes: 0, awaiting: new Map(), order: [], sealed: new Map() };
+      const lane: Lane = { worker, outstanding: 0, pieces: [], parts: [], bytes: 0, awaiting: new Map(), order: [], sealed: new Map() };
       worker.on('message', (m: FromWorker) => {
         try {
           if (m.t === 'chunks') this.onChunks(lane, m);
@@ -100,7 +105,7 @@ export class ChunkPipeline {
    */
   async store(body: AsyncIterable<Buffer>, size?: number): Promise<BodyHandle> {
     this.throwIfFailed();
-    const lane = size !== undefined && size <= BATCH_BYTES ? this.nextLane++ % this.lanes.length : this.leastBusy();
+    const lane = this.leastBusy();
     const h: BodyHandle = { id: this.nextBody++, worker: lane, slots: [], stored: null, waiters: [] };
     this.bodies.set(h.id, h);
     let sent = 0;
@@ -118,9 +123,11 @@ export class ChunkPipeline {
     return new Promise((resolve) => h.waiters.push(resolve));
   }
 
+  /** The lane with the least work queued (sent and batched): bodies go where a core is free soonest. */
   private leastBusy(): number {
+    const load = (l: Lane): number => l.outstanding + l.bytes;
     let best = 0;
-    for (let i = 1; i < this.lanes.length; i++) if (this.lanes[i]!.awaiting.size < this.lanes[best]!.awaiting.size) best = i;
+    for (let i = 1; i < this.lanes.length; i++) if (load(this.lanes[i]!) < load(this.lanes[best]!)) best = i;
     return best;
   }
 
@@ -138,17 +145,30 @@ export class ChunkPipeline {
     const bytes = lane.bytes;
     while (this.inFlight > 0 && this.inFlight + bytes > this.maxInFlight && !this.failure) await new Promise<void>((r) => this.roomWaiters.push(r));
     this.throwIfFailed();
-    const buf = Buffer.concat(lane.parts, bytes);
+    const buf = this.batchBuffer(bytes);
+    let o = 0;
+    for (const part of lane.parts) o += part.copy(buf, o);
     const msg: ToWorker = { t: 'data', batch: this.nextBatch++, buf, pieces: lane.pieces };
     lane.pieces = [];
     lane.parts = [];
     lane.bytes = 0;
     this.inFlight += bytes;
+    lane.outstanding += bytes;
     lane.order.push(msg.batch);
     lane.awaiting.set(msg.batch, []);
     this.batchBytes.set(msg.batch, bytes);
-    const own = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
-    lane.worker.postMessage(msg, own ? [buf.buffer as ArrayBuffer] : []);
+    lane.worker.postMessage(msg, [buf.buffer as ArrayBuffer]);
+  }
+
+  /**
+   * A buffer for a batch, from those the workers gave back when possible: fresh 1 MiB
+   * buffers cost page faults and zeroing, which showed up as most of the main thread's
+   * copying time.
+   */
+  private batchBuffer(bytes: number): Buffer {
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    const ab = i >= 0 ? this.spare.splice(i, 1)[0]! : new ArrayBuffer(Math.max(bytes, BATCH_BUFFER));
+    return Buffer.from(ab, 0, bytes);
   }
 
   private onChunks(lane: Lane, m: ChunksMessage): void {
@@ -193,6 +213,8 @@ export class ChunkPipeline {
   }
 
   private onSealed(lane: Lane, m: SealedMessage): void {
+    lane.outstanding -= this.batchBytes.get(m.batch) ?? 0;
+    if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
     lane.sealed.set(m.batch, m);
     // Hand batches to the packer in the order they were sent on this lane.
     while (lane.order.length > 0 && lane.sealed.has(lane.order[0]!)) {

@@ -23,7 +23,7 @@ interface Streaming {
 
 const streaming = new Map<number, Streaming>();
 /** Plaintext and ids of each batch's chunks, until its seal message. */
-const pending = new Map<number, { plains: Buffer[]; ids: Buffer[] }>();
+const pending = new Map<number, { plains: Buffer[]; ids: Buffer[]; buf: ArrayBuffer }>();
 
 function onData(m: DataMessage): ChunksMessage {
   const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
@@ -63,7 +63,7 @@ function onData(m: DataMessage): ChunksMessage {
     }
   }
   const ids = plains.map((c) => chunkId(idKey, c));
-  pending.set(m.batch, { plains, ids });
+  pending.set(m.batch, { plains, ids, buf: m.buf.buffer as ArrayBuffer });
   return {
     t: 'chunks',
     batch: m.batch,
@@ -80,7 +80,8 @@ function onSeal(m: SealMessage): SealedMessage {
   const p = pending.get(m.batch);
   pending.delete(m.batch);
   if (!p) throw new Error(`seal for unknown batch ${m.batch}`);
-  return { t: 'sealed', batch: m.batch, sealed: m.keep.map((i) => sealer.seal(dataKey, p.ids[i]!, p.plains[i]!)) };
+  // Sealing is the last use of the batch's bytes: the buffer goes back to be refilled.
+  return { t: 'sealed', batch: m.batch, sealed: m.keep.map((i) => sealer.seal(dataKey, p.ids[i]!, p.plains[i]!)), returned: p.buf };
 }
 
 const port = parentPort;
@@ -91,5 +92,6 @@ port?.on('message', (m: ToWorker) => {
     // Only a buffer that owns its whole ArrayBuffer can be moved rather than copied.
     if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) transfer.push(b.buffer as ArrayBuffer);
   }
+  if (reply.t === 'sealed') transfer.push(reply.returned);
   port.postMessage(reply, transfer);
 });

@@ -47,10 +47,16 @@ export interface IngestResult {
   indexSize: number;
 }
 
+/**
+ * Counts input bytes, and lets the event loop turn between input pieces: parsing a piece
+ * full of small entries runs as one long string of microtasks, during which the workers'
+ * messages (ids to deduplicate, sealed chunks) would wait and the workers idle.
+ */
 async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
   for await (const b of source) {
     onBytes(b.length);
     yield b;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

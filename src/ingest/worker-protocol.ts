@@ -55,6 +55,8 @@ export interface SealedMessage {
   batch: number;
   /** The kept chunks, sealed, in keep order. */
   sealed: Uint8Array[];
+  /** The batch's buffer, given back for reuse. */
+  returned: ArrayBuffer;
 }
 
 export type ToWorker = DataMessage | SealMessage;
