@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { NotFoundError, StoreNotFoundError, UsageError, WrongPassphraseError } from '../errors';
+import { UsageError } from '../errors';
 import { deriveKeys } from '../crypto/keys';
 import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
-import { checkConfigMac, parseConfig } from '../repo/config';
+import { checkConfigMac } from '../repo/config';
+import { readConfig, unlock } from '../repo/repository';
 import { backendFor, Io, passphrase, StoreFlags } from './context';
 import { addStoreOptions } from './options';
 
@@ -38,25 +39,10 @@ async function newPassphrase(io: Io): Promise<string> {
 
 export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ removed: string; added: string }> {
   const backend = backendFor(io, flags);
-  let raw: Buffer;
-  try {
-    raw = await backend.get('config');
-  } catch (e) {
-    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
-    throw e;
-  }
-  const config = parseConfig(raw);
+  const config = await readConfig(backend);
   const storeId = config.id;
   const old = await passphrase(io);
-  let found: { key: string; master: Buffer } | null = null;
-  for await (const o of backend.list(KEYS_PREFIX)) {
-    const master = await unwrapMaster(await backend.get(o.key), old, storeId, o.key);
-    if (master) {
-      found = { key: o.key, master };
-      break;
-    }
-  }
-  if (!found) throw new WrongPassphraseError();
+  const found = await unlock(backend, old, storeId);
   checkConfigMac(deriveKeys(found.master).config, config);
   const fresh = await newPassphrase(io);
   if (fresh === old) throw new UsageError('the new passphrase is the same as the old one');

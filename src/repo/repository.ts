@@ -14,7 +14,7 @@ import { deriveKeys, newMasterSecret, StoreKeys } from '../crypto/keys';
 import { NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Catalogue } from '../catalogue/catalogue';
-import { checkConfigMac, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig } from './config';
+import { checkConfigMac, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
 import { KEYS_PREFIX, unwrapMaster, wrapMaster } from './keyfile';
 
 export const DEFAULT_BRICK_SIZE = 32 * 1024 * 1024;
@@ -91,26 +91,29 @@ export class Repository {
   }
 
   static async open(backend: Backend, passphrase: string, cacheRoot: string | null): Promise<Repository> {
-    let raw: Buffer;
-    try {
-      raw = await backend.get('config');
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
-      throw e;
-    }
-    const config = parseConfig(raw);
-    const master = await unlock(backend, passphrase, config.id);
+    const config = await readConfig(backend);
+    const { master } = await unlock(backend, passphrase, config.id);
     const keys = deriveKeys(master);
     checkConfigMac(keys.config, config);
     return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null);
   }
 }
 
-/** Tries every key file; the master secret of the first the passphrase opens. */
-export async function unlock(backend: Backend, passphrase: string, storeId: string): Promise<Buffer> {
+/** The store's config, shape and version checked (its MAC is checked once a key is open). */
+export async function readConfig(backend: Backend): Promise<StoredConfig> {
+  try {
+    return parseConfig(await backend.get('config'));
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
+    throw e;
+  }
+}
+
+/** Tries every key file; the first the passphrase opens, and the master secret in it. */
+export async function unlock(backend: Backend, passphrase: string, storeId: string): Promise<{ key: string; master: Buffer }> {
   for await (const o of backend.list(KEYS_PREFIX)) {
     const master = await unwrapMaster(await backend.get(o.key), passphrase, storeId, o.key);
-    if (master) return master;
+    if (master) return { key: o.key, master };
   }
   throw new WrongPassphraseError();
 }
