@@ -24,7 +24,9 @@ echo "quickstart: backing up $src"
 tar -C "$src" -cf "$work/original.tar" .
 dtar ingest "$work/original.tar" --name quickstart -o "$work/doc.index.tar"
 echo "quickstart: the index lists like the original (first lines of tar tvf):"
-tar tvf "$work/doc.index.tar" | head -5
+tar tvf "$work/doc.index.tar" | sed -n 1,5p  # sed, not head: no SIGPIPE under pipefail
+echo "quickstart: dtar ls -l shows the real sizes:"
+dtar ls -l "$work/doc.index.tar" | sed -n 1,5p
 dtar restore "$work/doc.index.tar" -o "$work/restored.tar"
 cmp "$work/original.tar" "$work/restored.tar"
 echo "quickstart: restored tar is byte-identical to the original ($(stat -c %s "$work/original.tar") bytes)"
