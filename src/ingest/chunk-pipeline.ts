@@ -43,9 +43,6 @@ interface Lane {
   bytes: number;
   /** Kept chunks of each batch, waiting for its sealed message. */
   awaiting: Map<number, ChunkSlot[]>;
-  /** Sealed results in batch order, so that the packer sees chunks in the order they were cut. */
-  order: number[];
-  sealed: Map<number, SealedMessage>;
 }
 
 const BATCH_BYTES = 1024 * 1024;
@@ -65,6 +62,10 @@ export class ChunkPipeline {
   private readonly roomWaiters: (() => void)[] = [];
   private readonly batchBytes = new Map<number, number>();
   private readonly spare: ArrayBuffer[] = [];
+  /** Batches sent, in order, and the sealed results that arrived ahead of their turn. */
+  private readonly order: { batch: number; lane: Lane }[] = [];
+  private readonly sealed = new Map<number, SealedMessage>();
+  private current = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown = null;
   readonly stats: BodyStats = { chunks: 0, newChunks: 0, newBytes: 0 };
@@ -80,7 +81,7 @@ export class ChunkPipeline {
     const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
     for (let i = 0; i < Math.max(1, threads); i++) {
       const worker = new Worker(join(__dirname, 'chunk-worker.js'), { workerData: init });
-      const lane: Lane = { worker, outstanding: 0, pieces: [], parts: [], bytes: 0, awaiting: new Map(), order: [], sealed: new Map() };
+      const lane: Lane = { worker, outstanding: 0, pieces: [], parts: [], bytes: 0, awaiting: new Map() };
       worker.on('message', (m: FromWorker) => {
         try {
           if (m.t === 'chunks') this.onChunks(lane, m);
@@ -105,7 +106,10 @@ export class ChunkPipeline {
    */
   async store(body: AsyncIterable<Buffer>, size?: number): Promise<BodyHandle> {
     this.throwIfFailed();
-    const lane = this.leastBusy();
+    // A lane is chosen afresh only once its batch has gone: batches then leave in archive
+    // order, and the packer, taking them in that order, fills bricks file after file.
+    const lane = this.lanes[this.current]!.pieces.length > 0 ? this.current : this.leastBusy();
+    this.current = lane;
     const h: BodyHandle = { id: this.nextBody++, worker: lane, slots: [], stored: null, waiters: [] };
     this.bodies.set(h.id, h);
     let sent = 0;
@@ -154,7 +158,7 @@ export class ChunkPipeline {
     lane.bytes = 0;
     this.inFlight += bytes;
     lane.outstanding += bytes;
-    lane.order.push(msg.batch);
+    this.order.push({ batch: msg.batch, lane });
     lane.awaiting.set(msg.batch, []);
     this.batchBytes.set(msg.batch, bytes);
     lane.worker.postMessage(msg, [buf.buffer as ArrayBuffer]);
@@ -215,14 +219,14 @@ export class ChunkPipeline {
   private onSealed(lane: Lane, m: SealedMessage): void {
     lane.outstanding -= this.batchBytes.get(m.batch) ?? 0;
     if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
-    lane.sealed.set(m.batch, m);
-    // Hand batches to the packer in the order they were sent on this lane.
-    while (lane.order.length > 0 && lane.sealed.has(lane.order[0]!)) {
-      const batch = lane.order.shift()!;
-      const msg = lane.sealed.get(batch)!;
-      lane.sealed.delete(batch);
-      const slots = lane.awaiting.get(batch)!;
-      lane.awaiting.delete(batch);
+    this.sealed.set(m.batch, m);
+    // Hand batches to the packer in the order they were sent, whichever worker sealed them.
+    while (this.order.length > 0 && this.sealed.has(this.order[0]!.batch)) {
+      const { batch, lane: from } = this.order.shift()!;
+      const msg = this.sealed.get(batch)!;
+      this.sealed.delete(batch);
+      const slots = from.awaiting.get(batch)!;
+      from.awaiting.delete(batch);
       const bytes = this.batchBytes.get(batch)!;
       this.batchBytes.delete(batch);
       this.chain = this.chain
@@ -244,7 +248,7 @@ export class ChunkPipeline {
   /** Sends what is batched and waits until every chunk cut so far is in the packer. */
   async drain(): Promise<void> {
     for (const lane of this.lanes) await this.send(lane);
-    while (!this.failure && this.lanes.some((l) => l.order.length > 0)) await new Promise<void>((r) => this.roomWaiters.push(r));
+    while (!this.failure && this.order.length > 0) await new Promise<void>((r) => this.roomWaiters.push(r));
     await this.chain;
     this.throwIfFailed();
   }
