@@ -64,18 +64,17 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
   const catalogue = await repo.catalogue();
   const threads = opts.threads ?? availableParallelism();
   const progress: IngestProgress = { bytesIn: 0, entries: 0, storedBytes: 0 };
-  let pipeline: ChunkPipeline | null = null;
   const packer = new Packer(repo.backend, catalogue, repo.keys.data, {
     brickSize: repo.config.brickSize,
     storageClass: opts.storageClass,
     maxUploads: opts.maxUploads ?? 2,
     onBrickStored: (brick) => {
       progress.storedBytes += brick.size;
-      pipeline?.brickStored(brick.chunks.map((c) => c.id));
+      // Called only once bricks are stored, long after `store` below exists.
+      store.brickStored(brick.chunks.map((c) => c.id));
     },
   });
-  pipeline = new ChunkPipeline(repo, catalogue, packer, opts.level, threads);
-  const store = pipeline;
+  const store = new ChunkPipeline(repo, catalogue, packer, opts.level, threads);
   const sink = new IndexSink(indexFile);
   const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex') };
   sink.push(encodeMeta(meta));
