@@ -33,7 +33,7 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const { meta, repo } = await openIndexStore(io, index, flags);
   checkIndexStore(meta, repo);
   const started = Date.now();
-  const archive = await loadArchive(createReadStream(index), {
+  const archive = await loadArchive(createReadStream(index, { highWaterMark: 1024 * 1024 }), {
     where: index,
     impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
   });
