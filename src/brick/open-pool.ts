@@ -73,13 +73,7 @@ export class OpenPool {
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
     if (!r.ok) return job.reject(new CorruptDataError(r.message));
-    const all = Buffer.from(r.plain.buffer, r.plain.byteOffset, r.plain.byteLength);
-    const out: Buffer[] = [];
-    let o = 0;
-    for (const n of r.lengths) {
-      out.push(all.subarray(o, o + n));
-      o += n;
-    }
+    const out = r.plains.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     job.resolve(out);
   }
 

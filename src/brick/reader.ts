@@ -69,7 +69,9 @@ export class ChunkReader {
     const key = brickKey(hex);
     const order = places.map((p, i) => ({ p, i })).sort((a, b) => a.p.offset - b.p.offset);
     const out: Buffer[] = new Array<Buffer>(places.length);
-    const span = this.spans ? await this.spans.span(hex, (range) => this.get(key, hex, range)) : null;
+    // A stretch that cannot be read whole (a truncated brick) is read by ranges instead, so
+    // that the damage stays with the chunks it really hit.
+    const span = this.spans ? await this.spans.span(hex, (range) => this.get(key, hex, range)).catch(() => null) : null;
     if (span && this.spans) {
       try {
         // A compact copy of just these chunks: the span stays shared, the copy can move to a worker.

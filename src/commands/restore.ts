@@ -8,7 +8,7 @@ import { Io, StoreFlags } from './context';
 import { openIndexStore } from './index-file';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
-import { writeChunk } from './stdout';
+import { writePieces } from './stdout';
 
 interface RestoreFlags extends StoreFlags {
   output?: string;
@@ -23,13 +23,13 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), (b) => writeChunk(io.stdout, b), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), (pieces) => writePieces(io.stdout, pieces), { onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), async (b) => void (await tmp.handle.write(b)), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;

@@ -35,7 +35,8 @@ export async function restoreTar(
   repo: Repository,
   /** Opens the index; it is read twice (checked whole first, then restored from). */
   index: () => AsyncIterable<Uint8Array>,
-  write: (data: Buffer) => Promise<void>,
+  /** Takes consecutive pieces of the output (gathered, so that writes are large and few). */
+  write: (pieces: Buffer[]) => Promise<void>,
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
@@ -55,11 +56,12 @@ export async function restoreTar(
   let pendingBytes = 0;
   const flush = async (): Promise<void> => {
     if (pendingBytes === 0) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const pieces = pending;
+    const bytes = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    await write(data);
-    progress.bytesOut += data.length;
+    await write(pieces);
+    progress.bytesOut += bytes;
     opts.onProgress?.(progress);
   };
   const out = async (data: Buffer): Promise<void> => {
