@@ -3,11 +3,12 @@
  * through a symlink the archive made, hard links pointing outside. Nothing may land outside
  * the target directory; each refusal is a one-line message and the exit code is 2.
  */
-import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { encodeHeader, paddingFor, paxHeaderBlocks } from '../../src/tar/header';
+import { encodeHeader, paxHeaderBlocks } from '../../src/tar/header';
+import { extractCrafted as extractCraftedIn, Extracted, file } from '../support/crafted';
 import { dtar } from '../commands/harness';
 import { makeTempDir, TempDir } from '../support/tmp';
 
@@ -20,28 +21,8 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-function file(name: string, body: string): Buffer {
-  const data = Buffer.from(body);
-  return Buffer.concat([encodeHeader({ name, size: data.length, mode: 0o644, mtime: 1e9 }), data, Buffer.alloc(paddingFor(data.length))]);
-}
-
-/** Ingests a crafted tar and extracts it into a fresh box/target; returns the result. */
-async function extractCrafted(label: string, members: Buffer[]): Promise<{ code: number; stderr: string; box: string; target: string }> {
-  const tar = join(tmp.path, `${label}.tar`);
-  await writeFile(tar, Buffer.concat([...members, Buffer.alloc(1024)]));
-  const index = join(tmp.path, `${label}.index.tar`);
-  const ing = await dtar(env, 'ingest', tar, '-o', index, '--quiet');
-  assert.equal(ing.code, 0, ing.stderr);
-  const box = join(tmp.path, label);
-  const target = join(box, 'target');
-  await mkdir(target, { recursive: true });
-  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
-  return { code: r.code, stderr: r.stderr, box, target };
-}
-
-async function outside(box: string): Promise<string[]> {
-  return (await readdir(box)).filter((n) => n !== 'target');
-}
+/** Ingests a crafted tar and extracts it into a fresh box/target. */
+const extractCrafted = (label: string, members: Buffer[]): Promise<Extracted> => extractCraftedIn(env, tmp.path, label, members);
 
 test('a ".." component is refused, the rest is extracted', async () => {
   const r = await extractCrafted('dotdot', [file('../escaped.txt', 'x'), file('ok/../../escaped2.txt', 'x'), file('fine.txt', 'fine')]);
@@ -49,7 +30,7 @@ test('a ".." component is refused, the rest is extracted', async () => {
   assert.match(r.stderr, /^dtar: refusing "\.\.\/escaped\.txt": it has a "\.\." component and would land outside the target directory$/m);
   assert.match(r.stderr, /^dtar: refusing "ok\/\.\.\/\.\.\/escaped2\.txt": /m);
   assert.match(r.stderr, /^dtar: 2 entries were not extracted \(2 refused as unsafe; see above\)$/m);
-  assert.deepEqual(await outside(r.box), []);
+  assert.deepEqual(r.outside, []);
   assert.equal(await readFile(join(r.target, 'fine.txt'), 'utf8'), 'fine');
 });
 
@@ -70,7 +51,7 @@ test('nothing is written through a symlink the archive created earlier', async (
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^dtar: refusing "esc\/through\.txt": it would be written through the symbolic link esc$/m);
   assert.match(r.stderr, /^dtar: refusing "abs\/tmp\/through-abs\.txt": it would be written through the symbolic link abs$/m);
-  assert.deepEqual(await outside(r.box), []);
+  assert.deepEqual(r.outside, []);
   await assert.rejects(lstat('/tmp/through-abs.txt'));
   assert.ok((await lstat(join(r.target, 'esc'))).isSymbolicLink());
 });
@@ -78,7 +59,7 @@ test('nothing is written through a symlink the archive created earlier', async (
 test('a symlink replaced by a file is replaced, not written through', async () => {
   const r = await extractCrafted('replace', [encodeHeader({ name: 'f', typeflag: '2', linkname: '../victim', mode: 0o777 }), file('f', 'mine')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(await outside(r.box), []);
+  assert.deepEqual(r.outside, []);
   assert.equal(await readFile(join(r.target, 'f'), 'utf8'), 'mine');
 });
 
@@ -103,6 +84,6 @@ test('a PAX path record is checked like any other name', async () => {
   const r = await extractCrafted('pax', [paxHeaderBlocks([['path', Buffer.from('../../pax-escape.txt')]], 'PaxHeaders/x'), file('harmless.txt', 'x')]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^dtar: refusing "\.\.\/\.\.\/pax-escape\.txt": /m);
-  assert.deepEqual(await outside(r.box), []);
+  assert.deepEqual(r.outside, []);
   await assert.rejects(lstat(join(tmp.path, 'pax-escape.txt')));
 });

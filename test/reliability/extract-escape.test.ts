@@ -5,10 +5,9 @@
  * Nothing may appear outside the target directory; refusals are one line each, exit 2.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeHeader, paddingFor } from '../../src/tar/header';
+import { dir, extractCrafted, Extracted, file, hardlink, symlink } from '../support/crafted';
 import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
 
@@ -21,27 +20,8 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-function file(name: string, body: string): Buffer {
-  const data = Buffer.from(body);
-  return Buffer.concat([encodeHeader({ name, size: data.length, mode: 0o644, mtime: 1e9 }), data, Buffer.alloc(paddingFor(data.length))]);
-}
-const dir = (name: string): Buffer => encodeHeader({ name, typeflag: '5', mode: 0o755, mtime: 1e9 });
-const symlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '2', linkname: to, mode: 0o777 });
-const hardlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '1', linkname: to });
-
 /** Ingests a crafted tar, extracts it into box/target; returns the result and what appeared beside target. */
-async function extract(label: string, members: Buffer[]): Promise<{ code: number; stderr: string; outside: string[] }> {
-  const tar = join(tmp.path, `${label}.tar`);
-  await writeFile(tar, Buffer.concat([...members, Buffer.alloc(1024)]));
-  const index = join(tmp.path, `${label}.idx`);
-  const ing = await dtar(env, 'ingest', tar, '-o', index, '--quiet');
-  assert.equal(ing.code, 0, ing.stderr);
-  const box = join(tmp.path, label);
-  const target = join(box, 'target');
-  await mkdir(target, { recursive: true });
-  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
-  return { code: r.code, stderr: r.stderr, outside: (await readdir(box)).filter((n) => n !== 'target') };
-}
+const extract = (label: string, members: Buffer[]): Promise<Extracted> => extractCrafted(env, tmp.path, label, members);
 
 function assertRefusedInLines(stderr: string): void {
   for (const line of stderr.split('\n').filter((l) => l !== '')) assert.match(line, /^dtar: /);
