@@ -36,10 +36,13 @@ export class OpenPool {
         lane.busy--;
         this.settle(r);
       });
-      worker.on('error', (e) => {
+      const failAll = (e: Error): void => {
         for (const j of this.jobs.values()) j.reject(e);
         this.jobs.clear();
-      });
+      };
+      worker.on('error', failAll);
+      // A worker that is gone answers no more: what it held must fail, not wait forever.
+      worker.on('exit', () => failAll(new Error('a chunk-opening worker stopped')));
       // Idle workers must not keep a finished command alive.
       worker.unref();
       this.lanes.push(lane);

@@ -95,11 +95,22 @@ export function main(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
+  let settled = false;
+  // Node exits with status 0 when nothing is left to wait on, even if the command never
+  // finished (a promise no one will settle). A backup tool must not report success then.
+  process.on('beforeExit', () => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write('dtar: internal error: stopped before the command finished; its result is incomplete (run with --debug and report it)\n');
+    process.exitCode = 5;
+  });
   run(process.argv.slice(2), processIo()).then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (e: unknown) => {
+      settled = true;
       process.stderr.write(`dtar: internal error: ${String(e)}\n`);
       process.exitCode = 5;
     },
