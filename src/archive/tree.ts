@@ -131,6 +131,13 @@ export class ArchiveTree {
     return this.tables.xattrs.get(ino) ?? EMPTY_XATTRS;
   }
 
+  /** The directory holding a directory (the root is its own parent). */
+  parentOf(dir: number): number {
+    if (dir === ROOT_INO) return ROOT_INO;
+    const t = this.tables;
+    return t.nodes.parent[t.inodes.node[dir]!]!;
+  }
+
   /** One path of an inode (for a hard-linked file, the last name given to it), without a leading "/". */
   pathOf(ino: number): string {
     const t = this.tables;

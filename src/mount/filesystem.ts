@@ -88,7 +88,12 @@ export class ArchiveFilesystem {
       readdir: (path, cb) => {
         const ino = tree.resolve(path);
         if (ino === null) return cb(ENOENT);
-        cb(0, ['.', '..', ...tree.readdir(ino).map((e) => e.name)]);
+        // With a stat per name the kernel learns each entry's type (d_type): `find` and
+        // other walkers then need no lookup per file, only per directory.
+        const entries = tree.readdir(ino);
+        const names = ['.', '..', ...entries.map((e) => e.name)];
+        const stats = [ino, tree.parentOf(ino), ...entries.map((e) => e.ino)].map((i) => toFuseStat(tree.stat(i)));
+        cb(0, names, stats);
       },
       open: (path, flags, cb) => {
         const ino = tree.resolve(path);

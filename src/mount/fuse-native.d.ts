@@ -40,7 +40,7 @@ declare module 'fuse-native' {
     interface Operations {
       init?(cb: Done): void;
       getattr?(path: string, cb: (err: number, stat?: Stat) => void): void;
-      readdir?(path: string, cb: (err: number, names?: string[]) => void): void;
+      readdir?(path: string, cb: (err: number, names?: string[], stats?: Stat[]) => void): void;
       open?(path: string, flags: number, cb: (err: number, fd?: number) => void): void;
       release?(path: string, fd: number, cb: Done): void;
       opendir?(path: string, flags: number, cb: (err: number, fd?: number) => void): void;

@@ -78,6 +78,31 @@ describe('dtar mount', () => {
     assert.deepEqual(again, [a, b]);
   });
 
+  test('directory entries carry their type and inode, so walkers need no lookup per file', async () => {
+    // The raw getdents64 records (d_ino, d_type), which ls, find and Node would otherwise hide behind a stat.
+    const dirents = `
+import ctypes, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+buf = ctypes.create_string_buffer(65536)
+libc = ctypes.CDLL(None, use_errno=True)
+while True:
+    n = libc.syscall(217, fd, buf, len(buf))
+    if n <= 0: break
+    at = 0
+    while at < n:
+        ino, _, reclen, typ = struct.unpack_from('QqHB', buf.raw, at)
+        name = buf.raw[at + 19:at + reclen].split(b'\\0', 1)[0].decode()
+        print(name, ino, typ)
+        at += reclen
+`;
+    const got = new Map((await lines(`python3 -c "$0" .`.replace('$0', dirents.replace(/"/g, '\\"')), m.dir)).map((l) => [l.split(' ')[0]!, l]));
+    const DT = { fifo: 1, dir: 4, reg: 8, lnk: 10 };
+    for (const [name, type] of [['small.txt', DT.reg], ['dir', DT.dir], ['link', DT.lnk], ['fifo', DT.fifo], ['hard1', DT.reg]] as const) {
+      const [ino] = await lines(`stat -c %i ${name}`, m.dir);
+      assert.equal(got.get(name), `${name} ${ino} ${type}`);
+    }
+  });
+
   test('symlinks, FIFOs and long names', async () => {
     assert.deepEqual(await lines('readlink link dir/dangling', m.dir), ['small.txt', '/nonexistent/target']);
     assert.deepEqual(await lines('stat -c %F fifo', m.dir), ['fifo']);
