@@ -3,7 +3,10 @@
  * sparse map (holes read as zeros) to the stored body, then to the chunks holding it
  * (binary search over their body offsets), which come through the chunk cache. An open
  * file notices sequential reading and fetches the chunks ahead of it in parallel, with a
- * window that doubles up to a bound while the reader keeps going.
+ * window that doubles up to a bound while the reader keeps going. Likewise, files opened
+ * one after another in directory order (tar, cp -a, diff -r) get the next files fetched
+ * before they are opened: most files are smaller than a chunk, so reading ahead inside
+ * each file alone would leave the workers idle between files.
  */
 import { DtarError } from '../errors';
 import type { ChunkCache } from './chunk-cache';
@@ -15,6 +18,10 @@ const MIN_WINDOW = 2 * 1024 * 1024;
 const MAX_WINDOW = 32 * 1024 * 1024;
 /** Reads starting this close to the furthest byte read so far count as sequential (the kernel issues read-ahead out of order). */
 const SEQUENTIAL_SLACK = 8 * 1024 * 1024;
+/** An open this few entries after the previous one in its directory continues a sweep. */
+const SWEEP_GAP = 8;
+/** Files fetched ahead of a sweep: at most this many, and bytes of each at most MIN_WINDOW. */
+const SWEEP_FILES = 64;
 
 /** A piece of a read: `length` bytes at `stored` in the body go to `dest` in the output. */
 interface Piece {
@@ -25,6 +32,8 @@ interface Piece {
 
 export class ContentReader {
   private readonly maxWindow: number;
+  /** The file opened last, to notice walkers that open a directory's files in order. */
+  private lastOpened = -1;
 
   constructor(
     private readonly tree: ArchiveTree,
@@ -133,7 +142,32 @@ export class ContentReader {
   /** A reader of one file that reads ahead while it is read sequentially. */
   open(ino: number): OpenFile {
     this.contentRow(ino);
+    if (this.continuesSweep(ino)) this.prefetchFollowing(ino);
+    this.lastOpened = ino;
     return new OpenFile(this, ino, this.maxWindow);
+  }
+
+  private continuesSweep(ino: number): boolean {
+    let k = 0;
+    for (const next of this.tree.following(this.lastOpened)) {
+      if (next === ino) return true;
+      if (++k >= SWEEP_GAP) break;
+    }
+    return false;
+  }
+
+  /** Starts fetching the beginnings of the files after `ino` in its directory (cached chunks cost a lookup). */
+  private prefetchFollowing(ino: number): void {
+    const t = this.tree.tables.inodes;
+    let bytes = 0;
+    let files = 0;
+    for (const next of this.tree.following(ino)) {
+      if ((t.mode[next]! & S_IFMT) !== S_IFREG || t.ref[next] === NO_REF || t.size[next] === 0) continue;
+      const n = Math.min(t.size[next]!, MIN_WINDOW);
+      this.prefetch(next, 0, n);
+      bytes += n;
+      if (++files >= SWEEP_FILES || bytes >= this.maxWindow / 2) break;
+    }
   }
 
   /** A whole file as a stream of buffers (for cat and extract). */

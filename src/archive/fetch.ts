@@ -2,10 +2,12 @@
  * Fetches chunks of one brick: the sealed bytes come from the on-disk cache when it has
  * them, else from the store in as few ranged reads as their layout allows (chunks close
  * together in the brick are read in one range); each chunk is then authenticated,
- * decompressed and checked against its id. Errors name the brick; callers add the file.
+ * decompressed and checked against its id, on the worker pool when there is one (so the
+ * thread answering the kernel stays free). Errors name the brick; callers add the file.
  */
 import { openChunk } from '../brick/chunk-codec';
 import { brickKey } from '../brick/format';
+import type { OpenPool, SealedChunk } from '../brick/open-pool';
 import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, NotFoundError } from '../errors';
 import type { Backend } from '../store/backend';
@@ -22,6 +24,8 @@ export interface FetcherOptions {
   sealedCache: SealedChunkCache | null;
   /** Memory for whole brick stretches kept for later reads (0: none). */
   spanBytes?: number;
+  /** Workers that open chunks; without, they are opened on this thread. */
+  pool?: OpenPool;
 }
 
 /** A brick stretch is read whole when the archive uses at least this share of it. */
@@ -142,7 +146,21 @@ export class ChunkFetcher {
       s = e;
     }
     await Promise.all(reads);
-    return rows.map((r, i) => openChunk(this.keys.data, this.keys.chunkId, c.ids.subarray(r * 32, r * 32 + 32), c.plainLength[r]!, sealed[i]!, `brick ${hex}`));
+    return this.open(rows, sealed as Buffer[], `brick ${hex}`);
+  }
+
+  private open(rows: readonly number[], sealed: readonly Buffer[], where: string): Promise<Buffer[]> | Buffer[] {
+    const c = this.chunks;
+    const id = (r: number): Buffer => Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32);
+    if (!this.options.pool) return rows.map((r, i) => openChunk(this.keys.data, this.keys.chunkId, id(r), c.plainLength[r]!, sealed[i]!, where));
+    // One compact copy of the sealed bytes moves to a worker; the spans they came from stay here.
+    const places: SealedChunk[] = [];
+    let at = 0;
+    rows.forEach((r, i) => {
+      places.push({ id: id(r), plainLength: c.plainLength[r]!, offset: at, length: sealed[i]!.length });
+      at += sealed[i]!.length;
+    });
+    return this.options.pool.open(Buffer.concat(sealed, at), places, where);
   }
 
   private async readRange(hex: string, offset: number, length: number): Promise<Buffer> {

@@ -12,6 +12,7 @@
  *   for await (const b of files.stream(ino))    -> the whole file
  */
 import { join } from 'node:path';
+import { OpenPool } from '../brick/open-pool';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import { readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
@@ -46,6 +47,8 @@ export interface ContentOptions {
   cacheDir?: string | null;
   /** Ranged store reads in flight at once (default 8). */
   parallel?: number;
+  /** Worker threads that authenticate and decompress chunks (default: one per core; 0: this thread). */
+  threads?: number;
 }
 
 export class Archive {
@@ -61,7 +64,8 @@ export class Archive {
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
     const chunks = this.tree.tables.chunks;
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
-    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES });
+    const pool = options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads);
+    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool });
     return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES));
   }
 }

@@ -77,10 +77,15 @@ export class ArchiveTree {
 
   /** The child called `name` in directory `dir`, or null. */
   lookup(dir: number, name: string): number | null {
+    if ((this.tables.inodes.mode[dir]! & S_IFMT) !== S_IFDIR) return null;
+    const i = this.childIndex(dir, Buffer.from(name));
+    return i === null ? null : this.tables.nodes.ino[this.tables.dirs.children[i]!]!;
+  }
+
+  /** Position in the directory's children table of the entry whose name is `want`, or null. */
+  private childIndex(dir: number, want: Buffer): number | null {
     const t = this.tables;
-    if ((t.inodes.mode[dir]! & S_IFMT) !== S_IFDIR) return null;
     const d = t.inodes.ref[dir]!;
-    const want = Buffer.from(name);
     let lo = t.dirs.start[d]!;
     let hi = t.dirs.end[d]!;
     while (lo < hi) {
@@ -88,11 +93,27 @@ export class ArchiveTree {
       const n = t.dirs.children[mid]!;
       const off = t.nodes.nameOffset[n]!;
       const c = t.bytes.compare(want, 0, want.length, off, off + t.nodes.nameLength[n]!);
-      if (c === 0) return t.nodes.ino[n]!;
+      if (c === 0) return mid;
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
     return null;
+  }
+
+  /**
+   * The inodes listed after `ino` in its directory, in readdir order (for a hard-linked
+   * file, after the name pathOf gives). Walkers such as tar, cp and diff read them next.
+   */
+  *following(ino: number): Generator<number> {
+    if (ino === ROOT_INO || !this.has(ino)) return;
+    const t = this.tables;
+    const node = t.inodes.node[ino]!;
+    const dir = t.nodes.parent[node]!;
+    const off = t.nodes.nameOffset[node]!;
+    const at = this.childIndex(dir, t.bytes.subarray(off, off + t.nodes.nameLength[node]!));
+    if (at === null) return;
+    const end = t.dirs.end[t.inodes.ref[dir]!]!;
+    for (let i = at + 1; i < end; i++) yield t.nodes.ino[t.dirs.children[i]!]!;
   }
 
   /** The inode at a "/"-separated path (leading "/" optional), or null. */
