@@ -5,11 +5,9 @@
  * decompressed and checked against its id, on the worker pool when there is one (so the
  * thread answering the kernel stays free). Errors name the brick; callers add the file.
  */
-import { openChunk } from '../brick/chunk-codec';
-import { brickKey } from '../brick/format';
-import type { OpenPool, SealedChunk } from '../brick/open-pool';
+import type { OpenPool } from '../brick/open-pool';
+import { BrickBytes, coalesce, openSealed, pieceOf, readBrick, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError, NotFoundError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Gate, newGate } from '../restore/chunk-stream';
 import type { SealedChunkCache } from './sealed-cache';
@@ -28,11 +26,9 @@ export interface FetcherOptions {
   pool?: OpenPool;
 }
 
-/** A brick stretch is read whole when the archive uses at least this share of it. */
-const MIN_DENSITY = 0.5;
-
 export class ChunkFetcher {
   private readonly gate: Gate;
+  private readonly gated: Pick<Backend, 'get'>;
   /** Per brick row, the stretch covering every chunk the archive uses, when dense enough. */
   private readonly dense = new Map<number, { start: number; end: number }>();
   /** Stretches read, most recently used last. */
@@ -41,12 +37,13 @@ export class ChunkFetcher {
 
   constructor(
     private readonly chunks: ChunkTable,
-    private readonly backend: Backend,
+    backend: Backend,
     private readonly keys: StoreKeys,
     private readonly options: FetcherOptions,
   ) {
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
     this.gate = newGate(options.parallel);
+    this.gated = { get: (key, range) => this.gate.run(() => backend.get(key, range)) };
     if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
   }
 
@@ -57,24 +54,13 @@ export class ChunkFetcher {
    */
   private planSpans(limit: number): void {
     const c = this.chunks;
-    const stats = new Map<number, { start: number; end: number; used: number; seen: Set<number> }>();
-    for (let r = 0; r < c.brick.length; r++) {
-      const b = c.brick[r]!;
-      let st = stats.get(b);
-      if (!st) stats.set(b, (st = { start: c.offset[r]!, end: c.offset[r]!, used: 0, seen: new Set() }));
-      if (st.seen.has(c.offset[r]!)) continue;
-      st.seen.add(c.offset[r]!);
-      st.used += c.storedLength[r]!;
-      st.start = Math.min(st.start, c.offset[r]!);
-      st.end = Math.max(st.end, c.offset[r]! + c.storedLength[r]!);
-    }
-    for (const [b, st] of stats) {
-      const span = st.end - st.start;
-      if (st.used >= MIN_DENSITY * span && span <= limit / 2) this.dense.set(b, { start: st.start, end: st.end });
-    }
+    const plan = new StretchPlan<number>();
+    for (let r = 0; r < c.brick.length; r++) plan.add(c.brick[r]!, c.offset[r]!, c.storedLength[r]!);
+    // Only the bounds are kept: the offsets noted would cost memory for every chunk of the archive.
+    for (const [b, s] of plan.dense(limit / 2)) this.dense.set(b, { start: s.start, end: s.end });
   }
 
-  private async span(b: number, hex: string): Promise<{ start: number; bytes: Buffer } | null> {
+  private async span(b: number, hex: string): Promise<BrickBytes | null> {
     const plan = this.dense.get(b);
     if (!plan) return null;
     let bytes = this.spans.get(b);
@@ -109,70 +95,32 @@ export class ChunkFetcher {
     if (first === undefined) return [];
     const hex = this.brickHex(first);
     const c = this.chunks;
-    const sealed: (Buffer | null)[] = await Promise.all(
-      rows.map((r) => (this.options.sealedCache ? this.options.sealedCache.get(hex, c.offset[r]!, c.storedLength[r]!) : Promise.resolve(null))),
-    );
-    const missing = rows.map((r, i) => ({ r, i })).filter((x) => !sealed[x.i]);
+    const cache = this.options.sealedCache;
+    const sealed: (Buffer | null)[] = await Promise.all(rows.map((r) => (cache ? cache.get(hex, c.offset[r]!, c.storedLength[r]!) : Promise.resolve(null))));
+    const missing = rows.flatMap((_, i) => (sealed[i] ? [] : [i]));
+    const take = (i: number, from: BrickBytes): void => {
+      const r = rows[i]!;
+      const piece = pieceOf(from, hex, c.offset[r]!, c.storedLength[r]!);
+      sealed[i] = piece;
+      void cache?.put(hex, c.offset[r]!, Buffer.from(piece));
+    };
     const span = missing.length > 0 ? await this.span(c.brick[first]!, hex) : null;
     if (span) {
-      for (const { r, i } of missing) {
-        const piece = span.bytes.subarray(c.offset[r]! - span.start, c.offset[r]! - span.start + c.storedLength[r]!);
-        sealed[i] = piece;
-        void this.options.sealedCache?.put(hex, c.offset[r]!, Buffer.from(piece));
-      }
-      missing.length = 0;
-    }
-    missing.sort((a, b) => c.offset[a.r]! - c.offset[b.r]!);
-    const reads: Promise<void>[] = [];
-    let s = 0;
-    while (s < missing.length) {
-      let e = s + 1;
-      let end = c.offset[missing[s]!.r]! + c.storedLength[missing[s]!.r]!;
-      while (e < missing.length && c.offset[missing[e]!.r]! <= end + MAX_GAP) {
-        end = Math.max(end, c.offset[missing[e]!.r]! + c.storedLength[missing[e]!.r]!);
-        e++;
-      }
-      const run = missing.slice(s, e);
-      const start = c.offset[run[0]!.r]!;
-      reads.push(
-        this.readRange(hex, start, end - start).then((bytes) => {
-          for (const { r, i } of run) {
-            const piece = bytes.subarray(c.offset[r]! - start, c.offset[r]! - start + c.storedLength[r]!);
-            sealed[i] = piece;
-            void this.options.sealedCache?.put(hex, c.offset[r]!, Buffer.from(piece));
-          }
+      for (const i of missing) take(i, span);
+    } else {
+      const reads = coalesce(missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! })), MAX_GAP);
+      await Promise.all(
+        reads.map(async (read) => {
+          const bytes = await this.readRange(hex, read.start, read.end - read.start);
+          for (const k of read.chunks) take(missing[k]!, { start: read.start, bytes });
         }),
       );
-      s = e;
     }
-    await Promise.all(reads);
-    return this.open(rows, sealed as Buffer[], `brick ${hex}`);
+    const pieces = rows.map((r, i) => ({ id: Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32), plainLength: c.plainLength[r]!, sealed: sealed[i]! }));
+    return openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`);
   }
 
-  private open(rows: readonly number[], sealed: readonly Buffer[], where: string): Promise<Buffer[]> | Buffer[] {
-    const c = this.chunks;
-    const id = (r: number): Buffer => Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32);
-    if (!this.options.pool) return rows.map((r, i) => openChunk(this.keys.data, this.keys.chunkId, id(r), c.plainLength[r]!, sealed[i]!, where));
-    // One compact copy of the sealed bytes moves to a worker; the spans they came from stay here.
-    const places: SealedChunk[] = [];
-    let at = 0;
-    rows.forEach((r, i) => {
-      places.push({ id: id(r), plainLength: c.plainLength[r]!, offset: at, length: sealed[i]!.length });
-      at += sealed[i]!.length;
-    });
-    return this.options.pool.open(Buffer.concat(sealed, at), places, where);
-  }
-
-  private async readRange(hex: string, offset: number, length: number): Promise<Buffer> {
-    const key = brickKey(hex);
-    let bytes: Buffer;
-    try {
-      bytes = await this.gate.run(() => this.backend.get(key, { offset, length }));
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new NotFoundError(key, `brick ${hex} is missing from the store`);
-      throw e;
-    }
-    if (bytes.length !== length) throw new CorruptDataError(`brick ${hex} is truncated`);
-    return bytes;
+  private readRange(hex: string, offset: number, length: number): Promise<Buffer> {
+    return readBrick(this.gated, hex, { offset, length });
   }
 }

@@ -3,12 +3,10 @@
  * one brick, then authentication, decompression and the id check of each chunk. Errors
  * name the brick; callers add the file.
  */
-import { CorruptDataError, NotFoundError } from '../errors';
 import type { Backend, ByteRange } from '../store/backend';
 import type { StoreKeys } from '../crypto/keys';
-import { openChunk } from './chunk-codec';
-import { brickKey } from './format';
 import type { OpenPool } from './open-pool';
+import { BrickBytes, coalesce, openSealed, pieceOf, readBrick } from './reads';
 
 export interface ChunkPlace {
   id: Buffer;
@@ -27,7 +25,7 @@ const MAX_GAP = 256 * 1024;
  */
 export interface SpanSource {
   /** The bytes from `start` that cover every planned chunk of the brick, or null to read ranges. */
-  span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<{ start: number; bytes: Buffer } | null>;
+  span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<BrickBytes | null>;
   /** These chunks of the brick have been read; the span may be dropped once all have. */
   release(hex: string, offsets: readonly number[]): void;
 }
@@ -41,71 +39,34 @@ export class ChunkReader {
     private readonly spans?: SpanSource,
   ) {}
 
-  private async get(key: string, hex: string, range: ByteRange): Promise<Buffer> {
-    let bytes: Buffer;
-    try {
-      bytes = await this.backend.get(key, range);
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new NotFoundError(key, `brick ${hex} is missing from the store`);
-      throw e;
-    }
-    if (bytes.length !== range.length) throw new CorruptDataError(`brick ${hex} is truncated`);
-    return bytes;
-  }
-
-  private async open(hex: string, run: readonly ChunkPlace[], bytes: Buffer, start: number): Promise<Buffer[]> {
-    if (this.pool) {
-      const sealed = run.map((p) => ({ id: p.id, plainLength: p.plainLength, offset: p.offset - start, length: p.storedLength }));
-      return this.pool.open(bytes, sealed, `brick ${hex}`);
-    }
-    return run.map((p) => openChunk(this.keys.data, this.keys.chunkId, p.id, p.plainLength, bytes.subarray(p.offset - start, p.offset - start + p.storedLength), `brick ${hex}`));
-  }
-
   /** Reads chunks that all live in one brick, with as few ranged reads as their layout allows. */
   async readFromBrick(places: readonly ChunkPlace[]): Promise<Buffer[]> {
     const first = places[0];
     if (!first) return [];
     const hex = first.brick.toString('hex');
-    const key = brickKey(hex);
-    const order = places.map((p, i) => ({ p, i })).sort((a, b) => a.p.offset - b.p.offset);
     const out: Buffer[] = new Array<Buffer>(places.length);
+    const open = async (chunks: readonly number[], from: BrickBytes): Promise<void> => {
+      const pieces = chunks.map((i) => {
+        const p = places[i]!;
+        return { id: p.id, plainLength: p.plainLength, sealed: pieceOf(from, hex, p.offset, p.storedLength) };
+      });
+      const plains = await openSealed(this.keys, this.pool, pieces, `brick ${hex}`);
+      chunks.forEach((i, k) => (out[i] = plains[k]!));
+    };
+    const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP);
     // A stretch that cannot be read whole (a truncated brick) is read by ranges instead, so
     // that the damage stays with the chunks it really hit.
-    const span = this.spans ? await this.spans.span(hex, (range) => this.get(key, hex, range)).catch(() => null) : null;
+    const span = this.spans ? await this.spans.span(hex, (range) => readBrick(this.backend, hex, range)).catch(() => null) : null;
     if (span && this.spans) {
       try {
-        // A compact copy of just these chunks: the span stays shared, the copy can move to a worker.
-        const pieces: Buffer[] = [];
-        const compact: ChunkPlace[] = [];
-        let o = 0;
-        for (const { p } of order) {
-          const piece = span.bytes.subarray(p.offset - span.start, p.offset - span.start + p.storedLength);
-          if (piece.length !== p.storedLength) throw new CorruptDataError(`brick ${hex} is truncated`);
-          pieces.push(piece);
-          compact.push({ ...p, offset: o });
-          o += p.storedLength;
-        }
-        const plains = await this.open(hex, compact, Buffer.concat(pieces, o), 0);
-        order.forEach(({ i }, k) => (out[i] = plains[k]!));
+        await open(reads.flatMap((r) => r.chunks), span);
         return out;
       } finally {
         this.spans.release(hex, places.map((p) => p.offset));
       }
     }
-    let runStart = 0;
-    while (runStart < order.length) {
-      let runEnd = runStart + 1;
-      let end = order[runStart]!.p.offset + order[runStart]!.p.storedLength;
-      while (runEnd < order.length && order[runEnd]!.p.offset <= end + MAX_GAP) {
-        end = Math.max(end, order[runEnd]!.p.offset + order[runEnd]!.p.storedLength);
-        runEnd++;
-      }
-      const start = order[runStart]!.p.offset;
-      const bytes = await this.get(key, hex, { offset: start, length: end - start });
-      const run = order.slice(runStart, runEnd);
-      const plains = await this.open(hex, run.map(({ p }) => p), bytes, start);
-      run.forEach(({ i }, k) => (out[i] = plains[k]!));
-      runStart = runEnd;
+    for (const r of reads) {
+      await open(r.chunks, { start: r.start, bytes: await readBrick(this.backend, hex, { offset: r.start, length: r.end - r.start }) });
     }
     return out;
   }

@@ -6,22 +6,17 @@
  * roughly one after another: in S3 that is one GET per brick, not one per small file.
  */
 import type { SpanSource } from '../brick/reader';
+import { BrickBytes, Stretch, StretchPlan } from '../brick/reads';
 import type { ByteRange } from '../store/backend';
 import type { BodyRef } from '../index/record';
 
-interface Plan {
-  start: number;
-  end: number;
-  /** Offsets of the planned chunks not read yet. */
-  pending: Set<number>;
-  needed: number;
+/** A stretch worth reading whole; its offsets are those of the planned chunks not read yet. */
+interface Plan extends Stretch {
   bytes?: Promise<Buffer>;
 }
 
-/** A stretch is read whole when at least this share of it is needed. */
-const MIN_DENSITY = 0.5;
-
 export class BrickSpans implements SpanSource {
+  private readonly noted = new StretchPlan<string>();
   private readonly plans = new Map<string, Plan>();
   private held = 0;
 
@@ -29,29 +24,15 @@ export class BrickSpans implements SpanSource {
 
   /** Pre-pass: notes the chunks of one body. */
   add(body: BodyRef): void {
-    for (const c of body.chunks) {
-      const hex = c.brick.toString('hex');
-      let p = this.plans.get(hex);
-      if (!p) {
-        p = { start: c.offset, end: c.offset + c.storedLength, pending: new Set(), needed: 0 };
-        this.plans.set(hex, p);
-      }
-      if (p.pending.has(c.offset)) continue;
-      p.pending.add(c.offset);
-      p.needed += c.storedLength;
-      p.start = Math.min(p.start, c.offset);
-      p.end = Math.max(p.end, c.offset + c.storedLength);
-    }
+    for (const c of body.chunks) this.noted.add(c.brick.toString('hex'), c.offset, c.storedLength);
   }
 
   /** After the pre-pass: keeps only the stretches worth reading whole. */
   finish(): void {
-    for (const [hex, p] of this.plans) {
-      if (p.needed < MIN_DENSITY * (p.end - p.start) || p.end - p.start > this.maxHeldBytes) this.plans.delete(hex);
-    }
+    for (const [hex, s] of this.noted.dense(this.maxHeldBytes)) this.plans.set(hex, s);
   }
 
-  async span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<{ start: number; bytes: Buffer } | null> {
+  async span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<BrickBytes | null> {
     const p = this.plans.get(hex);
     if (!p) return null;
     if (!p.bytes) {
@@ -67,8 +48,8 @@ export class BrickSpans implements SpanSource {
   release(hex: string, offsets: readonly number[]): void {
     const p = this.plans.get(hex);
     if (!p) return;
-    for (const o of offsets) p.pending.delete(o);
-    if (p.pending.size === 0) this.drop(hex, p);
+    for (const o of offsets) p.offsets.delete(o);
+    if (p.offsets.size === 0) this.drop(hex, p);
   }
 
   private drop(hex: string, p: Plan): void {

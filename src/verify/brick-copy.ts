@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BRICK_TRAILER_SIZE, brickKey, decodeTable, parseTrailer } from '../brick/format';
+import { BRICK_TRAILER_SIZE, decodeTable, parseTrailer } from '../brick/format';
 import { openChunk } from '../brick/chunk-codec';
 import type { ChunkPlace } from '../brick/reader';
+import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError, NotFoundError } from '../errors';
+import { CorruptDataError } from '../errors';
 import type { Backend } from '../store/backend';
 
 export class BrickCopy {
@@ -26,13 +27,7 @@ export class BrickCopy {
    * reported. Throws NotFoundError when it is missing.
    */
   static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
-    let bytes: Buffer;
-    try {
-      bytes = await backend.get(brickKey(hex));
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new NotFoundError(brickKey(hex), `brick ${hex} is missing from the store`);
-      throw e;
-    }
+    const bytes = await readBrick(backend, hex);
     const where = `brick ${hex}`;
     let problem: string | null = null;
     if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) problem = 'contents do not match its name (damaged or truncated)';

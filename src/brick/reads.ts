@@ -1,0 +1,136 @@
+/**
+ * The parts of reading chunks out of bricks that every reader shares (restore's ChunkReader,
+ * the archive's ChunkFetcher, verify's BrickCopy): store reads whose errors name the brick,
+ * wanted chunks coalesced into few ranged reads, the plan of brick stretches used densely
+ * enough to read whole, and opening sealed chunks on a worker pool or on this thread.
+ */
+import type { StoreKeys } from '../crypto/keys';
+import { CorruptDataError, NotFoundError } from '../errors';
+import type { Backend, ByteRange } from '../store/backend';
+import { openChunk } from './chunk-codec';
+import { brickKey } from './format';
+import type { OpenPool, SealedChunk } from './open-pool';
+
+/**
+ * Brick `hex` from the store, whole or the range asked for (which must come back complete).
+ * Errors name the brick; callers add the file.
+ */
+export async function readBrick(backend: Pick<Backend, 'get'>, hex: string, range?: ByteRange): Promise<Buffer> {
+  const key = brickKey(hex);
+  let bytes: Buffer;
+  try {
+    bytes = await backend.get(key, range);
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(key, `brick ${hex} is missing from the store`);
+    throw e;
+  }
+  if (range && bytes.length !== range.length) throw new CorruptDataError(`brick ${hex} is truncated`);
+  return bytes;
+}
+
+/** Bytes read from brick `hex`, starting at `start`. */
+export interface BrickBytes {
+  start: number;
+  bytes: Buffer;
+}
+
+/** The stored bytes of the chunk at `offset`, cut out of bytes read from its brick. */
+export function pieceOf(read: BrickBytes, hex: string, offset: number, length: number): Buffer {
+  const piece = read.bytes.subarray(offset - read.start, offset - read.start + length);
+  if (piece.length !== length) throw new CorruptDataError(`brick ${hex} is truncated`);
+  return piece;
+}
+
+/** One ranged read [start, end) of a brick, and which of the chunks asked for it covers. */
+export interface CoalescedRead {
+  start: number;
+  end: number;
+  /** Indices into the list given, by offset. */
+  chunks: number[];
+}
+
+/**
+ * Groups chunks of one brick into as few ranged reads as their layout allows: a gap of up to
+ * `maxGap` bytes before the next chunk is read through, as a request costs more than the gap.
+ */
+export function coalesce(chunks: readonly { offset: number; length: number }[], maxGap: number): CoalescedRead[] {
+  const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.offset - chunks[b]!.offset);
+  const reads: CoalescedRead[] = [];
+  for (const i of order) {
+    const { offset, length } = chunks[i]!;
+    const last = reads[reads.length - 1];
+    if (last && offset <= last.end + maxGap) {
+      last.end = Math.max(last.end, offset + length);
+      last.chunks.push(i);
+    } else {
+      reads.push({ start: offset, end: offset + length, chunks: [i] });
+    }
+  }
+  return reads;
+}
+
+/** The stretch of a brick that covers every chunk noted, and how many of its bytes they use. */
+export interface Stretch {
+  start: number;
+  end: number;
+  used: number;
+  /** Offsets of the chunks noted. */
+  offsets: Set<number>;
+}
+
+/** A stretch is read whole only when its chunks use at least this share of it. */
+const MIN_DENSITY = 0.5;
+
+/**
+ * Which brick stretches are worth reading in one request and keeping for later reads: where
+ * the chunks a reader will want use most of a stretch, reading it whole is one request to the
+ * store (one GET in S3) instead of one per file.
+ */
+export class StretchPlan<K> {
+  private readonly noted = new Map<K, Stretch>();
+
+  /** Notes a chunk a reader will want; a chunk noted again (shared by files) counts once. */
+  add(brick: K, offset: number, length: number): void {
+    let s = this.noted.get(brick);
+    if (!s) this.noted.set(brick, (s = { start: offset, end: offset + length, used: 0, offsets: new Set() }));
+    if (s.offsets.has(offset)) return;
+    s.offsets.add(offset);
+    s.used += length;
+    s.start = Math.min(s.start, offset);
+    s.end = Math.max(s.end, offset + length);
+  }
+
+  /** Ends the plan: the stretches dense enough and at most `maxBytes` long. */
+  dense(maxBytes: number): Map<K, Stretch> {
+    const out = new Map<K, Stretch>();
+    for (const [brick, s] of this.noted) {
+      if (s.used >= MIN_DENSITY * (s.end - s.start) && s.end - s.start <= maxBytes) out.set(brick, s);
+    }
+    this.noted.clear();
+    return out;
+  }
+}
+
+/** A chunk as stored: its id, its plaintext length and its sealed bytes. */
+export interface SealedPiece {
+  id: Buffer;
+  plainLength: number;
+  sealed: Buffer;
+}
+
+/**
+ * Opens sealed chunks (authenticated, decompressed, checked against their ids), on the pool's
+ * workers when there is one, else on this thread; plaintexts come back in the order given.
+ * A worker gets one compact copy of the pieces: what they were cut from (a stretch kept for
+ * later reads, a read with gaps, the sealed cache's buffers) stays here, whole.
+ */
+export async function openSealed(keys: StoreKeys, pool: OpenPool | undefined, pieces: readonly SealedPiece[], where: string): Promise<Buffer[]> {
+  if (!pool) return pieces.map((p) => openChunk(keys.data, keys.chunkId, p.id, p.plainLength, p.sealed, where));
+  const places: SealedChunk[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    places.push({ id: p.id, plainLength: p.plainLength, offset: at, length: p.sealed.length });
+    at += p.sealed.length;
+  }
+  return pool.open(Buffer.concat(pieces.map((p) => p.sealed), at), places, where);
+}
