@@ -13,7 +13,7 @@ import { Io, StoreFlags } from './context';
 import { checkIndexStore } from './index-store';
 import { openIndexStore } from './index-file';
 import { addStoreOptions } from './options';
-import { memberKey } from './select';
+import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
 import { refuseArchivedFor } from './thaw';
 

@@ -9,7 +9,7 @@ import { formatBytes } from './format';
 import { openIndexStore } from './index-file';
 import { checkIndexStore } from './index-store';
 import { addStoreOptions } from './options';
-import { Selection } from './select';
+import { Selection } from '../archive/select';
 import { refuseArchivedFor } from './thaw';
 
 interface ExtractFlags extends StoreFlags {

@@ -6,7 +6,7 @@ import { readIndex } from '../index/reader';
 import type { Io } from './context';
 import { readIndexMeta } from './index-file';
 import { entryJson, longLine } from './listing';
-import { Selection } from './select';
+import { Selection } from '../archive/select';
 import { writeChunk } from './stdout';
 
 interface LsFlags {

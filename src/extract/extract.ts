@@ -9,7 +9,7 @@
 import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
-import { memberKey, Selection } from '../commands/select';
+import { memberKey, Selection } from '../archive/select';
 import { BodyJob, BodyPipeline } from './bodies';
 import { Placement, TargetDir } from './target';
 import { EntryWriter } from './writer';
