@@ -10,10 +10,10 @@ import type { Command } from 'commander';
 import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { ArchiveMount, unmountElsewhere } from '../mount/mount';
-import { Io, StoreFlags } from './context';
+import { Io, openRepository, StoreFlags } from './context';
 import { parseSize } from './format';
 import { checkIndexStore } from './index-store';
-import { openIndexStore } from './index-file';
+import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
 
 interface MountFlags extends StoreFlags {
@@ -30,13 +30,21 @@ const READ_TIMEOUT_MS = 10 * 60 * 1000;
 /** Mounts and resolves once the mount is gone (signal, or unmounted elsewhere). */
 export async function mountCommand(io: Io, index: string, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
   const cacheBytes = flags.cacheSize ? parseSize(flags.cacheSize, '--cache-size') : DEFAULT_CACHE_BYTES;
-  const { meta, repo } = await openIndexStore(io, index, flags);
-  checkIndexStore(meta, repo);
   const started = Date.now();
-  const archive = await loadArchive(createReadStream(index, { highWaterMark: 1024 * 1024 }), {
-    where: index,
-    impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-  });
+  const meta = await readIndexMeta(index);
+  // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
+  const indexBytes = createReadStream(index, { highWaterMark: 1024 * 1024 });
+  const loading = loadArchive(indexBytes, { where: index, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
+  loading.catch(() => undefined); // awaited below, once the store is open
+  let repo;
+  try {
+    repo = await openRepository(io, flags, meta.store);
+    checkIndexStore(meta, repo);
+  } catch (e) {
+    indexBytes.destroy(); // a wrong passphrase should not wait for a large index to load
+    throw e;
+  }
+  const archive = await loading;
   // --cache-dir given explicitly turns on the on-disk chunk cache, under the store's cache directory.
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.cacheDir ? repo.cacheDir : null });
   const fs = new ArchiveFilesystem(archive.tree, files, {

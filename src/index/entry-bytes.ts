@@ -72,7 +72,10 @@ export function originalHeaderBytes(indexRaw: Buffer, mainHeaderOffset: number, 
   return out;
 }
 
+/** Zero padding shared by every entry that had plain zeros (callers only read it). */
+const ZEROS = Buffer.alloc(BLOCK);
+
 /** The original padding after a body of `storedSize` bytes. */
 export function originalPadding(record: BodyRecord): Buffer {
-  return record.padding ?? Buffer.alloc(paddingFor(record.body.storedSize));
+  return record.padding ?? ZEROS.subarray(0, paddingFor(record.body.storedSize));
 }

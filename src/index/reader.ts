@@ -12,6 +12,8 @@ import { originalHeaderBytes, originalPadding } from './entry-bytes';
 import { IndexMeta, IndexTrailer, parseMeta, parseTrailer } from './meta';
 import { BodyRecord, decodeRecord } from './record';
 
+const NO_PADDING = Buffer.alloc(0);
+
 /** Largest body record accepted: about 1.7 million chunks, a file of well over a TiB. */
 const MAX_RECORD = 128 * 1024 * 1024;
 
@@ -72,7 +74,7 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
       }
       hash.update(item.raw);
       if (item.bodySize === 0) {
-        yield { kind: 'entry', seq: seq++, header: item.header, original: item.raw, record: null, padding: Buffer.alloc(0) };
+        yield { kind: 'entry', seq: seq++, header: item.header, original: item.raw, record: null, padding: NO_PADDING };
         continue;
       }
       if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
