@@ -9,7 +9,7 @@ import type { OpenPool } from '../brick/open-pool';
 import { BrickBytes, coalesce, openSealed, pieceOf, readBrick, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend } from '../store/backend';
-import { Gate, newGate } from '../restore/chunk-stream';
+import { Semaphore } from '../store/limit';
 import type { SealedChunkCache } from './sealed-cache';
 import type { ChunkTable } from './tables';
 
@@ -27,7 +27,7 @@ export interface FetcherOptions {
 }
 
 export class ChunkFetcher {
-  private readonly gate: Gate;
+  private readonly gate: Semaphore;
   private readonly gated: Pick<Backend, 'get'>;
   /** Per brick row, the stretch covering every chunk the archive uses, when dense enough. */
   private readonly dense = new Map<number, { start: number; end: number }>();
@@ -42,7 +42,7 @@ export class ChunkFetcher {
     private readonly options: FetcherOptions,
   ) {
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
-    this.gate = newGate(options.parallel);
+    this.gate = new Semaphore(options.parallel);
     this.gated = { get: (key, range) => this.gate.run(() => backend.get(key, range)) };
     if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
   }

@@ -10,7 +10,8 @@ import { ChunkReader } from '../brick/reader';
 import { CorruptDataError } from '../errors';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
-import { DEFAULT_READ_AHEAD, Fetched, fetchRuns, newGate, ReadAheadOptions } from '../restore/chunk-stream';
+import { DEFAULT_READ_AHEAD, Fetched, fetchRuns, ReadAheadOptions } from '../restore/chunk-stream';
+import { Semaphore } from '../store/limit';
 
 export interface BodyJob<T> {
   value: T;
@@ -24,7 +25,7 @@ type Op<T> = { kind: 'start'; job: BodyJob<T> } | { kind: 'chunk'; fetched: Fetc
 
 export class BodyPipeline<T> {
   private readonly reader: ChunkReader;
-  private readonly gate: ReturnType<typeof newGate>;
+  private readonly gate: Semaphore;
   private readonly window: Op<T>[] = [];
   private aheadBytes = 0;
   private feeding: Iterator<Fetched> | null = null;
@@ -37,7 +38,7 @@ export class BodyPipeline<T> {
     private readonly ahead: ReadAheadOptions = DEFAULT_READ_AHEAD,
   ) {
     this.reader = new ChunkReader(repo.backend, repo.keys);
-    this.gate = newGate(ahead.parallel);
+    this.gate = new Semaphore(ahead.parallel);
   }
 
   /** Queues ops (starting their reads) until the read-ahead budget is used or the source ends. */

@@ -5,6 +5,7 @@
  */
 import { ChunkPlace, ChunkReader } from '../brick/reader';
 import { DtarError } from '../errors';
+import type { Semaphore } from '../store/limit';
 
 export interface ReadAheadOptions {
   /** Plaintext bytes fetched ahead of the consumer. */
@@ -18,22 +19,6 @@ export const DEFAULT_READ_AHEAD: ReadAheadOptions = { aheadBytes: 64 * 1024 * 10
 /** Adds the file's name to an error about a brick, keeping its type. */
 export function inFile(e: unknown, path: string): unknown {
   return e instanceof DtarError ? e.withContext(path) : e;
-}
-
-class Gate {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.active >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiters.shift()?.();
-    }
-  }
 }
 
 export interface Fetched {
@@ -62,7 +47,7 @@ export class RecentChunks {
 /** Splits chunk places into fetches, lazily: each is started when the generator yields it. */
 export function* fetchRuns(
   reader: ChunkReader,
-  gate: Gate,
+  gate: Semaphore,
   places: readonly ChunkPlace[],
   path: string,
   maxRun = 16,
@@ -92,8 +77,3 @@ export function* fetchRuns(
     i = j;
   }
 }
-
-export function newGate(parallel: number): Gate {
-  return new Gate(parallel);
-}
-export type { Gate };

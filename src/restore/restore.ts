@@ -13,7 +13,8 @@ import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
 import { BrickSpans } from './brick-spans';
-import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, newGate, ReadAheadOptions, RecentChunks } from './chunk-stream';
+import { Semaphore } from '../store/limit';
+import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, ReadAheadOptions, RecentChunks } from './chunk-stream';
 
 const OUTPUT_BATCH = 1024 * 1024;
 /** Memory for brick stretches read whole (see BrickSpans). */
@@ -43,7 +44,7 @@ export async function restoreTar(
   const pool = new OpenPool(repo.keys);
   const spans = new BrickSpans(SPAN_BYTES);
   const reader = new ChunkReader(repo.backend, repo.keys, pool, spans);
-  const gate = newGate(ahead.parallel);
+  const gate = new Semaphore(ahead.parallel);
   const recent = new RecentChunks();
   const window: Op[] = [];
   let aheadBytes = 0;

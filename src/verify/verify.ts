@@ -14,7 +14,7 @@ import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError
 import { readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
-import { newGate } from '../restore/chunk-stream';
+import { Semaphore } from '../store/limit';
 import { BrickCopy } from './brick-copy';
 import { scanCatalogue } from './catalogue-scan';
 
@@ -123,7 +123,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
   report.bricks = needed.size;
 
   // Each brick: exists, has the recorded size, is in the catalogue.
-  const gate = newGate(8);
+  const gate = new Semaphore(8);
   const missing = new Set<string>();
   let statted = 0;
   await Promise.all(
@@ -170,7 +170,7 @@ async function readData(
   const dir = await mkdtemp(join(opts.tempRoot, 'dtar-verify-'));
   const copies = new Map<string, BrickCopy>();
   try {
-    const gate = newGate(4);
+    const gate = new Semaphore(4);
     await Promise.all(
       needed.map((hex) =>
         gate.run(async () => {
