@@ -10,7 +10,7 @@
  * (test/verify covers verify's report format and the damaged-segment repair; not repeated.)
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -103,7 +103,11 @@ describe('damaged bricks and catalogue', () => {
   });
 
   test('a brick cut to half its size', async () => {
-    await withDamagedBrick(0, (g) => g.subarray(0, g.length >> 1), /truncated|damaged|corrupt/i, /truncated/);
+    // The largest brick: halving the last, tiny one (one small chunk, then its table) can
+    // leave every chunk the restore needs intact, and restore then rightly succeeds.
+    const sizes = await Promise.all(bricks.map(async (b) => (await stat(join(s.store, b))).size));
+    const largest = sizes.indexOf(Math.max(...sizes));
+    await withDamagedBrick(largest, (g) => g.subarray(0, g.length >> 1), /truncated|damaged|corrupt/i, /truncated/);
   });
 
   test('a missing brick', async () => {
