@@ -37,12 +37,6 @@ export type IndexItem =
   | IndexEntry
   | { kind: 'trailer'; trailer: IndexTrailer };
 
-async function readAll(body: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of body) parts.push(b);
-  return Buffer.concat(parts, size);
-}
-
 export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): AsyncGenerator<IndexItem> {
   let meta: IndexMeta | null = null;
   let seenTrailer = false;
@@ -78,7 +72,7 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
         continue;
       }
       if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
-      const recordBytes = await readAll(item.body, item.bodySize);
+      const recordBytes = await item.readBody();
       hash.update(recordBytes).update(item.padding());
       const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
       yield {

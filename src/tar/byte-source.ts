@@ -5,6 +5,7 @@
  */
 
 const EMPTY = Buffer.alloc(0);
+const ZEROS = Buffer.alloc(512);
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -53,6 +54,28 @@ export class ByteSource {
       this.offset += take;
     }
     return out;
+  }
+
+  /**
+   * Like read, for padding: bytes that are all zero (nearly always) come back as a slice of
+   * one shared zero buffer, which costs no allocation; callers must not write into it.
+   */
+  async readPadding(n: number): Promise<Buffer> {
+    if (n <= ZEROS.length && this.pos + n <= this.chunk.length) {
+      let zero = true;
+      for (let i = this.pos; i < this.pos + n; i++) {
+        if (this.chunk[i] !== 0) {
+          zero = false;
+          break;
+        }
+      }
+      if (zero) {
+        this.pos += n;
+        this.offset += n;
+        return ZEROS.subarray(0, n);
+      }
+    }
+    return this.read(n);
   }
 
   /** The next at most `max` bytes as a slice of the current input chunk; undefined at the end of the input. */

@@ -41,11 +41,23 @@ export class EntryBody {
     await this.readPadding();
   }
 
+  /** The whole body in one buffer (one copy), then its padding. */
+  async readAll(): Promise<Buffer> {
+    if (this.started) throw new Error('a tar entry body can be iterated only once');
+    this.started = true;
+    const start = this.src.offset;
+    const bytes = await this.src.read(this.remaining);
+    this.remaining -= bytes.length;
+    if (this.remaining > 0) throw new BadTarError('truncated archive: input ends inside an entry body', start + bytes.length);
+    await this.readPadding();
+    return bytes;
+  }
+
   private async readPadding(): Promise<void> {
     if (this.paddingBytes) return;
     const length = paddingFor(this.size);
     const start = this.src.offset;
-    const bytes = await this.src.read(length);
+    const bytes = await this.src.readPadding(length);
     if (bytes.length < length) throw new BadTarError('truncated archive: input ends inside the padding after an entry body', start + bytes.length);
     this.paddingBytes = bytes;
   }

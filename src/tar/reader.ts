@@ -199,6 +199,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
       paxSize: resolved.paxSize,
       bodySize,
       body: body.iterable(),
+      readBody: () => body.readAll(),
       padding: () => body.padding(),
     };
     await body.finish();
