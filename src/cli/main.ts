@@ -47,31 +47,38 @@ function buildProgram(io: Io): Command {
 
 /** Runs one command line (argv without node and script); resolves to the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
-  const program = buildProgram(io);
-  const debug = argv.includes('--debug');
+  const resources: { close(): Promise<void> }[] = [];
+  const program = buildProgram({ ...io, closeAfter: (r) => resources.push(r) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? 0 : 2;
-    }
-    if (e instanceof DtarError) {
-      io.stderr.write(`dtar: ${e.message}\n`);
-      if (debug && e.stack) io.stderr.write(e.stack + '\n');
-      return e.exitCode;
-    }
-    const err = e as NodeJS.ErrnoException;
-    if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return 0;
-    if (err && typeof err.code === 'string' && err.syscall) {
-      io.stderr.write(`dtar: ${err.message}\n`);
-      if (debug && err.stack) io.stderr.write(err.stack + '\n');
-      return 2;
-    }
-    io.stderr.write(`dtar: internal error: ${err instanceof Error ? err.message : String(e)} (run with --debug for details)\n`);
-    if (debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
-    return 5;
+    return report(e, io, argv.includes('--debug'));
+  } finally {
+    await Promise.all(resources.map((r) => r.close().catch(() => undefined)));
   }
+}
+
+/** The one-line message and exit code for what a command threw. */
+function report(e: unknown, io: Io, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof DtarError) {
+    io.stderr.write(`dtar: ${e.message}\n`);
+    if (debug && e.stack) io.stderr.write(e.stack + '\n');
+    return e.exitCode;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return 0;
+  if (err && typeof err.code === 'string' && err.syscall) {
+    io.stderr.write(`dtar: ${err.message}\n`);
+    if (debug && err.stack) io.stderr.write(err.stack + '\n');
+    return 2;
+  }
+  io.stderr.write(`dtar: internal error: ${err instanceof Error ? err.message : String(e)} (run with --debug for details)\n`);
+  if (debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+  return 5;
 }
 
 export function processIo(): Io {

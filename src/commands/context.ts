@@ -24,6 +24,8 @@ export interface Io {
   askHidden(prompt: string): Promise<string>;
   /** A progress display on stderr, or a silent one when stderr is not a terminal or --quiet. */
   progress(label: string): Progress;
+  /** Closes `resource` once the command has finished (set by the CLI for each run). */
+  closeAfter?(resource: { close(): Promise<void> }): void;
 }
 
 export interface StoreFlags {
@@ -45,12 +47,15 @@ export function storeLocation(io: Io, flags: StoreFlags, fromIndex?: string): st
 }
 
 export function backendFor(io: Io, flags: StoreFlags, fromIndex?: string): Backend {
-  return openBackend(storeLocation(io, flags, fromIndex), {
+  const backend = openBackend(storeLocation(io, flags, fromIndex), {
     s3Endpoint: flags.s3Endpoint,
     s3Region: flags.s3Region,
     s3PathStyle: flags.s3PathStyle,
     env: io.env,
   });
+  // Its cached file handles and connections go when the command ends, not when collected.
+  io.closeAfter?.(backend);
+  return backend;
 }
 
 export async function passphrase(io: Io, confirm = false): Promise<string> {

@@ -59,6 +59,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     return { ...result, index: flags.output ?? null };
   } catch (e) {
     progress?.done();
+    // Bad input stops the reader midway: close the file now, not when the stream is collected.
+    if (file) (source as ReturnType<typeof createReadStream>).destroy();
     await tmp.discard();
     throw e;
   }
