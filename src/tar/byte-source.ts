@@ -62,14 +62,7 @@ export class ByteSource {
    */
   async readPadding(n: number): Promise<Buffer> {
     if (n <= ZEROS.length && this.pos + n <= this.chunk.length) {
-      let zero = true;
-      for (let i = this.pos; i < this.pos + n; i++) {
-        if (this.chunk[i] !== 0) {
-          zero = false;
-          break;
-        }
-      }
-      if (zero) {
+      if (this.chunk.compare(ZEROS, 0, n, this.pos, this.pos + n) === 0) {
         this.pos += n;
         this.offset += n;
         return ZEROS.subarray(0, n);
