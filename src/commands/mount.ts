@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { ArchiveMount, unmountElsewhere } from '../mount/mount';
+import type { Repository } from '../repo/repository';
 import { Io, openRepository, StoreFlags } from './context';
 import { parseSize } from './format';
 import { checkIndexStore } from './index-store';
@@ -36,7 +37,7 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const indexBytes = createReadStream(index, { highWaterMark: 1024 * 1024 });
   const loading = loadArchive(indexBytes, { where: index, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
   loading.catch(() => undefined); // awaited below, once the store is open
-  let repo;
+  let repo: Repository;
   try {
     repo = await openRepository(io, flags, meta.store);
     checkIndexStore(meta, repo);
