@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Catalogue } from '../catalogue/catalogue';
 import type { Repository } from '../repo/repository';
 import type { ChunkSlot, Packer } from './packer';
-import type { ChunksMessage, FromWorker, Piece, SealedMessage, ToWorker, WorkerInit } from './worker-protocol';
+import type { ChunksMessage, ExportMessage, FromWorker, Piece, SealedMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 export interface StoredBody {
   storedSize: number;
@@ -61,6 +61,8 @@ export class ChunkPipeline {
   private inFlight = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly batchBytes = new Map<number, number>();
+  /** Batches whose new chunks another worker seals, and which. */
+  private readonly exported = new Map<number, Lane>();
   private readonly spare: ArrayBuffer[] = [];
   /** Batches sent, in order, and the sealed results that arrived ahead of their turn. */
   private readonly order: { batch: number; lane: Lane }[] = [];
@@ -85,6 +87,7 @@ export class ChunkPipeline {
       worker.on('message', (m: FromWorker) => {
         try {
           if (m.t === 'chunks') this.onChunks(lane, m);
+          else if (m.t === 'export') this.onExport(m);
           else this.onSealed(lane, m);
         } catch (e) {
           this.fail(e);
@@ -190,7 +193,8 @@ export class ChunkPipeline {
       }));
     }
     lane.awaiting.set(m.batch, kept);
-    const msg: ToWorker = { t: 'seal', batch: m.batch, keep };
+    const sealer = keep.length > 0 ? this.sealerFor(lane, m.batch) : lane;
+    const msg: ToWorker = { t: 'seal', batch: m.batch, keep, export: sealer !== lane };
     lane.worker.postMessage(msg);
     const shas = Buffer.from(m.sha256s.buffer, m.sha256s.byteOffset, m.sha256s.byteLength);
     m.ended.forEach((b, k) => {
@@ -199,6 +203,31 @@ export class ChunkPipeline {
       h.stored = { storedSize: m.sizes[k]!, sha256: Buffer.from(shas.subarray(k * 32, k * 32 + 32)), slots: h.slots };
       for (const w of h.waiters.splice(0)) w(h.stored);
     });
+  }
+
+  /**
+   * Which worker seals a batch's new chunks: the one that cut them, unless another has so
+   * much less work queued that moving the batch there evens them out (a large file is cut
+   * by one worker, and sealing is most of the work).
+   */
+  private sealerFor(cutter: Lane, batch: number): Lane {
+    const bytes = this.batchBytes.get(batch) ?? 0;
+    let best = cutter;
+    for (const l of this.lanes) if (l.outstanding < best.outstanding) best = l;
+    if (best === cutter || best.outstanding + bytes > cutter.outstanding - bytes) return cutter;
+    cutter.outstanding -= bytes;
+    best.outstanding += bytes;
+    this.exported.set(batch, best);
+    return best;
+  }
+
+  private onExport(m: ExportMessage): void {
+    const to = this.exported.get(m.batch)!;
+    this.exported.delete(m.batch);
+    if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
+    const msg: ToWorker = { t: 'sealPlains', batch: m.batch, plains: m.plains, lengths: m.lengths, ids: m.ids };
+    const own = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    to.worker.postMessage(msg, [m.plains, m.ids].filter(own).map((b) => b.buffer as ArrayBuffer));
   }
 
   /** The slot of a chunk: stored before, seen earlier in this ingest, or new (then `keepNew` records it for sealing). */

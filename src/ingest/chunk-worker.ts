@@ -7,7 +7,7 @@ import { createHash, Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkId, ChunkSealer } from '../brick/chunk-codec';
 import { Chunker } from '../chunk/chunker';
-import type { ChunksMessage, DataMessage, SealedMessage, SealMessage, ToWorker, WorkerInit } from './worker-protocol';
+import type { ChunksMessage, DataMessage, ExportMessage, FromWorker, SealedMessage, SealMessage, SealPlainsMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 const init = workerData as WorkerInit;
 const dataKey = Buffer.from(init.dataKey);
@@ -76,22 +76,42 @@ function onData(m: DataMessage): ChunksMessage {
   };
 }
 
-function onSeal(m: SealMessage): SealedMessage {
+function onSeal(m: SealMessage): SealedMessage | ExportMessage {
   const p = pending.get(m.batch);
   pending.delete(m.batch);
   if (!p) throw new Error(`seal for unknown batch ${m.batch}`);
-  // Sealing is the last use of the batch's bytes: the buffer goes back to be refilled.
+  // Either way this is the last use of the batch's bytes: the buffer goes back to be refilled.
+  if (m.export) {
+    const kept = m.keep.map((i) => p.plains[i]!);
+    return { t: 'export', batch: m.batch, plains: Buffer.concat(kept), lengths: kept.map((b) => b.length), ids: Buffer.concat(m.keep.map((i) => p.ids[i]!)), returned: p.buf };
+  }
   return { t: 'sealed', batch: m.batch, sealed: m.keep.map((i) => sealer.seal(dataKey, p.ids[i]!, p.plains[i]!)), returned: p.buf };
+}
+
+function onSealPlains(m: SealPlainsMessage): SealedMessage {
+  const plains = Buffer.from(m.plains.buffer, m.plains.byteOffset, m.plains.byteLength);
+  const sealed: Buffer[] = [];
+  let at = 0;
+  m.lengths.forEach((n, i) => {
+    sealed.push(sealer.seal(dataKey, m.ids.subarray(i * 32, i * 32 + 32), plains.subarray(at, at + n)));
+    at += n;
+  });
+  return { t: 'sealed', batch: m.batch, sealed, returned: m.plains.buffer as ArrayBuffer };
+}
+
+/** Only a buffer that owns its whole ArrayBuffer can be moved rather than copied. */
+function movable(bufs: Uint8Array[]): ArrayBuffer[] {
+  return bufs.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b.buffer as ArrayBuffer);
+}
+
+function transferList(reply: FromWorker): ArrayBuffer[] {
+  if (reply.t === 'chunks') return movable([reply.ids, reply.sha256s]);
+  if (reply.t === 'export') return [...movable([reply.plains, reply.ids]), reply.returned];
+  return [...movable(reply.sealed), reply.returned];
 }
 
 const port = parentPort;
 port?.on('message', (m: ToWorker) => {
-  const reply = m.t === 'data' ? onData(m) : onSeal(m);
-  const transfer: ArrayBuffer[] = [];
-  for (const b of reply.t === 'chunks' ? [reply.ids, reply.sha256s] : reply.sealed) {
-    // Only a buffer that owns its whole ArrayBuffer can be moved rather than copied.
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) transfer.push(b.buffer as ArrayBuffer);
-  }
-  if (reply.t === 'sealed') transfer.push(reply.returned);
-  port.postMessage(reply, transfer);
+  const reply = m.t === 'data' ? onData(m) : m.t === 'seal' ? onSeal(m) : onSealPlains(m);
+  port.postMessage(reply, transferList(reply));
 });

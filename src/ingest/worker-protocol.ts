@@ -4,6 +4,9 @@
  * chunks, the chunk ids, and (for the chunks the main thread finds new) compression and
  * sealing. Two round trips per batch: `data` -> `chunks` (ids, for deduplication against
  * the catalogue, which lives on the main thread) -> `seal` -> `sealed`.
+ * A body is cut by one worker, so a large file would keep one worker busy while the other
+ * idles; the main thread then has the cutting worker `export` the batch's new chunks,
+ * which another worker seals (`sealPlains` -> `sealed`).
  */
 
 export interface WorkerInit {
@@ -35,6 +38,17 @@ export interface SealMessage {
   batch: number;
   /** Indexes, into the batch's chunk list, of the chunks to seal; the others are dropped. */
   keep: number[];
+  /** Send the kept chunks back (an ExportMessage) for another worker to seal. */
+  export: boolean;
+}
+
+/** Chunks for this worker to seal, cut by another: back to back in `plains`. */
+export interface SealPlainsMessage {
+  t: 'sealPlains';
+  batch: number;
+  plains: Uint8Array;
+  lengths: number[];
+  ids: Uint8Array;
 }
 
 export interface ChunksMessage {
@@ -50,6 +64,16 @@ export interface ChunksMessage {
   sha256s: Uint8Array;
 }
 
+/** A batch's kept chunks, for another worker to seal; the batch's buffer comes back with them. */
+export interface ExportMessage {
+  t: 'export';
+  batch: number;
+  plains: Uint8Array;
+  lengths: number[];
+  ids: Uint8Array;
+  returned: ArrayBuffer;
+}
+
 export interface SealedMessage {
   t: 'sealed';
   batch: number;
@@ -59,5 +83,5 @@ export interface SealedMessage {
   returned: ArrayBuffer;
 }
 
-export type ToWorker = DataMessage | SealMessage;
-export type FromWorker = ChunksMessage | SealedMessage;
+export type ToWorker = DataMessage | SealMessage | SealPlainsMessage;
+export type FromWorker = ChunksMessage | ExportMessage | SealedMessage;

@@ -64,6 +64,23 @@ describe('ingest and restore, byte for byte', () => {
     assert.ok(summary.chunks > 0);
   });
 
+  test('one large file, cut by one worker and sealed by both, restores identically', async () => {
+    // A body keeps to the worker that cuts it; with a single 48 MiB body of new data that
+    // worker falls behind and the other seals part of its batches (the "export" path).
+    const { randomBytes } = await import('node:crypto');
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const src = join(s.dir, 'big-src');
+    await mkdir(src);
+    await writeFile(join(src, 'big.bin'), randomBytes(48 * 1024 * 1024));
+    await writeFile(join(src, 'small.txt'), 'after the big one\n');
+    const tar = join(s.dir, 'big.tar');
+    await run('tar', ['-C', src, '-cf', tar, 'big.bin', 'small.txt']);
+    const index = join(s.dir, 'big.idx');
+    ok(await dtar(['ingest', tar, '-o', index, '--quiet'], { env: s.env }), 'ingest');
+    const back = ok(await dtar(['restore', index], { env: s.env }), 'restore').stdout;
+    assert.ok(back.equals(await readFile(tar)), 'restored bytes are identical');
+  });
+
   test('standard input and standard output work as in a pipe', async () => {
     const a = corpus.archives.find((x) => !x.compressed)!;
     const idx = ok(await dtar(['ingest', '--quiet'], { env: s.env, stdin: a.path }), 'ingest').stdout;
