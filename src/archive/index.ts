@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path';
 import { OpenPool } from '../brick/open-pool';
+import { SPAN_BYTES } from '../brick/reads';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import { readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
@@ -23,9 +24,6 @@ import { ChunkFetcher } from './fetch';
 import { SealedChunkCache } from './sealed-cache';
 import { ArchiveTree } from './tree';
 
-
-/** Memory for brick stretches read whole and kept for later reads (see ChunkFetcher). */
-const SPAN_BYTES = 128 * 1024 * 1024;
 export { ArchiveTree } from './tree';
 export type { DirEntry, InodeKind, InodeStat } from './tree';
 export { ContentReader, OpenFile } from './content';

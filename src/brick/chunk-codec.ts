@@ -62,7 +62,6 @@ export class ChunkSealer {
   }
 }
 
-
 /**
  * Opens a sealed chunk and checks it is the chunk asked for: authenticated under the
  * id, decompressed, and its MAC recomputed. `where` names it in errors.

@@ -78,6 +78,9 @@ export interface Stretch {
   offsets: Set<number>;
 }
 
+/** Memory a reader gives to brick stretches read whole and kept for later reads. */
+export const SPAN_BYTES = 128 * 1024 * 1024;
+
 /** A stretch is read whole only when its chunks use at least this share of it. */
 const MIN_DENSITY = 0.5;
 

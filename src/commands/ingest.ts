@@ -33,7 +33,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
   const location = storeLocation(io, flags);
   const repo = await openRepository(io, flags);
-  const source = file ? createReadStream(file, { highWaterMark: 1024 * 1024 }) : io.stdin;
+  const input = file ? createReadStream(file, { highWaterMark: 1024 * 1024 }) : null;
+  const source = input ?? io.stdin;
   const tmp = await tempFileFor(flags.output ?? null);
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
@@ -60,7 +61,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   } catch (e) {
     progress?.done();
     // Bad input stops the reader midway: close the file now, not when the stream is collected.
-    if (file) (source as ReturnType<typeof createReadStream>).destroy();
+    input?.destroy();
     await tmp.discard();
     throw e;
   }

@@ -64,16 +64,20 @@ export class IndexSink {
 
   /** SHA-256 of everything pushed so far (for the trailer); every entry must be ready. */
   async digest(): Promise<Buffer> {
-    await this.flushReady();
-    if (this.head < this.queue.length) throw new Error('index entries left waiting for chunks that were never placed');
+    await this.flushAll();
     return this.hash.copy().digest();
   }
 
   async finish(): Promise<void> {
-    await this.flushReady();
-    if (this.head < this.queue.length) throw new Error('index entries left waiting for chunks that were never placed');
+    await this.flushAll();
     await this.writeBuffered();
     await this.file.sync();
+  }
+
+  /** Takes every pushed entry in; by now each must have its chunks placed. */
+  private async flushAll(): Promise<void> {
+    await this.flushReady();
+    if (this.head < this.queue.length) throw new Error('index entries left waiting for chunks that were never placed');
   }
 
   private async writeBuffered(): Promise<void> {

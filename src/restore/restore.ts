@@ -8,6 +8,7 @@
 import { createHash, Hash } from 'node:crypto';
 import { OpenPool } from '../brick/open-pool';
 import { ChunkReader } from '../brick/reader';
+import { SPAN_BYTES } from '../brick/reads';
 import { CorruptDataError, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
@@ -17,8 +18,6 @@ import { Semaphore } from '../store/limit';
 import { DEFAULT_READ_AHEAD, fetchRuns, Fetched, ReadAheadOptions, RecentChunks } from './chunk-stream';
 
 const OUTPUT_BATCH = 1024 * 1024;
-/** Memory for brick stretches read whole (see BrickSpans). */
-const SPAN_BYTES = 128 * 1024 * 1024;
 
 type Op = { kind: 'bytes'; data: Buffer } | { kind: 'chunk'; fetched: Fetched } | { kind: 'begin' } | { kind: 'check'; sha256: Buffer; size: number; path: string };
 

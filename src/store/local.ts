@@ -21,6 +21,11 @@ const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 /** Read handles kept open for ranged reads. */
 const MAX_READ_HANDLES = 16;
 
+/** Closes a kept read handle; one that failed to open, or to close, needs nothing more. */
+function closeHandle(h: { fh: Promise<FileHandle> }): Promise<void> {
+  return h.fh.then((f) => f.close()).catch(() => undefined);
+}
+
 export class LocalBackend implements Backend {
   readonly location: string;
   private readonly root: string;
@@ -35,7 +40,7 @@ export class LocalBackend implements Backend {
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<void> {
     validateKey(key);
     const final = this.file(key);
-    this.dropHandle(key);
+    void this.dropHandle(key);
     const dir = path.dirname(final);
     const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     try {
@@ -113,7 +118,7 @@ export class LocalBackend implements Backend {
       throw e;
     } finally {
       h.users--;
-      if (h.users === 0 && this.handles.get(key) !== h) void h.fh.then((f) => f.close()).catch(() => undefined);
+      if (h.users === 0 && this.handles.get(key) !== h) void closeHandle(h);
     }
   }
 
@@ -122,15 +127,16 @@ export class LocalBackend implements Backend {
       if (this.handles.size <= MAX_READ_HANDLES) return;
       if (h.users > 0) continue;
       this.handles.delete(key);
-      void h.fh.then((f) => f.close()).catch(() => undefined);
+      void closeHandle(h);
     }
   }
 
-  private dropHandle(key: string): void {
+  /** Forgets the key's handle; it is closed now if idle, else when its last read ends. */
+  private dropHandle(key: string): Promise<void> {
     const h = this.handles.get(key);
-    if (!h) return;
+    if (!h) return Promise.resolve();
     this.handles.delete(key);
-    if (h.users === 0) void h.fh.then((f) => f.close()).catch(() => undefined);
+    return h.users === 0 ? closeHandle(h) : Promise.resolve();
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
@@ -153,7 +159,7 @@ export class LocalBackend implements Backend {
 
   async delete(key: string): Promise<void> {
     validateKey(key);
-    this.dropHandle(key);
+    void this.dropHandle(key);
     try {
       await unlink(this.file(key));
     } catch (err) {
@@ -170,8 +176,7 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    const open = [...this.handles.keys()];
-    for (const key of open) this.dropHandle(key);
+    await Promise.all([...this.handles.keys()].map((key) => this.dropHandle(key)));
   }
 
   private file(key: string): string {
