@@ -14,8 +14,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
-import { ingest, initStore, s3Store } from '../s3/cli';
+import { ingest, initStore, s3Store, type S3Store } from '../s3/cli';
 import { assertOneLineError, randomTar } from './support';
+
+/** The index restores the tar byte for byte, and verify --read-data finds the store whole. */
+async function assertRestoresAndVerifies(s: S3Store, index: string, tar: string): Promise<void> {
+  const back = ok(await s.dtar(['restore', index]), 'restore').stdout;
+  assert.ok(back.equals(await readFile(tar)));
+  const v = await s.dtar(['verify', '--read-data']);
+  assert.equal(v.code, 0, v.stdout.toString() + v.stderr);
+}
 
 describe('S3 faults during ingest', () => {
   let server: S3TestServer;
@@ -40,10 +48,7 @@ describe('S3 faults during ingest', () => {
         server.clearFaults();
       }
       assert.ok(server.requests.filter((r) => r.fault === 'drop-response').length >= 3, 'answers were lost');
-      const back = ok(await s.dtar(['restore', index]), 'restore').stdout;
-      assert.ok(back.equals(await readFile(tar)));
-      const v = await s.dtar(['verify', '--read-data']);
-      assert.equal(v.code, 0, v.stdout.toString() + v.stderr);
+      await assertRestoresAndVerifies(s, index, tar);
     } finally {
       await s.cleanup();
     }
@@ -67,10 +72,7 @@ describe('S3 faults during ingest', () => {
       await assert.rejects(readFile(index), 'no index is published');
       const rerun = await ingest(s, tar, index);
       assert.ok(rerun.newChunks > 0 && rerun.newChunks <= rerun.chunks);
-      const back = ok(await s.dtar(['restore', index]), 'restore').stdout;
-      assert.ok(back.equals(await readFile(tar)));
-      const v = await s.dtar(['verify', '--read-data']);
-      assert.equal(v.code, 0, v.stdout.toString() + v.stderr);
+      await assertRestoresAndVerifies(s, index, tar);
     } finally {
       await s.cleanup();
     }
