@@ -3,7 +3,6 @@
  * read twice: once to find the member (its last copy, as tar would extract it, following a
  * hard link to its target), once more to fetch just its chunks.
  */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
@@ -16,13 +15,14 @@ import { addStoreOptions } from './options';
 import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
 import { refuseArchivedFor } from './thaw';
+import { indexFileBytes } from '../index/file';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
 /** The last entry named `key` before entry `before`. */
 async function findMember(index: string, key: string, before = Infinity): Promise<IndexEntry | null> {
   let found: IndexEntry | null = null;
-  for await (const item of readIndex(createReadStream(index), index)) {
+  for await (const item of readIndex(indexFileBytes(index), index)) {
     if (item.kind !== 'entry') continue;
     if (item.seq >= before) break;
     if (memberKey(item.header.path) === key) found = item;

@@ -1,5 +1,4 @@
 /** `dtar extract INDEX [PATH...] -C DIR`: selected members (all when none) into a directory. */
-import { createReadStream } from 'node:fs';
 import { mkdir, realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DamageFoundError, DtarError, UsageError } from '../errors';
@@ -11,6 +10,7 @@ import { checkIndexStore } from './index-store';
 import { addStoreOptions } from './options';
 import { Selection } from '../archive/select';
 import { refuseArchivedFor } from './thaw';
+import { indexFileBytes } from '../index/file';
 
 interface ExtractFlags extends StoreFlags {
   directory: string;
@@ -35,7 +35,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   const progress = flags.quiet ? null : io.progress('extract');
   let result: ExtractResult;
   try {
-    result = await extractArchive(repo, () => createReadStream(index), dir, {
+    result = await extractArchive(repo, () => indexFileBytes(index), dir, {
       selection,
       asRoot,
       warn: (m) => {

@@ -1,11 +1,11 @@
 /** Opening an index file named on the command line, and the store it records. */
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { BadIndexError, UsageError } from '../errors';
 import type { IndexMeta } from '../index/meta';
 import { readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { Io, openRepository, StoreFlags } from './context';
+import { indexFileBytes } from '../index/file';
 
 export async function readIndexMeta(path: string): Promise<IndexMeta> {
   try {
@@ -13,7 +13,7 @@ export async function readIndexMeta(path: string): Promise<IndexMeta> {
   } catch {
     throw new UsageError(`cannot read index ${path}: no such file`);
   }
-  for await (const item of readIndex(createReadStream(path), path)) {
+  for await (const item of readIndex(indexFileBytes(path), path)) {
     if (item.kind === 'meta') return item.meta;
     break;
   }

@@ -1,5 +1,4 @@
 /** `dtar ls INDEX [PATH...]`: the entries of a backup, from its index alone (no store, no passphrase). */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { readIndex } from '../index/reader';
@@ -8,6 +7,7 @@ import { readIndexMeta } from './index-file';
 import { entryJson, longLine } from './listing';
 import { Selection } from '../archive/select';
 import { writeChunk } from './stdout';
+import { indexFileBytes } from '../index/file';
 
 interface LsFlags {
   long?: boolean;
@@ -18,7 +18,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   await readIndexMeta(index);
   const selection = new Selection(paths);
   let batch = '';
-  for await (const item of readIndex(createReadStream(index), index)) {
+  for await (const item of readIndex(indexFileBytes(index), index)) {
     if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
     batch += (flags.json ? JSON.stringify(entryJson(item)) : flags.long ? longLine(item) : item.header.path) + '\n';
     if (batch.length > 64 * 1024) {

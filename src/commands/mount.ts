@@ -4,10 +4,10 @@
  * the store on demand through a byte-bounded cache; with --cache-dir, fetched chunks also
  * stay on disk (still encrypted) for the next mount.
  */
-import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
+import { indexFileBytes } from '../index/file';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { ArchiveMount, unmountElsewhere } from '../mount/mount';
 import type { Repository } from '../repo/repository';
@@ -34,15 +34,15 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const started = Date.now();
   const meta = await readIndexMeta(index);
   // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
-  const indexBytes = createReadStream(index, { highWaterMark: 1024 * 1024 });
-  const loading = loadArchive(indexBytes, { where: index, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
+  const stopLoading = new AbortController();
+  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
   loading.catch(() => undefined); // awaited below, once the store is open
   let repo: Repository;
   try {
     repo = await openRepository(io, flags, meta.store);
     checkIndexStore(meta, repo);
   } catch (e) {
-    indexBytes.destroy(); // a wrong passphrase should not wait for a large index to load
+    stopLoading.abort(); // a wrong passphrase should not wait for a large index to load
     throw e;
   }
   const archive = await loading;

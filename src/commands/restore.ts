@@ -1,5 +1,4 @@
 /** `dtar restore INDEX [-o FILE]`: the original tar, byte for byte. */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { restoreTar } from '../restore/restore';
@@ -9,6 +8,7 @@ import { openIndexStore } from './index-file';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
 import { writePieces } from './stdout';
+import { indexFileBytes } from '../index/file';
 
 interface RestoreFlags extends StoreFlags {
   output?: string;
@@ -23,13 +23,13 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), (pieces) => writePieces(io.stdout, pieces), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => createReadStream(index), async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;

@@ -4,7 +4,6 @@
  * from the catalogue, stored bytes and bricks from a listing. With INDEX, just those backups:
  * the distinct chunks they reference and the bricks holding them.
  */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { readIndex } from '../index/reader';
@@ -18,6 +17,7 @@ import { checkIndexStore } from './index-store';
 import { addStoreOptions } from './options';
 import { loadPrices, monthlyCost, PriceTable } from './prices';
 import { listStoredIndexes } from './stored-indexes';
+import { indexFileBytes } from '../index/file';
 
 interface StatsFlags extends StoreFlags {
   prices?: string;
@@ -76,7 +76,7 @@ async function indexStats(repo: Repository, paths: readonly string[]): Promise<O
   let chunkBytes = 0;
   for (const path of paths) {
     checkIndexStore(await readIndexMeta(path), repo);
-    for await (const item of readIndex(createReadStream(path), path)) {
+    for await (const item of readIndex(indexFileBytes(path), path)) {
       const body = item.kind === 'entry' ? item.record?.body : item.kind === 'trailer' ? item.trailer.tail : undefined;
       if (item.kind === 'trailer') {
         logicalBytes += item.trailer.tarSize;

@@ -4,7 +4,6 @@
  * RestoreObject per archived brick; `--status` reports where they stand and `--wait` polls
  * until all are readable. Needs only the index and the store, not the passphrase.
  */
-import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
 import type { IndexMeta } from '../index/meta';
@@ -21,6 +20,7 @@ import { backendFor, Io, StoreFlags } from './context';
 import { formatBytes, parseIntOption } from './format';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
+import { indexFileBytes } from '../index/file';
 
 interface ThawFlags extends StoreFlags {
   days: number;
@@ -48,7 +48,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   const prices = flags.status ? null : loadPrices(flags.prices ?? io.env[PRICES_ENV]);
 
   const meta = await readIndexMeta(index);
-  const plan = await planForPaths(() => readIndex(createReadStream(index), index), paths);
+  const plan = await planForPaths(() => readIndex(indexFileBytes(index), index), paths);
   if (plan.unmatched.length > 0) throw new UsageError(`not in the archive: ${plan.unmatched.join(', ')}`);
   const hint: ThawHint = { index, paths, store: flags };
   const progress = flags.quiet ? null : io.progress('thaw');

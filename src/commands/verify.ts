@@ -1,5 +1,4 @@
 /** `dtar verify [INDEX...] [--read-data]`: check that backups can be restored, and report what cannot. */
-import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { DamageFoundError } from '../errors';
@@ -10,6 +9,7 @@ import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
 import { listStoredIndexes, loadStoredIndex } from './stored-indexes';
 import type { Repository } from '../repo/repository';
+import { indexFileBytes } from '../index/file';
 
 interface VerifyFlags extends StoreFlags {
   readData?: boolean;
@@ -40,7 +40,7 @@ export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlag
   let store: string | undefined;
   for (const i of indexes) store ??= (await readIndexMeta(i)).store;
   const repo = await openRepository(io, flags, store);
-  const sources: IndexSource[] = indexes.length > 0 ? indexes.map((i) => ({ name: i, open: () => createReadStream(i) })) : await storedSources(repo);
+  const sources: IndexSource[] = indexes.length > 0 ? indexes.map((i) => ({ name: i, open: () => indexFileBytes(i) })) : await storedSources(repo);
   const progress = flags.quiet ? null : io.progress(flags.readData ? 'verify (reading bricks)' : 'verify');
   let report: VerifyReport;
   try {

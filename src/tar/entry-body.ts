@@ -6,8 +6,11 @@ import { BadTarError } from '../errors';
 import type { ByteSource } from './byte-source';
 import { paddingFor } from './header';
 
-/** The state behind one entry's body: what is left of it, and its padding once read. */
-export class EntryBody {
+/**
+ * The state behind one entry's body: what is left of it, and its padding once read. It is
+ * itself the body's iterable, so that an entry whose body is never streamed allocates none.
+ */
+export class EntryBody implements AsyncIterable<Buffer> {
   private remaining: number;
   private paddingBytes: Buffer | undefined;
   private started = false;
@@ -20,14 +23,10 @@ export class EntryBody {
     this.remaining = size;
   }
 
-  iterable(): AsyncIterable<Buffer> {
-    return {
-      [Symbol.asyncIterator]: () => {
-        if (this.started) throw new Error('a tar entry body can be iterated only once');
-        this.started = true;
-        return this.stream();
-      },
-    };
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.started) throw new Error('a tar entry body can be iterated only once');
+    this.started = true;
+    return this.stream();
   }
 
   private async *stream(): AsyncGenerator<Buffer> {
@@ -46,7 +45,7 @@ export class EntryBody {
     if (this.started) throw new Error('a tar entry body can be iterated only once');
     this.started = true;
     const start = this.src.offset;
-    const bytes = await this.src.read(this.remaining);
+    const bytes = this.src.readBuffered(this.remaining) ?? (await this.src.read(this.remaining));
     this.remaining -= bytes.length;
     if (this.remaining > 0) throw new BadTarError('truncated archive: input ends inside an entry body', start + bytes.length);
     await this.readPadding();
@@ -57,7 +56,7 @@ export class EntryBody {
     if (this.paddingBytes) return;
     const length = paddingFor(this.size);
     const start = this.src.offset;
-    const bytes = await this.src.readPadding(length);
+    const bytes = this.src.readPaddingBuffered(length) ?? (await this.src.readPadding(length));
     if (bytes.length < length) throw new BadTarError('truncated archive: input ends inside the padding after an entry body', start + bytes.length);
     this.paddingBytes = bytes;
   }
@@ -67,9 +66,17 @@ export class EntryBody {
     return this.paddingBytes;
   }
 
-  /** Skips what the consumer left unread and reads the padding. */
-  async finish(): Promise<void> {
+  /**
+   * Skips what the consumer left unread and reads the padding. Nothing to wait for (undefined)
+   * when the consumer read it all, which saves an await per entry.
+   */
+  finish(): Promise<void> | undefined {
     this.closed = true;
+    if (this.remaining === 0 && this.paddingBytes) return undefined;
+    return this.skipRest();
+  }
+
+  private async skipRest(): Promise<void> {
     if (this.remaining > 0) {
       const start = this.src.offset;
       const skipped = await this.src.skip(this.remaining);

@@ -15,6 +15,7 @@ import type { SparseInfo, TarEnd, TarGlobal, TarItem, TarReaderLimits } from './
 
 /** Most extension headers (x, L, K) accepted before one entry's main header. */
 const MAX_EXTENSION_HEADERS = 64;
+const EXTENSION_TYPES = new Set(['x', 'X', 'L', 'K']);
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -29,7 +30,7 @@ function notTarMessage(block: Buffer): string {
 async function readPadded(src: ByteSource, size: number, what: string): Promise<Buffer> {
   const start = src.offset;
   const total = size + paddingFor(size);
-  const bytes = await src.read(total);
+  const bytes = src.readBuffered(total) ?? (await src.read(total));
   if (bytes.length < total) throw new BadTarError(`truncated archive: input ends inside ${what}`, start + bytes.length);
   return bytes;
 }
@@ -104,7 +105,7 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
   let longLink: Buffer | undefined;
   for (let extensions = 0; ; ) {
     const blockStart = src.offset;
-    const block = await src.read(BLOCK);
+    const block = src.readBuffered(BLOCK) ?? (await src.read(BLOCK));
     if (block.length === 0 && raw.length === 0) {
       // No end-of-archive blocks at all: GNU tar accepts that (with a warning), so do we.
       return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: noTail() } };
@@ -121,7 +122,7 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
     }
     if (!checksumMatches(block)) throw new BadTarError(blockStart === 0 ? notTarMessage(block) : 'bad header checksum', blockStart);
     const header = parseHeader(block, blockStart);
-    if (['x', 'X', 'L', 'K'].includes(header.typeflag) && ++extensions > MAX_EXTENSION_HEADERS) {
+    if (EXTENSION_TYPES.has(header.typeflag) && ++extensions > MAX_EXTENSION_HEADERS) {
       throw new BadTarError(`more than ${MAX_EXTENSION_HEADERS} extension headers before one entry`, blockStart);
     }
     switch (header.typeflag) {
@@ -163,45 +164,51 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
 export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partial<TarReaderLimits> = {}): AsyncGenerator<TarItem> {
   const bounds = { ...DEFAULT_TAR_LIMITS, ...limits };
   const src = new ByteSource(source);
-  const globals = new Map<string, Buffer>();
-  for (;;) {
-    const offset = src.offset;
-    const group = await readHeaderGroup(src, bounds);
-    if (group.kind === 'end') {
-      yield group.item;
-      return;
-    }
-    if (group.kind === 'global') {
-      for (const [key, value] of group.item.records) {
-        // An empty value removes the key from the records in force.
-        if (value.length === 0) globals.delete(key);
-        else globals.set(key, value);
+  try {
+    const globals = new Map<string, Buffer>();
+    for (;;) {
+      const offset = src.offset;
+      const group = await readHeaderGroup(src, bounds);
+      if (group.kind === 'end') {
+        yield group.item;
+        return;
       }
-      yield group.item;
-      continue;
+      if (group.kind === 'global') {
+        for (const [key, value] of group.item.records) {
+          // An empty value removes the key from the records in force.
+          if (value.length === 0) globals.delete(key);
+          else globals.set(key, value);
+        }
+        yield group.item;
+        continue;
+      }
+      const { raw, main, local } = group;
+      const sparse = main.gnuSparse ? await readGnuSparse(src, main, raw, bounds.maxSparseEntries) : paxSparse(local, bounds.maxSparseEntries, offset);
+      const records = globals.size === 0 ? local : [...globals, ...local];
+      const resolved = resolveEntry(main, { records, longName: group.longName, longLink: group.longLink }, offset);
+      let bodySize = resolved.dataSize;
+      if (sparse) {
+        if (sparse.format === 'pax-1.0') bodySize -= await readSparseMapBlocks(src, sparse, bodySize, raw, bounds.maxSparseEntries);
+        checkSparseMap(sparse, bodySize, offset);
+        resolved.header.sparse = sparse;
+      }
+      const body = new EntryBody(src, bodySize);
+      yield {
+        kind: 'entry',
+        header: resolved.header,
+        offset,
+        raw: raw.length === 1 && raw[0] ? raw[0] : Buffer.concat(raw),
+        mainHeaderOffset: group.mainHeaderOffset,
+        paxSize: resolved.paxSize,
+        bodySize,
+        body,
+        readBody: () => body.readAll(),
+        padding: () => body.padding(),
+      };
+      const finishing = body.finish();
+      if (finishing) await finishing;
     }
-    const { raw, main, local } = group;
-    const sparse = main.gnuSparse ? await readGnuSparse(src, main, raw, bounds.maxSparseEntries) : paxSparse(local, bounds.maxSparseEntries, offset);
-    const resolved = resolveEntry(main, { records: [...globals, ...local], longName: group.longName, longLink: group.longLink }, offset);
-    let bodySize = resolved.dataSize;
-    if (sparse) {
-      if (sparse.format === 'pax-1.0') bodySize -= await readSparseMapBlocks(src, sparse, bodySize, raw, bounds.maxSparseEntries);
-      checkSparseMap(sparse, bodySize, offset);
-      resolved.header.sparse = sparse;
-    }
-    const body = new EntryBody(src, bodySize);
-    yield {
-      kind: 'entry',
-      header: resolved.header,
-      offset,
-      raw: raw.length === 1 && raw[0] ? raw[0] : Buffer.concat(raw),
-      mainHeaderOffset: group.mainHeaderOffset,
-      paxSize: resolved.paxSize,
-      bodySize,
-      body: body.iterable(),
-      readBody: () => body.readAll(),
-      padding: () => body.padding(),
-    };
-    await body.finish();
+  } finally {
+    await src.close();
   }
 }

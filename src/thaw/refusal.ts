@@ -5,12 +5,12 @@
  * fixes it. Commands wrap their reading in `refuseArchived`; a generic 403 never reaches
  * the user.
  */
-import { createReadStream } from 'node:fs';
 import { ArchivedError, DtarError } from '../errors';
 import { readIndex } from '../index/reader';
 import type { Backend } from '../store/backend';
 import { planForPaths } from './plan';
 import { surveyBricks, summarize } from './state';
+import { indexFileBytes } from '../index/file';
 
 /** Some bricks a command needs are archived or still being restored. Exit code 4. */
 export class NotThawedError extends DtarError {
@@ -80,7 +80,7 @@ export function notThawedMessage(archived: number, restoring: number, hint: Thaw
  */
 export async function explainArchived(backend: Backend, hint: ThawHint): Promise<NotThawedError> {
   try {
-    const plan = await planForPaths(() => readIndex(createReadStream(hint.index), hint.index), hint.paths);
+    const plan = await planForPaths(() => readIndex(indexFileBytes(hint.index), hint.index), hint.paths);
     const survey = summarize(await surveyBricks(backend, plan.bricks.map((b) => b.id)));
     const archived = survey.byState.archived.bricks;
     const restoring = survey.byState.restoring.bricks;

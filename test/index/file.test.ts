@@ -1,0 +1,67 @@
+/**
+ * indexFileBytes hands readIndex pieces of two reused buffers. If readIndex (or the tar
+ * reader under it) kept a view of a piece instead of a copy, later reads would overwrite
+ * what it handed out: so every item read in small reused pieces must equal the item read
+ * from the whole index in one buffer, for indexes of real GNU tar and bsdtar archives.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { indexFileBytes } from '../../src/index/file';
+import { IndexItem, readIndex } from '../../src/index/reader';
+import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
+import { dtar } from '../commands/harness';
+import { makeTempDir, type TempDir } from '../support/tmp';
+
+let tmp: TempDir;
+const indexes: string[] = [];
+
+before(async () => {
+  tmp = await makeTempDir('index-file');
+  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
+  const corpus = await buildCorpus(defaultCorpusDir());
+  for (const a of corpus.archives) {
+    const index = join(tmp.path, `${a.name}.idx`);
+    const r = await dtar(env, 'ingest', a.path, '-o', index, '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    indexes.push(index);
+  }
+  assert.ok(indexes.length >= 6);
+});
+after(() => tmp.cleanup());
+
+/** An item with its lazily built parts made plain, for deep comparison. */
+function plain(item: IndexItem): unknown {
+  if (item.kind !== 'entry') return item;
+  const { original, ...rest } = item;
+  return { ...rest, original: original() };
+}
+
+async function collect(source: AsyncIterable<Uint8Array>, where: string): Promise<unknown[]> {
+  const items: unknown[] = [];
+  for await (const item of readIndex(source, where)) items.push(plain(item));
+  return items;
+}
+
+test('items read from reused pieces equal the items read from one whole buffer', async () => {
+  for (const index of indexes) {
+    const whole = await collect(Readable.from([await readFile(index)]), index);
+    assert.ok(whole.length > 3, `${index} has entries`);
+    // 512: every header in its own piece; 1000 and 4099: blocks split across pieces.
+    for (const pieceBytes of [512, 1000, 4099]) {
+      assert.deepEqual(await collect(indexFileBytes(index, { pieceBytes }), index), whole, `${index} in pieces of ${pieceBytes}`);
+    }
+  }
+});
+
+test('an aborted read stops with the abort, and a missing file fails to open', async () => {
+  const stop = new AbortController();
+  const pieces = indexFileBytes(indexes[0]!, { pieceBytes: 512, signal: stop.signal });
+  assert.equal((await pieces.next()).done, false);
+  stop.abort();
+  await assert.rejects(pieces.next(), { name: 'AbortError' });
+  await assert.rejects(indexFileBytes(join(tmp.path, 'missing.idx')).next(), { code: 'ENOENT' });
+});
