@@ -3,7 +3,7 @@
  * whose file contents come out of the store on demand. This is what `dtar mount` serves
  * and what `cat`, `ls` and `extract` read through.
  *
- *   const archive = await loadArchive(createReadStream(indexPath), { where: indexPath });
+ *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath });
  *   archive.tree.resolve('etc/passwd')          -> inode number or null
  *   archive.tree.stat(ino), .readdir(ino), .readlink(ino), .xattrs(ino), .walk()
  *   const files = archive.contents(repo, { cacheBytes, cacheDir });
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { OpenPool } from '../brick/open-pool';
 import { SPAN_BYTES } from '../brick/reads';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
-import { readIndex } from '../index/reader';
+import { visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { ArchiveBuilder, ImpliedDirDefaults } from './build';
 import { ChunkCache, DEFAULT_CACHE_BYTES } from './chunk-cache';
@@ -73,14 +73,14 @@ export async function loadArchive(source: AsyncIterable<Uint8Array>, options: Lo
   let meta: IndexMeta | null = null;
   let trailer: IndexTrailer | null = null;
   let builder: ArchiveBuilder | null = null;
-  for await (const item of readIndex(source, options.where)) {
+  await visitIndex(source, options.where ?? 'index', (item) => {
     if (item.kind === 'entry') builder!.add(item);
     else if (item.kind === 'meta') {
       meta = item.meta;
       const created = Date.parse(meta.created);
       builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs });
     } else if (item.kind === 'trailer') trailer = item.trailer;
-  }
-  // readIndex guarantees a meta first and a trailer last, or throws.
+  });
+  // visitIndex guarantees a meta first and a trailer last, or throws.
   return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped });
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { BadIndexError, BadTarError } from '../errors';
 import { readTar } from '../tar/reader';
-import type { TarHeader } from '../tar/types';
+import type { TarHeader, TarItem } from '../tar/types';
 import { originalHeaderBytes, originalPadding } from './entry-bytes';
 import { IndexMeta, IndexTrailer, parseMeta, parseTrailer } from './meta';
 import { BodyRecord, decodeRecord } from './record';
@@ -23,8 +23,8 @@ export interface IndexEntry {
   seq: number;
   /** Metadata as the index lists it (path, type, mode, owners, times, link, xattrs). */
   header: TarHeader;
-  /** The original's header bytes, before its body. */
-  original: Buffer;
+  /** The original's header bytes, before its body (built on demand: only restore needs them). */
+  original(): Buffer;
   /** Present when the original entry had a body. */
   record: BodyRecord | null;
   /** The original's padding after the body. */
@@ -37,59 +37,98 @@ export type IndexItem =
   | IndexEntry
   | { kind: 'trailer'; trailer: IndexTrailer };
 
+/** Turns the tar reader's items into index items, checking the index's framing and checksum. */
+class IndexDecoder {
+  private meta: IndexMeta | null = null;
+  private seenTrailer = false;
+  private seq = 0;
+  /** Every byte before the trailer, checked against the trailer's checksum. */
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly where: string) {}
+
+  /** The index item of a tar item; null at the end of the tar. */
+  async decode(item: TarItem): Promise<IndexItem | null> {
+    const where = this.where;
+    if (item.kind === 'end') return null;
+    if (this.seenTrailer) throw new BadIndexError(`${where}: data after the index trailer`);
+    if (!this.meta) {
+      this.hash.update(item.raw);
+      this.meta = item.kind === 'global' ? parseMeta(item.records) : null;
+      if (!this.meta) throw new BadIndexError(`${where}: not a dtar index (no dtar header at its start)`);
+      return { kind: 'meta', meta: this.meta };
+    }
+    if (item.kind === 'global') {
+      const trailer = parseTrailer(item.records, this.meta.tag);
+      if (!trailer) {
+        this.hash.update(item.raw);
+        return { kind: 'global', raw: item.raw };
+      }
+      if (!this.hash.digest().equals(trailer.indexSha256)) throw new BadIndexError(`${where} is damaged: its contents do not match the checksum in its trailer`);
+      this.seenTrailer = true;
+      return { kind: 'trailer', trailer };
+    }
+    this.hash.update(item.raw);
+    if (item.bodySize === 0) {
+      const raw = item.raw;
+      return { kind: 'entry', seq: this.seq++, header: item.header, original: () => raw, record: null, padding: NO_PADDING };
+    }
+    if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
+    const recordBytes = await item.readBody();
+    this.hash.update(recordBytes).update(item.padding());
+    const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
+    const { raw, mainHeaderOffset } = item;
+    return {
+      kind: 'entry',
+      seq: this.seq++,
+      header: item.header,
+      original: () => originalHeaderBytes(raw, mainHeaderOffset, record.header),
+      record,
+      padding: originalPadding(record),
+    };
+  }
+
+  /** Throws unless the index was whole: a dtar header first and a trailer last. */
+  end(): void {
+    if (!this.meta) throw new BadIndexError(`${this.where}: not a dtar index (empty)`);
+    if (!this.seenTrailer) throw new BadIndexError(`${this.where} is truncated (no trailer): it was not written completely`);
+  }
+}
+
+function damaged(e: unknown, where: string): unknown {
+  return e instanceof BadTarError ? new BadIndexError(`${where} is damaged: ${e.message}`) : e;
+}
+
 export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): AsyncGenerator<IndexItem> {
-  let meta: IndexMeta | null = null;
-  let seenTrailer = false;
-  let seq = 0;
-  // Every byte before the trailer, checked against the trailer's checksum.
-  const hash = createHash('sha256');
+  const decoder = new IndexDecoder(where);
   try {
-    for await (const item of readTar(source)) {
-      if (item.kind === 'end') break;
-      if (seenTrailer) throw new BadIndexError(`${where}: data after the index trailer`);
-      if (!meta) {
-        hash.update(item.raw);
-        meta = item.kind === 'global' ? parseMeta(item.records) : null;
-        if (!meta) throw new BadIndexError(`${where}: not a dtar index (no dtar header at its start)`);
-        yield { kind: 'meta', meta };
-        continue;
-      }
-      if (item.kind === 'global') {
-        const trailer = parseTrailer(item.records, meta.tag);
-        if (trailer) {
-          if (!hash.digest().equals(trailer.indexSha256)) throw new BadIndexError(`${where} is damaged: its contents do not match the checksum in its trailer`);
-          seenTrailer = true;
-          yield { kind: 'trailer', trailer };
-        } else {
-          hash.update(item.raw);
-          yield { kind: 'global', raw: item.raw };
-        }
-        continue;
-      }
-      hash.update(item.raw);
-      if (item.bodySize === 0) {
-        yield { kind: 'entry', seq: seq++, header: item.header, original: item.raw, record: null, padding: NO_PADDING };
-        continue;
-      }
-      if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
-      const recordBytes = await item.readBody();
-      hash.update(recordBytes).update(item.padding());
-      const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
-      yield {
-        kind: 'entry',
-        seq: seq++,
-        header: item.header,
-        original: originalHeaderBytes(item.raw, item.mainHeaderOffset, record.header),
-        record,
-        padding: originalPadding(record),
-      };
+    for await (const t of readTar(source)) {
+      const item = await decoder.decode(t);
+      if (!item) break;
+      yield item;
     }
   } catch (e) {
-    if (e instanceof BadTarError) throw new BadIndexError(`${where} is damaged: ${e.message}`);
-    throw e;
+    throw damaged(e, where);
   }
-  if (!meta) throw new BadIndexError(`${where}: not a dtar index (empty)`);
-  if (!seenTrailer) throw new BadIndexError(`${where} is truncated (no trailer): it was not written completely`);
+  decoder.end();
+}
+
+/**
+ * readIndex for a consumer that takes every item as it comes: one async generator fewer
+ * between the tar reader and the consumer, which was a tenth of loading a large index.
+ */
+export async function visitIndex(source: AsyncIterable<Uint8Array>, where: string, visit: (item: IndexItem) => void): Promise<void> {
+  const decoder = new IndexDecoder(where);
+  try {
+    for await (const t of readTar(source)) {
+      const item = await decoder.decode(t);
+      if (!item) break;
+      visit(item);
+    }
+  } catch (e) {
+    throw damaged(e, where);
+  }
+  decoder.end();
 }
 
 /** The logical size of an entry's file contents (sparse files expanded). */

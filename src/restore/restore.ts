@@ -123,7 +123,7 @@ export async function restoreTar(
           await push({ kind: 'bytes', data: item.raw });
           break;
         case 'entry':
-          await push({ kind: 'bytes', data: item.original });
+          await push({ kind: 'bytes', data: item.original() });
           if (item.record) {
             await pushBody(item.record.body, item.header.path);
             await push({ kind: 'bytes', data: item.padding });

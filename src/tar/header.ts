@@ -55,14 +55,21 @@ export function isZeroBlock(block: Buffer): boolean {
 export function checksumMatches(block: Buffer): boolean {
   const stored = readNumber(block, CHECKSUM_START, CHECKSUM_LENGTH);
   if (stored === undefined) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= CHECKSUM_START && i < CHECKSUM_START + CHECKSUM_LENGTH ? 0x20 : (block[i] ?? 0);
+  // The checksum field counts as eight spaces. Sum the rest unsigned, and count the bytes a
+  // signed sum would take 256 from: one plain pass, with no test of the position per byte.
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = 0; i < CHECKSUM_START; i++) {
+    const b = block[i]!;
     unsigned += b;
-    signed += b >= 0x80 ? b - 0x100 : b;
+    high += b >>> 7;
   }
-  return stored === unsigned || stored === signed;
+  for (let i = CHECKSUM_START + CHECKSUM_LENGTH; i < BLOCK; i++) {
+    const b = block[i]!;
+    unsigned += b;
+    high += b >>> 7;
+  }
+  return stored === unsigned || stored === unsigned - 0x100 * high;
 }
 
 export function recomputeChecksum(block: Buffer): void {
@@ -75,16 +82,32 @@ export function recomputeChecksum(block: Buffer): void {
   block[CHECKSUM_START + 7] = 0x20;
 }
 
-/** Bytes of a NUL-terminated field, copied so callers never pin the input chunk. */
-function cstring(block: Buffer, start: number, length: number): Buffer {
+/** Shared by every empty field (most link names and prefixes); a zero-length buffer cannot be written. */
+const EMPTY = Buffer.alloc(0);
+
+/** Where a NUL-terminated field ends. */
+function cstringEnd(block: Buffer, start: number, length: number): number {
   const end = block.indexOf(0, start);
-  const stop = end === -1 || end > start + length ? start + length : end;
-  return Buffer.from(block.subarray(start, stop));
+  return end === -1 || end > start + length ? start + length : end;
 }
 
+/** Bytes of a NUL-terminated field, copied so callers never pin the input chunk. */
+function cstring(block: Buffer, start: number, length: number): Buffer {
+  const stop = cstringEnd(block, start, length);
+  return stop === start ? EMPTY : Buffer.from(block.subarray(start, stop));
+}
+
+/** Byte comparison: decoding the magic to a string for each header cost more than parsing it. */
+function hasBytes(block: Buffer, at: number, bytes: readonly number[]): boolean {
+  for (let i = 0; i < bytes.length; i++) if (block[at + i] !== bytes[i]) return false;
+  return true;
+}
+
+const USTAR_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00]; // "ustar\0"
+const GNU_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x20, 0x20, 0x00]; // "ustar  \0"
+
 function detectFormat(block: Buffer): HeaderFormat {
-  const magic = block.toString('latin1', 257, 263);
-  if (magic === 'ustar\0') {
+  if (hasBytes(block, 257, USTAR_MAGIC)) {
     // GNU tar's test for star: prefix cut at 130 bytes, atime/ctime as 11 octal digits and a space.
     const isOctal = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x37;
     if (block[475] === 0 && isOctal(block[476]) && block[487] === 0x20 && isOctal(block[488]) && block[499] === 0x20) {
@@ -92,7 +115,7 @@ function detectFormat(block: Buffer): HeaderFormat {
     }
     return 'ustar';
   }
-  if (block.toString('latin1', 257, 265) === 'ustar  \0') return 'gnu';
+  if (hasBytes(block, 257, GNU_MAGIC)) return 'gnu';
   return 'v7';
 }
 
@@ -127,8 +150,8 @@ export function parseHeader(block: Buffer, offset: number): ParsedHeader {
     gid: readNumber(block, 116, 8) ?? 0,
     size,
     mtime: readNumber(block, 136, 12) ?? 0,
-    uname: hasOwnerFields ? cstring(block, 265, 32).toString('utf8') : '',
-    gname: hasOwnerFields ? cstring(block, 297, 32).toString('utf8') : '',
+    uname: hasOwnerFields ? block.toString('utf8', 265, cstringEnd(block, 265, 32)) : '',
+    gname: hasOwnerFields ? block.toString('utf8', 297, cstringEnd(block, 297, 32)) : '',
     devmajor: hasOwnerFields ? (readNumber(block, 329, 8) ?? 0) : 0,
     devminor: hasOwnerFields ? (readNumber(block, 337, 8) ?? 0) : 0,
   };
