@@ -29,8 +29,14 @@ export interface ImpliedDirDefaults {
   mtimeMs: number;
 }
 
+/** Empty, "." or ".." components, or a leading or trailing "/". */
+const NEEDS_NORMALIZING = /(^|\/)\.{0,2}(\/|$)/;
+
 /** The path's components joined by "/", or null when extraction would refuse it. */
 export function normalizePath(path: string): string | null {
+  // Most paths are already normal ("./" aside); splitting each one was a tenth of a mount's start.
+  const body = path.startsWith('./') ? path.slice(2) : path;
+  if (!NEEDS_NORMALIZING.test(body)) return body;
   const parts: string[] = [];
   for (const p of path.split('/')) {
     if (p === '' || p === '.') continue;
@@ -230,7 +236,7 @@ export class ArchiveBuilder {
           this.ids.copy(next);
           this.ids = next;
         }
-        c.id.copy(this.ids, row * 32);
+        this.ids.set(c.id, row * 32);
         this.chunkBrick.push(this.brickRow(c.brick));
         this.chunkOffset.push(c.offset);
         this.chunkStored.push(c.storedLength);
@@ -297,10 +303,11 @@ export class ArchiveBuilder {
     const fill = start.slice(0, dirCount);
     const children = new Uint32Array(nodeIno.length - 1);
     for (let n = 1; n < nodeIno.length; n++) children[fill[dirOf[nodeParent[n]!]!]!++] = n;
+    // Names as latin1 strings order as their bytes do, and compare far faster than Buffer ranges.
+    const names = new Array<string>(nodeIno.length);
+    for (let n = 1; n < nodeIno.length; n++) names[n] = bytes.toString('latin1', nameOffset[n]!, nameOffset[n]! + nameLength[n]!);
     for (let d = 0; d < dirCount; d++) {
-      const group = children.subarray(start[d]!, start[d + 1]!);
-      // buf.compare(target, tStart, tEnd, sStart, sEnd) orders the source range against the target's.
-      group.sort((a, b) => bytes.compare(bytes, nameOffset[b]!, nameOffset[b]! + nameLength[b]!, nameOffset[a]!, nameOffset[a]! + nameLength[a]!));
+      children.subarray(start[d]!, start[d + 1]!).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
     }
     return {
       inodes: {
