@@ -27,9 +27,15 @@ export class OpenPool {
   private readonly jobs = new Map<number, { resolve: (b: Buffer[]) => void; reject: (e: Error) => void }>();
   private seq = 0;
 
-  constructor(keys: StoreKeys, threads = availableParallelism()) {
-    const workerData: OpenWorkerData = { dataKey: keys.data, idKey: keys.chunkId };
-    for (let i = 0; i < Math.max(1, threads); i++) {
+  constructor(
+    private readonly keys: StoreKeys,
+    private readonly threads = availableParallelism(),
+  ) {}
+
+  /** Workers start with the first job: starting them cost a mount a tenth of a second before it could answer. */
+  private start(): void {
+    const workerData: OpenWorkerData = { dataKey: this.keys.data, idKey: this.keys.chunkId };
+    for (let i = 0; i < Math.max(1, this.threads); i++) {
       const worker = new Worker(join(__dirname, 'open-worker.js'), { workerData });
       const lane: Lane = { worker, busy: 0 };
       worker.on('message', (r: OpenReply) => {
@@ -50,6 +56,7 @@ export class OpenPool {
   }
 
   open(bytes: Buffer, chunks: readonly SealedChunk[], where: string): Promise<Buffer[]> {
+    if (this.lanes.length === 0) this.start();
     const seq = this.seq++;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     lane.busy++;
