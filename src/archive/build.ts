@@ -110,8 +110,10 @@ export class ArchiveBuilder {
   private readonly linkLength = new Growable(Uint32Array);
   private readonly bytes = new ByteArena();
   private readonly xattrs = new Map<number, ReadonlyMap<string, Buffer>>();
-  /** Normalised path to node, only while building. */
+  /** Normalised path to node, only while building. A path's node never changes (its inode may). */
   private readonly paths = new Map<string, number>();
+  private lastDirPath = '';
+  private lastDirNode = 0;
 
   /** Entries left out because extraction would refuse them. */
   skipped = 0;
@@ -121,7 +123,7 @@ export class ArchiveBuilder {
     this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF); // ino 0: unused
     const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF);
     if (root !== ROOT_INO) throw new Error('root inode must be 1');
-    this.newNode(ROOT_INO, ROOT_INO, Buffer.alloc(0));
+    this.newNode(ROOT_INO, ROOT_INO, '');
     this.paths.set('', 0);
   }
 
@@ -169,8 +171,8 @@ export class ArchiveBuilder {
       size = h.linkpathBytes.length;
     } else if (bits === S_IFCHR || bits === S_IFBLK) rdev = makedev(h.devmajor, h.devminor);
     const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, rdev, ref);
-    this.setXattrs(ino, h.xattrs);
-    this.nodeIno.set(existing ?? this.nodeFor(path), ino);
+    if (h.xattrs.size > 0) this.xattrs.set(ino, h.xattrs);
+    this.nodeIno.set(existing ?? this.newPathNode(path), ino);
   }
 
   private setMeta(ino: number, mode: number, uid: number, gid: number, mtimeMs: number): void {
@@ -180,7 +182,7 @@ export class ArchiveBuilder {
     this.mtimeMs.set(ino, mtimeMs);
   }
 
-  private setXattrs(ino: number, xattrs: Map<string, Buffer>): void {
+  private setXattrs(ino: number, xattrs: ReadonlyMap<string, Buffer>): void {
     if (xattrs.size > 0) this.xattrs.set(ino, xattrs);
     else this.xattrs.delete(ino);
   }
@@ -195,27 +197,34 @@ export class ArchiveBuilder {
     return this.mode.push(mode);
   }
 
-  private newNode(parent: number, ino: number, name: Buffer): number {
+  private newNode(parent: number, ino: number, name: string): number {
+    const at = this.bytes.length;
     this.nodeParent.push(parent);
-    this.nameOffset.push(this.bytes.append(name));
-    this.nameLength.push(name.length);
+    this.nameOffset.push(this.bytes.appendText(name));
+    this.nameLength.push(this.bytes.length - at);
     return this.nodeIno.push(ino);
   }
 
   /** The node of a path, creating it (and any missing parent directories) with a placeholder inode. */
   private nodeFor(path: string): number {
-    const known = this.paths.get(path);
-    if (known !== undefined) return known;
+    return this.paths.get(path) ?? this.newPathNode(path);
+  }
+
+  /** nodeFor, for a path known to have no node yet. */
+  private newPathNode(path: string): number {
     const slash = path.lastIndexOf('/');
     const parent = slash < 0 ? ROOT_INO : this.dirInode(path.slice(0, slash));
-    const node = this.newNode(parent, 0, Buffer.from(path.slice(slash + 1)));
+    const node = this.newNode(parent, 0, path.slice(slash + 1));
     this.paths.set(path, node);
     return node;
   }
 
   /** The directory inode at a path, implied into existence (or replacing a non-directory) when needed. */
   private dirInode(path: string): number {
-    const node = this.nodeFor(path);
+    // Entries come grouped by directory: the last parent saves a map lookup for most of them.
+    const node = path === this.lastDirPath ? this.lastDirNode : this.nodeFor(path);
+    this.lastDirPath = path;
+    this.lastDirNode = node;
     const ino = this.nodeIno.get(node);
     if (ino !== 0 && (this.mode.get(ino) & S_IFMT) === S_IFDIR) return ino;
     const d = this.implied;

@@ -54,15 +54,26 @@ export class ByteArena {
   length = 0;
 
   append(bytes: Uint8Array): number {
-    if (this.length + bytes.length > this.data.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.length + bytes.length));
-      this.data.copy(next, 0, 0, this.length);
-      this.data = next;
-    }
+    this.room(bytes.length);
     this.data.set(bytes, this.length);
     const at = this.length;
     this.length += bytes.length;
     return at;
+  }
+
+  /** Appends a string's UTF-8 bytes, without a Buffer of its own. */
+  appendText(text: string): number {
+    this.room(Buffer.byteLength(text));
+    const at = this.length;
+    this.length += this.data.write(text, at, 'utf8');
+    return at;
+  }
+
+  private room(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.length + n));
+    this.data.copy(next, 0, 0, this.length);
+    this.data = next;
   }
 
   seal(): Buffer {

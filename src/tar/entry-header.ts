@@ -71,13 +71,35 @@ function hasBody(typeflag: string, paxSize: boolean): boolean {
   }
 }
 
-export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
+/** Shared by the many entries with no PAX records or xattrs; the header's maps are read-only. */
+const NONE: ReadonlyMap<string, Buffer> = new Map();
+
+function recordsInForce(records: [string, Buffer][]): ReadonlyMap<string, Buffer> {
+  if (records.length === 0) return NONE;
   const pax = new Map<string, Buffer>();
-  for (const [key, value] of overlays.records) {
+  for (const [key, value] of records) {
     // An empty value removes the key (POSIX: it undoes a global record for this entry).
     if (value.length === 0) pax.delete(key);
     else pax.set(key, value);
   }
+  return pax;
+}
+
+function xattrsOf(pax: ReadonlyMap<string, Buffer>): ReadonlyMap<string, Buffer> {
+  if (pax.size === 0) return NONE;
+  const xattrs = new Map<string, Buffer>();
+  for (const [key, value] of pax) {
+    if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+    else if (key.startsWith('LIBARCHIVE.xattr.')) {
+      const name = decodePercent(key.slice('LIBARCHIVE.xattr.'.length));
+      if (!xattrs.has(name)) xattrs.set(name, Buffer.from(value.toString('latin1'), 'base64'));
+    }
+  }
+  return xattrs.size === 0 ? NONE : xattrs;
+}
+
+export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
+  const pax = recordsInForce(overlays.records);
   const pathBytes = pax.get('GNU.sparse.name') ?? pax.get('path') ?? overlays.longName ?? main.name;
   const linkpathBytes = pax.get('linkpath') ?? overlays.longLink ?? main.linkname;
 
@@ -91,14 +113,7 @@ export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: num
     paxSize = true;
   }
 
-  const xattrs = new Map<string, Buffer>();
-  for (const [key, value] of pax) {
-    if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
-    else if (key.startsWith('LIBARCHIVE.xattr.')) {
-      const name = decodePercent(key.slice('LIBARCHIVE.xattr.'.length));
-      if (!xattrs.has(name)) xattrs.set(name, Buffer.from(value.toString('latin1'), 'base64'));
-    }
-  }
+  const xattrs = xattrsOf(pax);
 
   const path = pathBytes.toString('utf8');
   let type = TYPES[main.typeflag] ?? 'other';

@@ -55,9 +55,9 @@ export interface TarHeader {
   devmajor: number;
   devminor: number;
   /** Extended attributes from SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records, values as raw bytes. */
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   /** All PAX records that applied to this entry (global then local), values as raw bytes. */
-  pax: Map<string, Buffer>;
+  pax: ReadonlyMap<string, Buffer>;
   /** Present for sparse entries (old GNU 'S' and PAX sparse 0.0/0.1/1.0). */
   sparse?: SparseInfo;
 }
