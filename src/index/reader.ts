@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { BadIndexError, BadTarError } from '../errors';
 import { readTar } from '../tar/reader';
-import type { TarHeader, TarItem } from '../tar/types';
+import type { TarEntry, TarHeader, TarItem } from '../tar/types';
 import { originalHeaderBytes, originalPadding } from './entry-bytes';
 import { IndexMeta, IndexTrailer, parseMeta, parseTrailer } from './meta';
 import { BodyRecord, decodeRecord } from './record';
@@ -47,8 +47,8 @@ class IndexDecoder {
 
   constructor(private readonly where: string) {}
 
-  /** The index item of a tar item; null at the end of the tar. */
-  async decode(item: TarItem): Promise<IndexItem | null> {
+  /** The index item of a tar item; null at the end of the tar. A promise only when the record was not buffered yet. */
+  decode(item: TarItem): IndexItem | null | Promise<IndexItem> {
     const where = this.where;
     if (item.kind === 'end') return null;
     if (this.seenTrailer) throw new BadIndexError(`${where}: data after the index trailer`);
@@ -74,7 +74,12 @@ class IndexDecoder {
       return { kind: 'entry', seq: this.seq++, header: item.header, original: () => raw, record: null, padding: NO_PADDING };
     }
     if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
-    const recordBytes = await item.readBody();
+    const recordBytes = item.readBody();
+    return recordBytes instanceof Promise ? recordBytes.then((b) => this.entry(item, b)) : this.entry(item, recordBytes);
+  }
+
+  private entry(item: TarEntry, recordBytes: Buffer): IndexEntry {
+    const where = this.where;
     this.hash.update(recordBytes).update(item.padding());
     const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
     const { raw, mainHeaderOffset } = item;
@@ -103,7 +108,8 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
   const decoder = new IndexDecoder(where);
   try {
     for await (const t of readTar(source)) {
-      const item = await decoder.decode(t);
+      const decoded = decoder.decode(t);
+      const item = decoded instanceof Promise ? await decoded : decoded;
       if (!item) break;
       yield item;
     }
@@ -121,7 +127,8 @@ export async function visitIndex(source: AsyncIterable<Uint8Array>, where: strin
   const decoder = new IndexDecoder(where);
   try {
     for await (const t of readTar(source)) {
-      const item = await decoder.decode(t);
+      const decoded = decoder.decode(t);
+      const item = decoded instanceof Promise ? await decoded : decoded;
       if (!item) break;
       visit(item);
     }

@@ -88,6 +88,18 @@ export class ByteSource {
     return this.readPaddingBuffered(n) ?? this.read(n);
   }
 
+  /** The next `n` bytes when the current input chunk holds them, without reading them (a view: do not keep it). */
+  peekBuffered(n: number): Buffer | null {
+    return this.pos + n <= this.chunk.length ? this.chunk.subarray(this.pos, this.pos + n) : null;
+  }
+
+  /** readBuffered(n) then readPaddingBuffered(pad) when the current input chunk holds both, else null (nothing read). */
+  readBufferedPair(n: number, pad: number): { body: Buffer; padding: Buffer } | null {
+    if (this.pos + n + pad > this.chunk.length) return null;
+    const body = this.readBuffered(n)!;
+    return { body, padding: this.readPaddingBuffered(pad)! };
+  }
+
   /** readPadding when the current input chunk holds all `n` bytes, else null. */
   readPaddingBuffered(n: number): Buffer | null {
     if (n <= ZEROS.length && this.pos + n <= this.chunk.length && allZero(this.chunk, this.pos, this.pos + n)) {

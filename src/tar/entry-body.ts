@@ -40,10 +40,21 @@ export class EntryBody implements AsyncIterable<Buffer> {
     await this.readPadding();
   }
 
-  /** The whole body in one buffer (one copy), then its padding. */
-  async readAll(): Promise<Buffer> {
+  /**
+   * The whole body in one buffer (one copy), then its padding; without a promise when both
+   * are buffered already (an index record nearly always is: that saves two awaits per entry).
+   */
+  readAll(): Buffer | Promise<Buffer> {
     if (this.started) throw new Error('a tar entry body can be iterated only once');
     this.started = true;
+    const bytes = this.src.readBufferedPair(this.remaining, paddingFor(this.size));
+    if (!bytes) return this.readAllAsync();
+    this.remaining = 0;
+    this.paddingBytes = bytes.padding;
+    return bytes.body;
+  }
+
+  private async readAllAsync(): Promise<Buffer> {
     const start = this.src.offset;
     const bytes = this.src.readBuffered(this.remaining) ?? (await this.src.read(this.remaining));
     this.remaining -= bytes.length;

@@ -16,6 +16,8 @@ import type { SparseInfo, TarEnd, TarGlobal, TarItem, TarReaderLimits } from './
 /** Most extension headers (x, L, K) accepted before one entry's main header. */
 const MAX_EXTENSION_HEADERS = 64;
 const EXTENSION_TYPES = new Set(['x', 'X', 'L', 'K']);
+/** Typeflag bytes of the headers readHeaderGroup reads on past: x, X, g, L, K. */
+const EXTENSION_OR_GLOBAL = new Set([0x78, 0x58, 0x67, 0x4c, 0x4b]);
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -157,6 +159,19 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
 }
 
 /**
+ * readHeaderGroup's common case without an await: the next block is buffered and is a valid
+ * main header with no extension headers before it. Null (nothing read) for anything else,
+ * which readHeaderGroup then reads, checks and reports as always.
+ */
+function plainHeaderBuffered(src: ByteSource): HeaderGroup | null {
+  const next = src.peekBuffered(BLOCK);
+  if (!next || EXTENSION_OR_GLOBAL.has(next[156]!) || isZeroBlock(next) || !checksumMatches(next)) return null;
+  const blockStart = src.offset;
+  const block = src.readBuffered(BLOCK)!;
+  return { kind: 'entry', raw: [block], main: parseHeader(block, blockStart), mainHeaderOffset: 0, local: [] };
+}
+
+/**
  * Reads a tar stream item by item. Every byte of the input is in exactly one item, in order;
  * anything that is not a tar archive GNU tar would read throws BadTarError.
  * Do not interleave reading an entry's body with asking for the next item.
@@ -168,7 +183,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partia
     const globals = new Map<string, Buffer>();
     for (;;) {
       const offset = src.offset;
-      const group = await readHeaderGroup(src, bounds);
+      const group = plainHeaderBuffered(src) ?? (await readHeaderGroup(src, bounds));
       if (group.kind === 'end') {
         yield group.item;
         return;

@@ -83,8 +83,8 @@ export interface TarEntry {
    * whatever is left when the next item is asked for.
    */
   body: AsyncIterable<Buffer>;
-  /** The whole body in one buffer, instead of `body`: for small bodies read whole (index records). */
-  readBody(): Promise<Buffer>;
+  /** The whole body in one buffer, instead of `body`: for small bodies read whole (index records). A Buffer when it was buffered already. */
+  readBody(): Buffer | Promise<Buffer>;
   /** The bytes between the end of the body and the next 512-byte boundary; valid once the body was read or skipped. */
   padding(): Buffer;
 }
