@@ -6,7 +6,7 @@
  * (paths with "..", links to nothing) are skipped and counted.
  */
 import type { IndexEntry } from '../index/reader';
-import type { BodyRecord } from '../index/record';
+import { BodyRecord, encodedChunkList } from '../index/record';
 import { ByteArena, Growable } from './packed';
 import {
   ArchiveTables,
@@ -237,20 +237,24 @@ export class ArchiveBuilder {
     const chunkStart = this.chunkPlain.length;
     const sparseStart = this.segLength.length;
     if (record) {
-      let at = 0;
-      for (const c of record.body.chunks) {
-        const row = this.chunkPlain.push(c.plainLength);
+      // Straight from the encoded list: no object or Buffer view per chunk.
+      const list = encodedChunkList(record.body);
+      const count = list.readUInt32LE(0);
+      let body = 0;
+      for (let i = 0, at = 4; i < count; i++, at += 76) {
+        const plain = list.readUInt32LE(at + 32);
+        const row = this.chunkPlain.push(plain);
         if ((row + 1) * 32 > this.ids.length) {
           const next = Buffer.allocUnsafe(this.ids.length * 2);
           this.ids.copy(next);
           this.ids = next;
         }
-        this.ids.set(c.id, row * 32);
-        this.chunkBrick.push(this.brickRow(c.brick));
-        this.chunkOffset.push(c.offset);
-        this.chunkStored.push(c.storedLength);
-        this.chunkBodyOffset.push(at);
-        at += c.plainLength;
+        for (let b = 0; b < 32; b += 4) this.ids.writeUInt32LE(list.readUInt32LE(at + b), row * 32 + b);
+        this.chunkBrick.push(this.brickRow(list, at + 36));
+        this.chunkOffset.push(list.readUInt32LE(at + 68));
+        this.chunkStored.push(list.readUInt32LE(at + 72));
+        this.chunkBodyOffset.push(body);
+        body += plain;
       }
       let stored = 0;
       for (const s of record.sparse?.map ?? []) {
@@ -267,12 +271,13 @@ export class ArchiveBuilder {
     return this.storedSize.push(record ? record.body.storedSize : 0);
   }
 
-  private brickRow(brick: Buffer): number {
-    const hex = brick.toString('latin1');
-    let row = this.brickIndex.get(hex);
+  /** The row of the brick whose 32-byte id is at `at` in `list`. */
+  private brickRow(list: Buffer, at: number): number {
+    const key = list.toString('latin1', at, at + 32);
+    let row = this.brickIndex.get(key);
     if (row === undefined) {
-      row = this.brickIds.push(Buffer.from(brick)) - 1;
-      this.brickIndex.set(hex, row);
+      row = this.brickIds.push(Buffer.from(list.subarray(at, at + 32))) - 1;
+      this.brickIndex.set(key, row);
     }
     return row;
   }

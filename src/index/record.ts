@@ -162,7 +162,7 @@ export class Cursor {
 
 export function decodeChunkList(c: Cursor): ChunkRef[] {
   const n = c.u32();
-  c.need(n * 76);
+  c.need(n * CHUNK_ENTRY);
   const chunks: ChunkRef[] = [];
   for (let i = 0; i < n; i++) {
     chunks.push({ id: c.bytes(32), plainLength: c.u32(), brick: c.bytes(32), offset: c.u32(), storedLength: c.u32() });
@@ -170,9 +170,41 @@ export function decodeChunkList(c: Cursor): ChunkRef[] {
   return chunks;
 }
 
+/** Bytes of one chunk in an encoded chunk list: id 32 | plainLength u32 | brick 32 | offset u32 | storedLength u32. */
+const CHUNK_ENTRY = 76;
+
+/**
+ * A body read from a record. Its chunk references are decoded when first asked for: loading an
+ * archive view copies them from `chunkList` straight into its tables, and a Buffer view per id
+ * and brick was a fifth of loading a large index.
+ */
+export class RecordBody implements BodyRef {
+  private decoded: ChunkRef[] | undefined;
+
+  constructor(
+    readonly storedSize: number,
+    readonly sha256: Buffer,
+    /** The encoded chunk list (a count, then CHUNK_ENTRY bytes a chunk), already checked. */
+    readonly chunkList: Buffer,
+  ) {}
+
+  get chunks(): ChunkRef[] {
+    return (this.decoded ??= decodeChunkList(new Cursor(this.chunkList, 'chunk list')));
+  }
+}
+
+/** A body's chunk list in its encoded form (see encodeChunkList). */
+export function encodedChunkList(body: BodyRef): Buffer {
+  return body instanceof RecordBody ? body.chunkList : encodeChunkList(body.chunks);
+}
+
+const MAGIC_WORD = RECORD_MAGIC.readUInt32LE(0);
+
 export function decodeRecord(buf: Buffer, where: string): BodyRecord {
   const c = new Cursor(buf, where);
-  if (!c.bytes(4).equals(RECORD_MAGIC)) throw new BadIndexError(`${where}: not a dtar body record`);
+  c.need(4);
+  if (buf.readUInt32LE(0) !== MAGIC_WORD) throw new BadIndexError(`${where}: not a dtar body record`);
+  c.pos = 4;
   const mode = c.u8();
   let header: HeaderRestore;
   if (mode === MODE_PATCHED) header = { mode, sizeField: c.bytes(12), chksumField: c.bytes(8) };
@@ -193,10 +225,13 @@ export function decodeRecord(buf: Buffer, where: string): BodyRecord {
     for (let i = 0; i < n; i++) map.push({ offset: c.u64(), length: c.u64() });
     sparse = { format, realSize, map };
   }
-  const chunks = decodeChunkList(c);
-  if (c.pos !== buf.length) throw new BadIndexError(`${where}: trailing bytes in record`);
+  const listStart = c.pos;
+  const n = c.u32();
+  c.need(n * CHUNK_ENTRY);
   let sum = 0;
-  for (const ch of chunks) sum += ch.plainLength;
+  for (let i = 0; i < n; i++) sum += buf.readUInt32LE(c.pos + i * CHUNK_ENTRY + 32);
+  c.pos += n * CHUNK_ENTRY;
+  if (c.pos !== buf.length) throw new BadIndexError(`${where}: trailing bytes in record`);
   if (sum !== storedSize) throw new BadIndexError(`${where}: chunk lengths do not add up to the body size`);
-  return { header, body: { storedSize, sha256, chunks }, padding, sparse };
+  return { header, body: new RecordBody(storedSize, sha256, buf.subarray(listStart, c.pos)), padding, sparse };
 }

@@ -5,13 +5,13 @@
  */
 import { BadTarError } from '../errors';
 import { ByteSource } from './byte-source';
-import { resolveEntry } from './entry-header';
+import { ResolvedEntry, resolveEntry } from './entry-header';
 import type { ParsedHeader } from './header';
 import { BLOCK, checksumMatches, isZeroBlock, paddingFor, parseHeader, parsePaxRecords, parseSparseExtension } from './header';
 import { EntryBody } from './entry-body';
 import { SparseMapReader, checkSparseMap, paxSparse } from './sparse';
 import { DEFAULT_TAR_LIMITS } from './types';
-import type { SparseInfo, TarEnd, TarGlobal, TarItem, TarReaderLimits } from './types';
+import type { SparseInfo, TarEnd, TarEntry, TarGlobal, TarItem, TarReaderLimits } from './types';
 
 /** Most extension headers (x, L, K) accepted before one entry's main header. */
 const MAX_EXTENSION_HEADERS = 64;
@@ -93,10 +93,8 @@ async function readSparseMapBlocks(src: ByteSource, sparse: SparseInfo, dataSize
 }
 
 /** What one pass over the header blocks found: the end, a global header, or an entry's headers. */
-type HeaderGroup =
-  | { kind: 'end'; item: TarEnd }
-  | { kind: 'global'; item: TarGlobal }
-  | { kind: 'entry'; raw: Buffer[]; main: ParsedHeader; mainHeaderOffset: number; local: [string, Buffer][]; longName?: Buffer; longLink?: Buffer };
+type EntryGroup = { kind: 'entry'; raw: Buffer[]; main: ParsedHeader; mainHeaderOffset: number; local: [string, Buffer][]; longName?: Buffer; longLink?: Buffer };
+type HeaderGroup = { kind: 'end'; item: TarEnd } | { kind: 'global'; item: TarGlobal } | EntryGroup;
 
 /** Reads header blocks up to and including the next main header (or a global header, or the end). */
 async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promise<HeaderGroup> {
@@ -172,58 +170,114 @@ function plainHeaderBuffered(src: ByteSource): HeaderGroup | null {
 }
 
 /**
- * Reads a tar stream item by item. Every byte of the input is in exactly one item, in order;
- * anything that is not a tar archive GNU tar would read throws BadTarError.
- * Do not interleave reading an entry's body with asking for the next item.
+ * The reader between items: next() reads the next item, with no promise when everything it
+ * needs is already buffered (so most of an index piece parses without an await), and a
+ * promise otherwise. Every byte of the input is in exactly one item, in order; anything that
+ * is not a tar archive GNU tar would read throws BadTarError. Read an entry's body (or not)
+ * before asking for the next item; whatever is left of it is skipped then.
+ */
+export class TarWalker {
+  private readonly src: ByteSource;
+  private readonly bounds: TarReaderLimits;
+  /** PAX global records in force. */
+  private readonly globals = new Map<string, Buffer>();
+  private body: EntryBody | null = null;
+  private ended = false;
+
+  constructor(source: AsyncIterable<Uint8Array>, limits: Partial<TarReaderLimits> = {}) {
+    this.src = new ByteSource(source);
+    this.bounds = { ...DEFAULT_TAR_LIMITS, ...limits };
+  }
+
+  /** The next item; null after the end item. */
+  next(): TarItem | null | Promise<TarItem | null> {
+    if (this.ended) return null;
+    const finishing = this.body?.finish();
+    this.body = null;
+    return finishing ? finishing.then(() => this.item()) : this.item();
+  }
+
+  /** Lets the input go (a file source closes its file). */
+  close(): Promise<void> {
+    return this.src.close();
+  }
+
+  private item(): TarItem | Promise<TarItem> {
+    const offset = this.src.offset;
+    const plain = plainHeaderBuffered(this.src);
+    // A plain header has no local records, so no PAX sparse map; an old GNU sparse one reads on.
+    if (plain?.kind === 'entry' && !plain.main.gnuSparse) {
+      const resolved = this.resolve(plain, offset);
+      return this.entry(plain, offset, resolved, resolved.dataSize);
+    }
+    return this.itemSlowly(plain, offset);
+  }
+
+  private async itemSlowly(plain: HeaderGroup | null, offset: number): Promise<TarItem> {
+    const src = this.src;
+    const group = plain ?? (await readHeaderGroup(src, this.bounds));
+    if (group.kind === 'end') {
+      this.ended = true;
+      return group.item;
+    }
+    if (group.kind === 'global') {
+      for (const [key, value] of group.item.records) {
+        // An empty value removes the key from the records in force.
+        if (value.length === 0) this.globals.delete(key);
+        else this.globals.set(key, value);
+      }
+      return group.item;
+    }
+    const { raw, main, local } = group;
+    const sparse = main.gnuSparse ? await readGnuSparse(src, main, raw, this.bounds.maxSparseEntries) : paxSparse(local, this.bounds.maxSparseEntries, offset);
+    const resolved = this.resolve(group, offset);
+    let bodySize = resolved.dataSize;
+    if (sparse) {
+      if (sparse.format === 'pax-1.0') bodySize -= await readSparseMapBlocks(src, sparse, bodySize, raw, this.bounds.maxSparseEntries);
+      checkSparseMap(sparse, bodySize, offset);
+      resolved.header.sparse = sparse;
+    }
+    return this.entry(group, offset, resolved, bodySize);
+  }
+
+  private resolve(group: EntryGroup, offset: number): ResolvedEntry {
+    const records = this.globals.size === 0 ? group.local : [...this.globals, ...group.local];
+    return resolveEntry(group.main, { records, longName: group.longName, longLink: group.longLink }, offset);
+  }
+
+  private entry(group: EntryGroup, offset: number, resolved: ResolvedEntry, bodySize: number): TarEntry {
+    const body = new EntryBody(this.src, bodySize);
+    this.body = body;
+    const raw = group.raw;
+    return {
+      kind: 'entry',
+      header: resolved.header,
+      offset,
+      raw: raw.length === 1 && raw[0] ? raw[0] : Buffer.concat(raw),
+      mainHeaderOffset: group.mainHeaderOffset,
+      paxSize: resolved.paxSize,
+      bodySize,
+      body,
+      readBody: () => body.readAll(),
+      padding: () => body.padding(),
+    };
+  }
+}
+
+/**
+ * Reads a tar stream item by item (see TarWalker). Do not interleave reading an entry's body
+ * with asking for the next item.
  */
 export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partial<TarReaderLimits> = {}): AsyncGenerator<TarItem> {
-  const bounds = { ...DEFAULT_TAR_LIMITS, ...limits };
-  const src = new ByteSource(source);
+  const walker = new TarWalker(source, limits);
   try {
-    const globals = new Map<string, Buffer>();
     for (;;) {
-      const offset = src.offset;
-      const group = plainHeaderBuffered(src) ?? (await readHeaderGroup(src, bounds));
-      if (group.kind === 'end') {
-        yield group.item;
-        return;
-      }
-      if (group.kind === 'global') {
-        for (const [key, value] of group.item.records) {
-          // An empty value removes the key from the records in force.
-          if (value.length === 0) globals.delete(key);
-          else globals.set(key, value);
-        }
-        yield group.item;
-        continue;
-      }
-      const { raw, main, local } = group;
-      const sparse = main.gnuSparse ? await readGnuSparse(src, main, raw, bounds.maxSparseEntries) : paxSparse(local, bounds.maxSparseEntries, offset);
-      const records = globals.size === 0 ? local : [...globals, ...local];
-      const resolved = resolveEntry(main, { records, longName: group.longName, longLink: group.longLink }, offset);
-      let bodySize = resolved.dataSize;
-      if (sparse) {
-        if (sparse.format === 'pax-1.0') bodySize -= await readSparseMapBlocks(src, sparse, bodySize, raw, bounds.maxSparseEntries);
-        checkSparseMap(sparse, bodySize, offset);
-        resolved.header.sparse = sparse;
-      }
-      const body = new EntryBody(src, bodySize);
-      yield {
-        kind: 'entry',
-        header: resolved.header,
-        offset,
-        raw: raw.length === 1 && raw[0] ? raw[0] : Buffer.concat(raw),
-        mainHeaderOffset: group.mainHeaderOffset,
-        paxSize: resolved.paxSize,
-        bodySize,
-        body,
-        readBody: () => body.readAll(),
-        padding: () => body.padding(),
-      };
-      const finishing = body.finish();
-      if (finishing) await finishing;
+      const next = walker.next();
+      const item = next instanceof Promise ? await next : next;
+      if (!item) return;
+      yield item;
     }
   } finally {
-    await src.close();
+    await walker.close();
   }
 }
