@@ -67,7 +67,7 @@ export class EntryBody implements AsyncIterable<Buffer> {
     if (this.paddingBytes) return;
     const length = paddingFor(this.size);
     const start = this.src.offset;
-    const bytes = this.src.readPaddingBuffered(length) ?? (await this.src.readPadding(length));
+    const bytes = await this.src.readPadding(length);
     if (bytes.length < length) throw new BadTarError('truncated archive: input ends inside the padding after an entry body', start + bytes.length);
     this.paddingBytes = bytes;
   }
