@@ -3,12 +3,15 @@
  * reader under it) kept a view of a piece instead of a copy, later reads would overwrite
  * what it handed out: so every item read in small reused pieces must equal the item read
  * from the whole index in one buffer, for indexes of real GNU tar and bsdtar archives.
+ * And an index that is not a regular file (a pipe) is refused up front, not read as damaged.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { UsageError } from '../../src/errors';
 import { indexFileBytes } from '../../src/index/file';
 import { IndexItem, readIndex } from '../../src/index/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
@@ -64,4 +67,14 @@ test('an aborted read stops with the abort, and a missing file fails to open', a
   stop.abort();
   await assert.rejects(pieces.next(), { name: 'AbortError' });
   await assert.rejects(indexFileBytes(join(tmp.path, 'missing.idx')).next(), { code: 'ENOENT' });
+});
+
+test('a FIFO is refused as an index at once, with a usage error rather than a damaged-index one', async () => {
+  const fifo = join(tmp.path, 'index.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // No writer ever opens it: opening must not wait for one.
+  await assert.rejects(indexFileBytes(fifo).next(), (e: unknown) => e instanceof UsageError && /not a regular file/.test(e.message));
+  const r = await dtar({ DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), HOME: tmp.path }, 'ls', fifo);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /is not a regular file: dtar reads an index more than once/);
 });
