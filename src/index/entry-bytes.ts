@@ -7,7 +7,7 @@
  *   regular-file main header; the record keeps every original header byte.
  * Entries without a body are copied into the index unchanged and need no record.
  */
-import { BLOCK, paddingFor, paxHeaderBlocks, setSizeField } from '../tar/header';
+import { BLOCK, paddingFor, paxHeaderBlocks, setSizeField, zeroPadding } from '../tar/header';
 import type { TarEntry } from '../tar/types';
 import { BadIndexError } from '../errors';
 import { BodyRecord, BodyRef, encodeRecord, HeaderRestore, MODE_PATCHED, MODE_RAW } from './record';
@@ -72,10 +72,8 @@ export function originalHeaderBytes(indexRaw: Buffer, mainHeaderOffset: number, 
   return out;
 }
 
-/** Zero padding shared by every entry that had plain zeros (callers only read it). */
-const ZEROS = Buffer.alloc(BLOCK);
 
 /** The original padding after a body of `storedSize` bytes. */
 export function originalPadding(record: BodyRecord): Buffer {
-  return record.padding ?? ZEROS.subarray(0, paddingFor(record.body.storedSize));
+  return record.padding ?? zeroPadding(paddingFor(record.body.storedSize));
 }

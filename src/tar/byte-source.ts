@@ -4,8 +4,9 @@
  * bulk reads (bodies, tail) are handed out as zero-copy slices of the input chunks.
  */
 
+import { BLOCK, zeroPadding } from './header';
+
 const EMPTY = Buffer.alloc(0);
-const ZEROS = Buffer.alloc(512);
 
 /** A plain loop: Buffer.compare's native call cost more than it saved on padding this short. */
 function allZero(b: Buffer, from: number, to: number): boolean {
@@ -102,10 +103,10 @@ export class ByteSource {
 
   /** readPadding when the current input chunk holds all `n` bytes, else null. */
   readPaddingBuffered(n: number): Buffer | null {
-    if (n <= ZEROS.length && this.pos + n <= this.chunk.length && allZero(this.chunk, this.pos, this.pos + n)) {
+    if (n <= BLOCK && this.pos + n <= this.chunk.length && allZero(this.chunk, this.pos, this.pos + n)) {
       this.pos += n;
       this.offset += n;
-      return ZEROS.subarray(0, n);
+      return zeroPadding(n);
     }
     return this.readBuffered(n);
   }

@@ -320,6 +320,14 @@ export function paddingFor(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const zeroSlices: Buffer[] = [];
+
+/** `n` (at most BLOCK) zero bytes, shared: one view per length for the whole process. Never write into it. */
+export function zeroPadding(n: number): Buffer {
+  return (zeroSlices[n] ??= ZERO_BLOCK.subarray(0, n));
+}
+
 /**
  * A PAX header block for `records` followed by its padded body: 'x' (default) is ready to write
  * before an entry's header, 'g' is a global header of its own.
