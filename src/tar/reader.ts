@@ -161,7 +161,7 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
  * main header with no extension headers before it. Null (nothing read) for anything else,
  * which readHeaderGroup then reads, checks and reports as always.
  */
-function plainHeaderBuffered(src: ByteSource): HeaderGroup | null {
+function plainHeaderBuffered(src: ByteSource): EntryGroup | null {
   const next = src.peekBuffered(BLOCK);
   if (!next || EXTENSION_OR_GLOBAL.has(next[156]!) || isZeroBlock(next) || !checksumMatches(next)) return null;
   const blockStart = src.offset;
@@ -206,14 +206,14 @@ export class TarWalker {
     const offset = this.src.offset;
     const plain = plainHeaderBuffered(this.src);
     // A plain header has no local records, so no PAX sparse map; an old GNU sparse one reads on.
-    if (plain?.kind === 'entry' && !plain.main.gnuSparse) {
+    if (plain && !plain.main.gnuSparse) {
       const resolved = this.resolve(plain, offset);
       return this.entry(plain, offset, resolved, resolved.dataSize);
     }
     return this.itemSlowly(plain, offset);
   }
 
-  private async itemSlowly(plain: HeaderGroup | null, offset: number): Promise<TarItem> {
+  private async itemSlowly(plain: EntryGroup | null, offset: number): Promise<TarItem> {
     const src = this.src;
     const group = plain ?? (await readHeaderGroup(src, this.bounds));
     if (group.kind === 'end') {
