@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BadIndexError, BadTarError } from '../errors';
+import { Pullable, pulled, visitAll } from '../tar/pull';
 import { TarWalker } from '../tar/reader';
 import type { TarEntry, TarHeader, TarItem } from '../tar/types';
 import { originalHeaderBytes, originalPadding } from './entry-bytes';
@@ -101,7 +102,7 @@ class IndexDecoder {
 }
 
 /** Index items pulled one by one from a tar walker; no promise while the bytes are buffered. */
-class IndexItems {
+class IndexItems implements Pullable<IndexItem> {
   private readonly walker: TarWalker;
   private readonly decoder: IndexDecoder;
 
@@ -112,8 +113,13 @@ class IndexItems {
 
   /** The next item; null after the trailer and the end, once the index was checked whole. */
   next(): IndexItem | null | Promise<IndexItem | null> {
-    const t = this.walker.next();
-    return t instanceof Promise ? t.then((item) => this.decoded(item)) : this.decoded(t);
+    try {
+      const t = this.walker.next();
+      const item = t instanceof Promise ? t.then((x) => this.decoded(x)) : this.decoded(t);
+      return item instanceof Promise ? item.catch((e: unknown) => Promise.reject(this.damaged(e))) : item;
+    } catch (e) {
+      throw this.damaged(e);
+    }
   }
 
   private decoded(t: TarItem | null): IndexItem | null | Promise<IndexItem> {
@@ -126,25 +132,14 @@ class IndexItems {
     return this.walker.close();
   }
 
-  damaged(e: unknown): unknown {
+  /** A tar-level error is a damaged index, named as such. */
+  private damaged(e: unknown): unknown {
     return e instanceof BadTarError ? new BadIndexError(`${this.where} is damaged: ${e.message}`) : e;
   }
 }
 
-export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): AsyncGenerator<IndexItem> {
-  const items = new IndexItems(source, where);
-  try {
-    for (;;) {
-      const next = items.next();
-      const item = next instanceof Promise ? await next : next;
-      if (!item) return;
-      yield item;
-    }
-  } catch (e) {
-    throw items.damaged(e);
-  } finally {
-    await items.close();
-  }
+export function readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): AsyncGenerator<IndexItem> {
+  return pulled(() => new IndexItems(source, where));
 }
 
 /**
@@ -152,20 +147,8 @@ export async function* readIndex(source: AsyncIterable<Uint8Array>, where = 'ind
  * tar reader and the consumer, so a buffered piece of the index is read with no await at all
  * (each generator level was about a tenth of loading a large index).
  */
-export async function visitIndex(source: AsyncIterable<Uint8Array>, where: string, visit: (item: IndexItem) => void): Promise<void> {
-  const items = new IndexItems(source, where);
-  try {
-    for (;;) {
-      const next = items.next();
-      const item = next instanceof Promise ? await next : next;
-      if (!item) return;
-      visit(item);
-    }
-  } catch (e) {
-    throw items.damaged(e);
-  } finally {
-    await items.close();
-  }
+export function visitIndex(source: AsyncIterable<Uint8Array>, where: string, visit: (item: IndexItem) => void): Promise<void> {
+  return visitAll(new IndexItems(source, where), visit);
 }
 
 /** The logical size of an entry's file contents (sparse files expanded). */

@@ -9,6 +9,7 @@ import { ResolvedEntry, resolveEntry } from './entry-header';
 import type { ParsedHeader } from './header';
 import { BLOCK, checksumMatches, isZeroBlock, paddingFor, parseHeader, parsePaxRecords, parseSparseExtension } from './header';
 import { EntryBody } from './entry-body';
+import { Pullable, pulled } from './pull';
 import { SparseMapReader, checkSparseMap, paxSparse } from './sparse';
 import { DEFAULT_TAR_LIMITS } from './types';
 import type { SparseInfo, TarEnd, TarEntry, TarGlobal, TarItem, TarReaderLimits } from './types';
@@ -176,7 +177,7 @@ function plainHeaderBuffered(src: ByteSource): EntryGroup | null {
  * is not a tar archive GNU tar would read throws BadTarError. Read an entry's body (or not)
  * before asking for the next item; whatever is left of it is skipped then.
  */
-export class TarWalker {
+export class TarWalker implements Pullable<TarItem> {
   private readonly src: ByteSource;
   private readonly bounds: TarReaderLimits;
   /** PAX global records in force. */
@@ -268,16 +269,6 @@ export class TarWalker {
  * Reads a tar stream item by item (see TarWalker). Do not interleave reading an entry's body
  * with asking for the next item.
  */
-export async function* readTar(source: AsyncIterable<Uint8Array>, limits: Partial<TarReaderLimits> = {}): AsyncGenerator<TarItem> {
-  const walker = new TarWalker(source, limits);
-  try {
-    for (;;) {
-      const next = walker.next();
-      const item = next instanceof Promise ? await next : next;
-      if (!item) return;
-      yield item;
-    }
-  } finally {
-    await walker.close();
-  }
+export function readTar(source: AsyncIterable<Uint8Array>, limits: Partial<TarReaderLimits> = {}): AsyncGenerator<TarItem> {
+  return pulled(() => new TarWalker(source, limits));
 }
