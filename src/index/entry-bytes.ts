@@ -10,12 +10,12 @@
 import { BLOCK, paddingFor, paxHeaderBlocks, setSizeField, zeroPadding } from '../tar/header';
 import type { TarEntry } from '../tar/types';
 import { BadIndexError } from '../errors';
-import { BodyRecord, BodyRef, encodeRecord, HeaderRestore, MODE_PATCHED, MODE_RAW } from './record';
+import { BodyRecord, BodyRef, CHUNK_ENTRY, CHUNK_LIST_HEAD, encodeRecord, HeaderRestore, MODE_PATCHED, MODE_RAW } from './record';
 
 const DROPPED_PAX = /^(size|path|linkpath|hdrcharset|GNU\.sparse\..*)$/;
 
 function chunkListLength(body: BodyRef): number {
-  return 4 + body.chunks.length * 76;
+  return CHUNK_LIST_HEAD + body.chunks.length * CHUNK_ENTRY;
 }
 
 function isUtf8(b: Buffer): boolean {

@@ -46,9 +46,17 @@ export interface BodyRecord {
 
 const SPARSE_FORMATS: SparseInfo['format'][] = ['gnu-old', 'pax-0.0', 'pax-0.1', 'pax-1.0'];
 
+/**
+ * An encoded chunk list: a u32 count, then CHUNK_ENTRY bytes a chunk, laid out as
+ * id (32) | plainLength u32 | brick (32) | offset u32 | storedLength u32, at these offsets.
+ */
+export const CHUNK_LIST_HEAD = 4;
+export const CHUNK_ENTRY = 76;
+export const CHUNK_FIELD = { id: 0, plainLength: 32, brick: 36, offset: 68, storedLength: 72 } as const;
+
 /** Byte offset of chunk i's brick field within an encoded chunk list; its offset and stored length follow. */
 export function chunkPlaceOffset(i: number): number {
-  return 4 + i * 76 + 36;
+  return CHUNK_LIST_HEAD + i * CHUNK_ENTRY + CHUNK_FIELD.brick;
 }
 
 /** Fills in where chunk i lives, in an encoded chunk list written before its brick was built. */
@@ -103,16 +111,16 @@ export function encodeRecord(r: BodyRecord): Buffer {
 }
 
 export function encodeChunkList(chunks: readonly ChunkRef[]): Buffer {
-  const out = Buffer.alloc(4 + chunks.length * 76);
+  const out = Buffer.alloc(CHUNK_LIST_HEAD + chunks.length * CHUNK_ENTRY);
   out.writeUInt32LE(chunks.length, 0);
-  let o = 4;
+  let o = CHUNK_LIST_HEAD;
   for (const c of chunks) {
-    c.id.copy(out, o);
-    out.writeUInt32LE(c.plainLength, o + 32);
-    c.brick.copy(out, o + 36);
-    out.writeUInt32LE(c.offset, o + 68);
-    out.writeUInt32LE(c.storedLength, o + 72);
-    o += 76;
+    c.id.copy(out, o + CHUNK_FIELD.id);
+    out.writeUInt32LE(c.plainLength, o + CHUNK_FIELD.plainLength);
+    c.brick.copy(out, o + CHUNK_FIELD.brick);
+    out.writeUInt32LE(c.offset, o + CHUNK_FIELD.offset);
+    out.writeUInt32LE(c.storedLength, o + CHUNK_FIELD.storedLength);
+    o += CHUNK_ENTRY;
   }
   return out;
 }
@@ -170,9 +178,6 @@ export function decodeChunkList(c: Cursor): ChunkRef[] {
   return chunks;
 }
 
-/** Bytes of one chunk in an encoded chunk list: id 32 | plainLength u32 | brick 32 | offset u32 | storedLength u32. */
-const CHUNK_ENTRY = 76;
-
 /**
  * A body read from a record. Its chunk references are decoded when first asked for: loading an
  * archive view copies them from `chunkList` straight into its tables, and a Buffer view per id
@@ -184,7 +189,7 @@ export class RecordBody implements BodyRef {
   constructor(
     readonly storedSize: number,
     readonly sha256: Buffer,
-    /** The encoded chunk list (a count, then CHUNK_ENTRY bytes a chunk), already checked. */
+    /** The encoded chunk list (see CHUNK_ENTRY), already checked. */
     readonly chunkList: Buffer,
   ) {}
 
@@ -229,7 +234,7 @@ export function decodeRecord(buf: Buffer, where: string): BodyRecord {
   const n = c.u32();
   c.need(n * CHUNK_ENTRY);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += buf.readUInt32LE(c.pos + i * CHUNK_ENTRY + 32);
+  for (let i = 0; i < n; i++) sum += buf.readUInt32LE(c.pos + i * CHUNK_ENTRY + CHUNK_FIELD.plainLength);
   c.pos += n * CHUNK_ENTRY;
   if (c.pos !== buf.length) throw new BadIndexError(`${where}: trailing bytes in record`);
   if (sum !== storedSize) throw new BadIndexError(`${where}: chunk lengths do not add up to the body size`);
