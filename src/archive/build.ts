@@ -171,7 +171,7 @@ export class ArchiveBuilder {
       size = h.linkpathBytes.length;
     } else if (bits === S_IFCHR || bits === S_IFBLK) rdev = makedev(h.devmajor, h.devminor);
     const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, rdev, ref);
-    if (h.xattrs.size > 0) this.xattrs.set(ino, h.xattrs);
+    this.setXattrs(ino, h.xattrs);
     this.nodeIno.set(existing ?? this.newPathNode(path), ino);
   }
 
