@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { Catalogue } from '../catalogue/catalogue';
 import type { Repository } from '../repo/repository';
 import type { ChunkSlot, Packer } from './packer';
+import { movable } from './worker-protocol';
 import type { ChunksMessage, ExportMessage, FromWorker, Piece, SealedMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 export interface StoredBody {
@@ -226,8 +227,7 @@ export class ChunkPipeline {
     this.exported.delete(m.batch);
     if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
     const msg: ToWorker = { t: 'sealPlains', batch: m.batch, plains: m.plains, lengths: m.lengths, ids: m.ids };
-    const own = (b: Uint8Array): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
-    to.worker.postMessage(msg, [m.plains, m.ids].filter(own).map((b) => b.buffer as ArrayBuffer));
+    to.worker.postMessage(msg, movable([m.plains, m.ids]));
   }
 
   /** The slot of a chunk: stored before, seen earlier in this ingest, or new (then `keepNew` records it for sealing). */

@@ -7,6 +7,7 @@ import { createHash, Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chunkId, ChunkSealer } from '../brick/chunk-codec';
 import { Chunker } from '../chunk/chunker';
+import { movable } from './worker-protocol';
 import type { ChunksMessage, DataMessage, ExportMessage, FromWorker, SealedMessage, SealMessage, SealPlainsMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 const init = workerData as WorkerInit;
@@ -97,11 +98,6 @@ function onSealPlains(m: SealPlainsMessage): SealedMessage {
     at += n;
   });
   return { t: 'sealed', batch: m.batch, sealed, returned: m.plains.buffer as ArrayBuffer };
-}
-
-/** Only a buffer that owns its whole ArrayBuffer can be moved rather than copied. */
-function movable(bufs: Uint8Array[]): ArrayBuffer[] {
-  return bufs.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b.buffer as ArrayBuffer);
 }
 
 function transferList(reply: FromWorker): ArrayBuffer[] {

@@ -85,3 +85,8 @@ export interface SealedMessage {
 
 export type ToWorker = DataMessage | SealMessage | SealPlainsMessage;
 export type FromWorker = ChunksMessage | ExportMessage | SealedMessage;
+
+/** The memory of the buffers that own their whole ArrayBuffer: only those can be moved to the other thread rather than copied. */
+export function movable(bufs: readonly Uint8Array[]): ArrayBuffer[] {
+  return bufs.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength).map((b) => b.buffer as ArrayBuffer);
+}
