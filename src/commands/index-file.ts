@@ -13,7 +13,8 @@ export async function readIndexMeta(path: string): Promise<IndexMeta> {
   } catch {
     throw new UsageError(`cannot read index ${path}: no such file`);
   }
-  for await (const item of readIndex(indexFileBytes(path), path)) {
+  // The header is the first record: a small piece, not the 1 MiB (and 1 MiB read ahead) a whole load uses.
+  for await (const item of readIndex(indexFileBytes(path, { pieceBytes: 64 * 1024 }), path)) {
     if (item.kind === 'meta') return item.meta;
     break;
   }
