@@ -7,7 +7,7 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BackendError, NotFoundError } from '../../src/errors';
-import { LocalBackend } from '../../src/store/local';
+import { dropFront, LocalBackend } from '../../src/store/local';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { failingAfter, listKeys, runConformance } from './conformance';
 
@@ -17,6 +17,14 @@ runConformance('LocalBackend', async () => {
 });
 
 describe('LocalBackend specifics', () => {
+  it('resumes a short gathered write at the right byte', () => {
+    const pieces = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fghi')];
+    const whole = Buffer.concat(pieces).toString();
+    for (let n = 0; n < whole.length; n++) {
+      assert.equal(Buffer.concat(dropFront(pieces, n)).toString(), whole.slice(n), `after ${n} bytes`);
+    }
+  });
+
   let tmp: TempDir;
   let root: string;
   let be: LocalBackend;
