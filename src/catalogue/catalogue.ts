@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '../store/backend';
 import { NotFoundError } from '../errors';
 import { ChunkLocation, ChunkTable } from './chunk-table';
-import { BrickRecord, decodeSegment, encodeSegment } from './segment';
+import { BrickRecord, decodeSegment, sealSegment } from './segment';
 
 export const CATALOGUE_PREFIX = 'catalogue/';
 
@@ -95,18 +95,21 @@ export class Catalogue {
     return this.brickIndex.has(idHex);
   }
 
-  /** Writes a segment for bricks that are already durable in the store; returns its key. */
-  async writeSegment(records: readonly BrickRecord[]): Promise<string> {
+  /**
+   * Writes a segment for bricks that are already durable in the store (each encoded by
+   * encodeBrickRecord); returns its key.
+   */
+  async writeSegment(bricks: readonly Buffer[]): Promise<string> {
     const key = `${CATALOGUE_PREFIX}${Date.now().toString(36).padStart(9, '0')}-${randomBytes(12).toString('hex')}`;
-    await this.backend.put(key, encodeSegment(this.dataKey, records), { ifAbsent: true });
+    await this.backend.put(key, sealSegment(this.dataKey, bricks), { ifAbsent: true });
     this.loaded.add(key);
     return key;
   }
 
   /** Replaces segments by one holding the same bricks (the merged one is written first). */
-  async merge(keys: readonly string[], records: readonly BrickRecord[]): Promise<void> {
+  async merge(keys: readonly string[], bricks: readonly Buffer[]): Promise<void> {
     if (keys.length < 2) return;
-    await this.writeSegment(records);
+    await this.writeSegment(bricks);
     for (const k of keys) await this.backend.delete(k);
   }
 }

@@ -8,7 +8,7 @@
 import { BrickBuilder, BuiltBrick } from '../brick/builder';
 import { brickKey } from '../brick/format';
 import type { Catalogue } from '../catalogue/catalogue';
-import type { BrickRecord } from '../catalogue/segment';
+import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
 import type { StorageClass, Backend } from '../store/backend';
 
 /** A chunk known to this ingest; `place` is set once its brick is built (or it was found stored). */
@@ -32,8 +32,8 @@ export class Packer {
   private slots: ChunkSlot[] = [];
   private readonly uploads = new Set<Promise<void>>();
   private failure: unknown = null;
-  /** Per-brick catalogue segments not yet merged into one. */
-  private unmerged: { key: string; record: BrickRecord }[] = [];
+  /** Per-brick catalogue segments not yet merged into one, and their bricks' encoded records. */
+  private unmerged: { key: string; encoded: Buffer }[] = [];
   storedBytes = 0;
   bricks = 0;
 
@@ -94,9 +94,10 @@ export class Packer {
     await this.backend.put(brickKey(brick.idHex), body, { storageClass: this.options.storageClass, size: brick.size });
     const record: BrickRecord = { id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks };
     // One segment per brick: a crash loses no stored brick from the catalogue.
-    const key = await this.catalogue.writeSegment([record]);
+    const encoded = encodeBrickRecord(record);
+    const key = await this.catalogue.writeSegment([encoded]);
     this.catalogue.addBricks([record]);
-    this.unmerged.push({ key, record });
+    this.unmerged.push({ key, encoded });
     this.storedBytes += brick.size;
     this.bricks++;
     this.options.onBrickStored?.(brick);
@@ -109,7 +110,7 @@ export class Packer {
     this.unmerged = [];
     await this.catalogue.merge(
       batch.map((b) => b.key),
-      batch.map((b) => b.record),
+      batch.map((b) => b.encoded),
     );
   }
 

@@ -10,7 +10,7 @@
  */
 import { BRICK_TRAILER_SIZE, decodeTable, parseTrailer } from '../brick/format';
 import { Catalogue } from '../catalogue/catalogue';
-import type { BrickRecord } from '../catalogue/segment';
+import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
 import { ArchivedError, CorruptDataError, NotFoundError } from '../errors';
 import type { Repository } from '../repo/repository';
 import { scanCatalogue } from './catalogue-scan';
@@ -62,7 +62,7 @@ export async function repairCatalogue(repo: Repository, opts: { dryRun: boolean;
     opts.onProgress?.(i + 1, missing.length);
   }
   if (opts.dryRun) return report;
-  if (records.length > 0) report.newSegment = await new Catalogue(repo.backend, repo.keys.data, null).writeSegment(records);
+  if (records.length > 0) report.newSegment = await new Catalogue(repo.backend, repo.keys.data, null).writeSegment(records.map(encodeBrickRecord));
   for (const key of report.damagedSegments) {
     await repo.backend.delete(key);
     report.removedSegments.push(key);
