@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import * as zstdBinding from 'zstd-napi/binding';
-import { open, seal } from '../crypto/aead';
+import { open, sealParts } from '../crypto/aead';
 import { padme } from '../crypto/padding';
 import { CorruptDataError } from '../errors';
 
@@ -43,6 +43,11 @@ export class ChunkSealer {
   }
 
   seal(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): Buffer {
+    return Buffer.concat(this.sealParts(dataKey, id, plaintext));
+  }
+
+  /** seal() as nonce, ciphertext and tag (see crypto/aead.ts sealParts). */
+  sealParts(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): [nonce: Buffer, body: Buffer, tag: Buffer] {
     const body = this.room(padme(PREFIX + Math.max(plaintext.length, zstdBinding.compressBound(plaintext.length))));
     let flags = FLAG_RAW;
     let n = plaintext.length;
@@ -58,7 +63,7 @@ export class ChunkSealer {
     body.writeUInt32LE(n, 1);
     const padded = padme(PREFIX + n);
     body.fill(0, PREFIX + n, padded);
-    return seal(dataKey, body.subarray(0, padded), chunkAad(id));
+    return sealParts(dataKey, body.subarray(0, padded), chunkAad(id));
   }
 }
 

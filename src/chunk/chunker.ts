@@ -5,7 +5,7 @@
  * a file moves only the boundaries near it.
  *
  * `Chunker` is a streaming splitter: push() body data as it arrives, take whole chunks
- * out; finish() returns the rest. Memory is bounded by `max` bytes.
+ * out; finish() returns the rest. It holds one window of `max` bytes.
  */
 export interface ChunkerParams {
   min: number;
@@ -58,15 +58,31 @@ export function findBoundary(
   return n === p.max || final ? n : 0;
 }
 
+/**
+ * Where a streaming Chunker gets its windows of `max` bytes. The chunks it returns are
+ * views of a window, so a window is handed to retire() once the chunker is done writing
+ * to it; the owner may reuse it once it is done with those chunks. Ingest reuses them:
+ * a fresh buffer per chunk was garbage that its thread freed only when the collector ran,
+ * by when the allocator had grown by tens of MiB.
+ */
+export interface WindowPool {
+  take(size: number): Buffer;
+  retire(window: Buffer): void;
+}
+
+/** Fresh windows, left to the garbage collector. */
+const FRESH_WINDOWS: WindowPool = { take: (size) => Buffer.allocUnsafe(size), retire: () => undefined };
+
 export class Chunker {
   private readonly maskS: number;
   private readonly maskL: number;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer | null = null;
   private fill = 0;
 
   constructor(
     private readonly gear: Uint32Array,
     private readonly params: ChunkerParams,
+    private readonly windows: WindowPool = FRESH_WINDOWS,
   ) {
     const bits = Math.round(Math.log2(params.avg));
     this.maskS = mask(Math.min(bits + 2, 31));
@@ -84,19 +100,19 @@ export class Chunker {
     return out;
   }
 
-  /** Adds data; returns the chunks it completed (each a fresh Buffer the caller owns). */
+  /** Adds data; returns the chunks it completed (views of a window, see WindowPool). */
   push(data: Uint8Array): Buffer[] {
-    if (this.buf.length === 0) this.buf = Buffer.allocUnsafe(this.params.max);
     const out: Buffer[] = [];
     let pos = 0;
     while (pos < data.length) {
-      const take = Math.min(data.length - pos, this.buf.length - this.fill);
-      this.buf.set(data.subarray(pos, pos + take), this.fill);
+      const buf = (this.buf ??= this.windows.take(this.params.max));
+      const take = Math.min(data.length - pos, buf.length - this.fill);
+      buf.set(data.subarray(pos, pos + take), this.fill);
       this.fill += take;
       pos += take;
       // Only cut with a full window of `max` bytes, so that a boundary never depends on
       // how the input happened to be split into pieces.
-      if (this.fill === this.buf.length) this.drain(out, false);
+      if (this.fill === buf.length) this.drain(buf, out, false);
     }
     return out;
   }
@@ -104,21 +120,25 @@ export class Chunker {
   /** Ends the current stream (one file body); returns its remaining chunks. */
   finish(): Buffer[] {
     const out: Buffer[] = [];
-    this.drain(out, true);
+    if (this.buf) this.drain(this.buf, out, true);
     return out;
   }
 
-  private drain(out: Buffer[], final: boolean): void {
+  /** Cuts what it can; the rest moves to a new window, since the chunks view this one. */
+  private drain(buf: Buffer, out: Buffer[], final: boolean): void {
     let start = 0;
     for (;;) {
-      const n = findBoundary(this.gear, this.params, this.maskS, this.maskL, this.buf, start, this.fill, final);
+      const n = findBoundary(this.gear, this.params, this.maskS, this.maskL, buf, start, this.fill, final);
       if (n === 0) break;
-      out.push(Buffer.from(this.buf.subarray(start, start + n)));
+      out.push(buf.subarray(start, start + n));
       start += n;
       if (start === this.fill) break;
       if (!final && this.fill - start < this.params.max) break;
     }
-    this.buf.copy(this.buf, 0, start, this.fill);
-    this.fill -= start;
+    const rest = this.fill - start;
+    this.buf = rest > 0 ? this.windows.take(this.params.max) : null;
+    this.buf?.set(buf.subarray(start, this.fill));
+    this.fill = rest;
+    this.windows.retire(buf);
   }
 }

@@ -3,6 +3,7 @@
  * published only after every brick, catalogue segment and the stored index copy are durable.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
@@ -11,6 +12,7 @@ import { ingestTar, IngestResult } from '../ingest/ingest';
 import { tarInput } from '../ingest/input';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
+import { fileBytes } from '../tar/file-bytes';
 import { Io, openRepository, StoreFlags, storeLocation } from './context';
 import { tempFileFor } from './output-file';
 import { formatBytes, parseIntOption } from './format';
@@ -33,9 +35,12 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
   const location = storeLocation(io, flags);
   const repo = await openRepository(io, flags);
-  const input = file ? createReadStream(file, { highWaterMark: 1024 * 1024 }) : null;
-  const source = input ?? io.stdin;
-  const tmp = await tempFileFor(flags.output ?? null);
+  const input = file ? await open(file, 'r') : null;
+  const source = input ? fileBytes(input) : (io.stdin as AsyncIterable<Buffer>);
+  const tmp = await tempFileFor(flags.output ?? null).catch(async (e: unknown) => {
+    await input?.close();
+    throw e;
+  });
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
     const name = flags.name ?? (file ? basename(file) : 'stdin');
@@ -44,7 +49,9 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
       storeLocation: location,
       level: flags.level,
       storageClass,
-      maxUploads: location.startsWith('s3://') ? 4 : 2,
+      // Locally one brick is written while the next fills: a second write in flight was no
+      // faster, and each brick in flight holds its 37 MiB buffer.
+      maxUploads: location.startsWith('s3://') ? 4 : 1,
       onProgress: (p) => progress?.update(p.bytesIn, null, `${p.entries} entries, ${formatBytes(p.storedBytes)} stored`),
     });
     progress?.done();
@@ -60,8 +67,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     return { ...result, index: flags.output ?? null };
   } catch (e) {
     progress?.done();
-    // Bad input stops the reader midway: close the file now, not when the stream is collected.
-    input?.destroy();
+    // Bad input stops the reader midway: close the file now, not when the reader is collected.
+    await input?.close().catch(() => undefined);
     await tmp.discard();
     throw e;
   }

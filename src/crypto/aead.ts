@@ -27,16 +27,20 @@ function freshNonce(): Buffer {
 }
 
 export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(key, plaintext, aad));
+}
+
+/**
+ * seal() as its three parts, nonce, ciphertext and tag: the ciphertext is the cipher's own
+ * output, uncopied, which ingest hands on to the thread that packs it.
+ */
+export function sealParts(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): [nonce: Buffer, body: Buffer, tag: Buffer] {
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(NONCE_SIZE + plaintext.length + TAG_SIZE);
-  nonce.copy(out, 0);
   const body = cipher.update(plaintext);
-  body.copy(out, NONCE_SIZE);
   cipher.final(); // GCM is a stream mode: final() yields no bytes, only the tag
-  cipher.getAuthTag().copy(out, NONCE_SIZE + body.length);
-  return out;
+  return [nonce, body, cipher.getAuthTag()];
 }
 
 /** Decrypts and authenticates; null when the data was altered or sealed under another key. */

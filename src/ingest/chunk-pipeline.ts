@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalogue } from '../catalogue/catalogue';
+import { NONCE_SIZE, SEAL_OVERHEAD } from '../crypto/aead';
 import type { Repository } from '../repo/repository';
 import type { ChunkSlot, Packer } from './packer';
 import { movable } from './worker-protocol';
@@ -40,16 +41,20 @@ interface Lane {
   /** Bytes sent to this worker and not yet sealed: what balances the lanes. */
   outstanding: number;
   pieces: Piece[];
-  parts: Buffer[];
+  /** The batch being filled; its first `bytes` bytes are taken. */
+  buf: Buffer | null;
   bytes: number;
   /** Kept chunks of each batch, waiting for its sealed message. */
   awaiting: Map<number, ChunkSlot[]>;
 }
 
 const BATCH_BYTES = 1024 * 1024;
-/** Batch buffers are this large (a batch is at most a batch plus one input piece). */
+/**
+ * Batch buffers are this large: room for one more input piece (1 MiB) past BATCH_BYTES, so
+ * that a piece is rarely split, which would send a whole small body down the streaming path.
+ */
 const BATCH_BUFFER = 2 * BATCH_BYTES + 64 * 1024;
-const SPARE_BUFFERS = 16;
+const SPARE_BUFFERS = 8;
 const BATCH_PIECES = 512;
 
 export class ChunkPipeline {
@@ -64,6 +69,8 @@ export class ChunkPipeline {
   private readonly batchBytes = new Map<number, number>();
   /** Batches whose new chunks another worker seals, and which. */
   private readonly exported = new Map<number, Lane>();
+  /** Exported batches being sealed, and the worker whose buffer carries their chunks (it gets it back). */
+  private readonly exporters = new Map<number, Lane>();
   private readonly spare: ArrayBuffer[] = [];
   /** Batches sent, in order, and the sealed results that arrived ahead of their turn. */
   private readonly order: { batch: number; lane: Lane }[] = [];
@@ -84,11 +91,11 @@ export class ChunkPipeline {
     const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
     for (let i = 0; i < Math.max(1, threads); i++) {
       const worker = new Worker(join(__dirname, 'chunk-worker.js'), { workerData: init });
-      const lane: Lane = { worker, outstanding: 0, pieces: [], parts: [], bytes: 0, awaiting: new Map() };
+      const lane: Lane = { worker, outstanding: 0, pieces: [], buf: null, bytes: 0, awaiting: new Map() };
       worker.on('message', (m: FromWorker) => {
         try {
           if (m.t === 'chunks') this.onChunks(lane, m);
-          else if (m.t === 'export') this.onExport(m);
+          else if (m.t === 'export') this.onExport(lane, m);
           else this.onSealed(lane, m);
         } catch (e) {
           this.fail(e);
@@ -141,11 +148,17 @@ export class ChunkPipeline {
 
   private async add(laneNo: number, body: number, data: Buffer, last: boolean): Promise<void> {
     const lane = this.lanes[laneNo]!;
-    // Copy: the input's buffers are reused by the reader, and a batch is one transferable buffer.
-    lane.pieces.push({ body, off: lane.bytes, len: data.length, last });
-    lane.parts.push(data);
-    lane.bytes += data.length;
-    if (lane.bytes >= BATCH_BYTES || lane.pieces.length >= BATCH_PIECES) await this.send(lane);
+    // Copied at once: the input reader reuses its buffers, and a batch is one transferable buffer.
+    let at = 0;
+    do {
+      const buf = (lane.buf ??= this.batchBuffer());
+      const n = Math.min(data.length - at, buf.length - lane.bytes);
+      data.copy(buf, lane.bytes, at, at + n);
+      at += n;
+      lane.pieces.push({ body, off: lane.bytes, len: n, last: last && at === data.length });
+      lane.bytes += n;
+      if (lane.bytes >= BATCH_BYTES || lane.pieces.length >= BATCH_PIECES) await this.send(lane);
+    } while (at < data.length);
   }
 
   private async send(lane: Lane): Promise<void> {
@@ -153,12 +166,10 @@ export class ChunkPipeline {
     const bytes = lane.bytes;
     while (this.inFlight > 0 && this.inFlight + bytes > this.maxInFlight && !this.failure) await new Promise<void>((r) => this.roomWaiters.push(r));
     this.throwIfFailed();
-    const buf = this.batchBuffer(bytes);
-    let o = 0;
-    for (const part of lane.parts) o += part.copy(buf, o);
+    const buf = lane.buf!.subarray(0, bytes);
     const msg: ToWorker = { t: 'data', batch: this.nextBatch++, buf, pieces: lane.pieces };
     lane.pieces = [];
-    lane.parts = [];
+    lane.buf = null;
     lane.bytes = 0;
     this.inFlight += bytes;
     lane.outstanding += bytes;
@@ -169,14 +180,16 @@ export class ChunkPipeline {
   }
 
   /**
-   * A buffer for a batch, from those the workers gave back when possible: fresh 1 MiB
-   * buffers cost page faults and zeroing, which showed up as most of the main thread's
-   * copying time.
+   * A buffer for a batch, one the workers gave back when possible: fresh 1 MiB buffers
+   * cost page faults and zeroing, which showed up as most of the main thread's copying time.
    */
-  private batchBuffer(bytes: number): Buffer {
-    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
-    const ab = i >= 0 ? this.spare.splice(i, 1)[0]! : new ArrayBuffer(Math.max(bytes, BATCH_BUFFER));
-    return Buffer.from(ab, 0, bytes);
+  private batchBuffer(): Buffer {
+    return Buffer.from(this.spare.pop() ?? new ArrayBuffer(BATCH_BUFFER));
+  }
+
+  /** Keeps a buffer a worker gave back, if it can hold a batch. */
+  private keepSpare(ab: ArrayBuffer): void {
+    if (ab.byteLength >= BATCH_BUFFER && this.spare.length < SPARE_BUFFERS) this.spare.push(ab);
   }
 
   private onChunks(lane: Lane, m: ChunksMessage): void {
@@ -222,12 +235,22 @@ export class ChunkPipeline {
     return best;
   }
 
-  private onExport(m: ExportMessage): void {
+  private onExport(from: Lane, m: ExportMessage): void {
     const to = this.exported.get(m.batch)!;
     this.exported.delete(m.batch);
-    if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
+    this.exporters.set(m.batch, from);
+    this.keepSpare(m.returned);
     const msg: ToWorker = { t: 'sealPlains', batch: m.batch, plains: m.plains, lengths: m.lengths, ids: m.ids };
-    to.worker.postMessage(msg, movable([m.plains, m.ids]));
+    // The chunks fill only part of their buffer, which moves whole (a view would be copied).
+    to.worker.postMessage(msg, [m.plains.buffer as ArrayBuffer, ...movable([m.ids])]);
+  }
+
+  /** A buffer a worker gave back: the exporter's own goes back to it, a batch's is kept for the next batch. */
+  private giveBack(batch: number, returned: ArrayBuffer): void {
+    const exporter = this.exporters.get(batch);
+    if (!exporter) return this.keepSpare(returned);
+    this.exporters.delete(batch);
+    exporter.worker.postMessage({ t: 'output', buf: returned } satisfies ToWorker, [returned]);
   }
 
   /** The slot of a chunk: stored before, seen earlier in this ingest, or new (then `keepNew` records it for sealing). */
@@ -247,7 +270,7 @@ export class ChunkPipeline {
 
   private onSealed(lane: Lane, m: SealedMessage): void {
     lane.outstanding -= this.batchBytes.get(m.batch) ?? 0;
-    if (this.spare.length < SPARE_BUFFERS) this.spare.push(m.returned);
+    this.giveBack(m.batch, m.returned);
     this.sealed.set(m.batch, m);
     // Hand batches to the packer in the order they were sent, whichever worker sealed them.
     while (this.order.length > 0 && this.sealed.has(this.order[0]!.batch)) {
@@ -262,8 +285,8 @@ export class ChunkPipeline {
         .then(async () => {
           if (this.failure) return;
           for (let i = 0; i < slots.length; i++) {
-            const s = msg.sealed[i]!;
-            await this.packer.add(slots[i]!, Buffer.from(s.buffer, s.byteOffset, s.byteLength));
+            const head = msg.heads.subarray(i * SEAL_OVERHEAD, (i + 1) * SEAL_OVERHEAD);
+            await this.packer.add(slots[i]!, [head.subarray(0, NONCE_SIZE), msg.bodies[i]!, head.subarray(NONCE_SIZE)]);
           }
         })
         .catch((e: unknown) => this.fail(e))

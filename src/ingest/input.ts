@@ -28,9 +28,12 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** Peeks at the first bytes, then yields the (decompressed) stream. */
-export async function* tarInput(source: Readable, onCompression?: (c: Compression) => void): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+/**
+ * Peeks at the first bytes, then yields the (decompressed) stream. `source` may reuse its
+ * buffers (see tar/file-bytes.ts): what this keeps past the next read it copies.
+ */
+export async function* tarInput(source: AsyncIterable<Buffer>, onCompression?: (c: Compression) => void): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLen = 0;
   let done = false;
@@ -40,24 +43,25 @@ export async function* tarInput(source: Readable, onCompression?: (c: Compressio
       done = true;
       break;
     }
-    head.push(r.value);
+    head.push(Buffer.from(r.value));
     headLen += r.value.length;
   }
   const first = Buffer.concat(head);
   const kind = detectCompression(first);
   onCompression?.(kind);
-  async function* raw(): AsyncGenerator<Buffer> {
+  /** `copy`: for a decoder, which holds on to its input while it works through it. */
+  async function* raw(copy: boolean): AsyncGenerator<Buffer> {
     if (first.length > 0) yield first;
     if (done) return;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield copy ? Buffer.from(r.value) : r.value;
   }
   if (kind === 'none') {
-    yield* raw();
+    yield* raw(false);
     return;
   }
   const decoder = kind === 'gzip' ? createGunzip() : new DecompressStream();
   // pipeline() destroys the decoder on a source error, so it surfaces in the loop below.
-  pipeline(Readable.from(raw()), decoder, () => undefined);
+  pipeline(Readable.from(raw(true)), decoder, () => undefined);
   try {
     for await (const b of decoder as AsyncIterable<Buffer>) yield b;
   } catch (e) {

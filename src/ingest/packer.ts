@@ -19,6 +19,8 @@ export interface ChunkSlot {
 }
 
 const MERGE_EVERY = 64;
+/** A brick's buffer beyond its target size: room for the chunk that crosses the target (4 MiB and a little, sealed, with the default chunker). */
+const BRICK_SLACK = 5 * 1024 * 1024;
 
 export interface PackerOptions {
   brickSize: number;
@@ -28,7 +30,7 @@ export interface PackerOptions {
 }
 
 export class Packer {
-  private readonly builder = new BrickBuilder();
+  private readonly builder: BrickBuilder;
   private slots: ChunkSlot[] = [];
   private readonly uploads = new Set<Promise<void>>();
   private failure: unknown = null;
@@ -42,10 +44,15 @@ export class Packer {
     private readonly catalogue: Catalogue,
     private readonly dataKey: Buffer,
     private readonly options: PackerOptions,
-  ) {}
+  ) {
+    this.builder = new BrickBuilder(options.brickSize + BRICK_SLACK, options.maxUploads);
+  }
 
-  /** Adds a sealed chunk; builds and starts uploading a brick when the target size is reached. */
-  async add(slot: ChunkSlot, sealed: Buffer): Promise<void> {
+  /**
+   * Adds a sealed chunk, given in pieces (copied: the caller may reuse them at once); builds
+   * and starts uploading a brick when the target size is reached.
+   */
+  async add(slot: ChunkSlot, sealed: readonly Uint8Array[]): Promise<void> {
     this.throwIfFailed();
     this.builder.add({ id: slot.id, sealed, plainLength: slot.plainLength });
     this.slots.push(slot);
@@ -77,7 +84,10 @@ export class Packer {
       if (s) s.place = { brick: brick.id, offset: c.offset, storedLength: c.storedLength };
     }
     const p = this.upload(brick).then(
-      () => void this.uploads.delete(p),
+      () => {
+        this.uploads.delete(p);
+        this.builder.reuse(brick.memory);
+      },
       (e: unknown) => {
         this.uploads.delete(p);
         this.failure ??= e;

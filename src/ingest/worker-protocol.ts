@@ -6,7 +6,8 @@
  * the catalogue, which lives on the main thread) -> `seal` -> `sealed`.
  * A body is cut by one worker, so a large file would keep one worker busy while the other
  * idles; the main thread then has the cutting worker `export` the batch's new chunks,
- * which another worker seals (`sealPlains` -> `sealed`).
+ * which another worker seals (`sealPlains` -> `sealed`); the buffer that carried them goes
+ * back to the exporting worker (`output`).
  */
 
 export interface WorkerInit {
@@ -77,13 +78,20 @@ export interface ExportMessage {
 export interface SealedMessage {
   t: 'sealed';
   batch: number;
-  /** The kept chunks, sealed, in keep order. */
-  sealed: Uint8Array[];
+  /** The kept chunks, sealed, in keep order: chunk i is nonce | bodies[i] | tag, nonce and tag being heads[28i, 28i+28). */
+  heads: Uint8Array;
+  bodies: Uint8Array[];
   /** The batch's buffer, given back for reuse. */
   returned: ArrayBuffer;
 }
 
-export type ToWorker = DataMessage | SealMessage | SealPlainsMessage;
+/** An `export` message's chunk buffer, given back once the other worker sealed its chunks, to export into again. */
+export interface OutputMessage {
+  t: 'output';
+  buf: ArrayBuffer;
+}
+
+export type ToWorker = DataMessage | SealMessage | SealPlainsMessage | OutputMessage;
 export type FromWorker = ChunksMessage | ExportMessage | SealedMessage;
 
 /** The memory of the buffers that own their whole ArrayBuffer: only those can be moved to the other thread rather than copied. */
