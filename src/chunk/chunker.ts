@@ -124,16 +124,19 @@ export class Chunker {
     return out;
   }
 
-  /** Cuts what it can; the rest moves to a new window, since the chunks view this one. */
+  /**
+   * Cuts every chunk whose end is already decided: a boundary found in the bytes at hand is
+   * where more bytes would put it too, and findBoundary answers 0 (wait) rather than force a
+   * cut short of `max`. The rest moves to a new window, since the chunks view this one; it
+   * is less than a chunk (cutting one chunk per full window moved three chunks' worth).
+   */
   private drain(buf: Buffer, out: Buffer[], final: boolean): void {
     let start = 0;
-    for (;;) {
+    while (start < this.fill) {
       const n = findBoundary(this.gear, this.params, this.maskS, this.maskL, buf, start, this.fill, final);
       if (n === 0) break;
       out.push(buf.subarray(start, start + n));
       start += n;
-      if (start === this.fill) break;
-      if (!final && this.fill - start < this.params.max) break;
     }
     const rest = this.fill - start;
     this.buf = rest > 0 ? this.windows.take(this.params.max) : null;
