@@ -42,11 +42,7 @@ export class ChunkSealer {
     return this.scratch;
   }
 
-  seal(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): Buffer {
-    return Buffer.concat(this.sealParts(dataKey, id, plaintext));
-  }
-
-  /** seal() as nonce, ciphertext and tag (see crypto/aead.ts sealParts). */
+  /** A sealed chunk as its nonce, ciphertext and tag (see crypto/aead.ts sealParts). */
   sealParts(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): [nonce: Buffer, body: Buffer, tag: Buffer] {
     const body = this.room(padme(PREFIX + Math.max(plaintext.length, zstdBinding.compressBound(plaintext.length))));
     let flags = FLAG_RAW;
