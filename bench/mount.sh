@@ -8,7 +8,7 @@
 set -eu
 DATA=${1:-/usr/lib/x86_64-linux-gnu}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-DTAR="node $HERE/bin/dtar.js"
+DTAR="$HERE/bin/dtar.js"
 W=$(mktemp -d /tmp/dtar-bench-mount.XXXXXX)
 export DTAR_STORE=$W/store DTAR_PASSWORD=bench XDG_CACHE_HOME=$W/cache BORG_PASSPHRASE=bench BORG_REPO=$W/borg
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_BASE_DIR=$W/borgbase

@@ -35,15 +35,15 @@ ENDPOINT=$(cat "$WORK/endpoint")
 export DTAR_PASSWORD=bench XDG_CACHE_HOME="$WORK/cache" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 LOCAL=(--store "$WORK/local-store")
 S3=(--store s3://bench/store --s3-endpoint "$ENDPOINT")
-dtar() { node bin/dtar.js "$@"; }
+dtar() { bin/dtar.js "$@"; }
 
 dtar init -q "${LOCAL[@]}"
 dtar init -q "${S3[@]}"
-time_cmd local-ingest node bin/dtar.js ingest -q "$WORK/data.tar" -o "$WORK/local.idx" "${LOCAL[@]}"
-time_cmd s3-ingest node bin/dtar.js ingest -q "$WORK/data.tar" -o "$WORK/s3.idx" "${S3[@]}"
+time_cmd local-ingest bin/dtar.js ingest -q "$WORK/data.tar" -o "$WORK/local.idx" "${LOCAL[@]}"
+time_cmd s3-ingest bin/dtar.js ingest -q "$WORK/data.tar" -o "$WORK/s3.idx" "${S3[@]}"
 rm -rf "$WORK/cache" # restore and reads start without local caches
-time_cmd local-restore node bin/dtar.js restore -q "$WORK/local.idx" -o "$WORK/local-out.tar" "${LOCAL[@]}"
-time_cmd s3-restore node bin/dtar.js restore -q "$WORK/s3.idx" -o "$WORK/s3-out.tar" "${S3[@]}"
+time_cmd local-restore bin/dtar.js restore -q "$WORK/local.idx" -o "$WORK/local-out.tar" "${LOCAL[@]}"
+time_cmd s3-restore bin/dtar.js restore -q "$WORK/s3.idx" -o "$WORK/s3-out.tar" "${S3[@]}"
 cmp "$WORK/data.tar" "$WORK/local-out.tar"
 cmp "$WORK/data.tar" "$WORK/s3-out.tar"
 rm -f "$WORK/local-out.tar" "$WORK/s3-out.tar"
@@ -56,7 +56,7 @@ read_all() { # NAME INDEX STORE-ARGS...
   mkdir -p "$mnt"
   rm -rf "$WORK/cache"
   if [ -e /dev/fuse ] && command -v fusermount > /dev/null; then
-    node bin/dtar.js mount -q "$index" "$mnt" "$@" &
+    bin/dtar.js mount -q "$index" "$mnt" "$@" &
     local pid=$!
     MOUNT_PIDS="$MOUNT_PIDS $pid"
     local i=0
@@ -73,7 +73,7 @@ read_all() { # NAME INDEX STORE-ARGS...
     fi
   fi
   READ_HOW=extract
-  time_cmd "$name-read" node bin/dtar.js extract -q "$index" -C "$WORK/out-$name" "$@"
+  time_cmd "$name-read" bin/dtar.js extract -q "$index" -C "$WORK/out-$name" "$@"
   rm -rf "$WORK/out-$name"
 }
 read_all local "$WORK/local.idx" "${LOCAL[@]}"

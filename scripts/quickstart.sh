@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-dtar() { node bin/dtar.js "$@"; }
+dtar() { bin/dtar.js "$@"; }
 if [ -z "${DTAR_PASSWORD:-}" ] && [ -z "${DTAR_PASSWORD_FILE:-}" ]; then
   export DTAR_PASSWORD_FILE="${XDG_CONFIG_HOME:-$HOME/.config}/dtar/passphrase"
   if [ ! -f "$DTAR_PASSWORD_FILE" ]; then

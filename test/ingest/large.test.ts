@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeHeader, paddingFor, paxHeaderBlocks } from '../../src/tar/header';
-import { DTAR, dtar, ok, testStore, TestStore } from '../support/dtar';
+import { DTAR_ARGV, dtar, ok, testStore, TestStore } from '../support/dtar';
 
 const GIB = 1024 ** 3;
 
@@ -28,7 +28,7 @@ async function* archive(head: Buffer, size: number, digest: (hex: string) => voi
 
 function ingestStream(s: TestStore, index: string, source: AsyncIterable<Buffer>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DTAR, 'ingest', '-q', '-o', index], { env: s.env, stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...DTAR_ARGV, 'ingest', '-q', '-o', index], { env: s.env, stdio: ['pipe', 'ignore', 'inherit'] });
     Readable.from(source).pipe(child.stdin);
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? -1));
@@ -37,7 +37,7 @@ function ingestStream(s: TestStore, index: string, source: AsyncIterable<Buffer>
 
 function restoreDigest(s: TestStore, index: string): Promise<{ code: number; sha: string; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DTAR, 'restore', '-q', index], { env: s.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...DTAR_ARGV, 'restore', '-q', index], { env: s.env, stdio: ['ignore', 'pipe', 'inherit'] });
     const h = createHash('sha256');
     let bytes = 0;
     child.stdout.on('data', (b: Buffer) => {

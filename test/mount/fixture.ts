@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
-import { DTAR, dtar, testStore, TestStore } from '../support/dtar';
+import { DTAR_ARGV, dtar, testStore, TestStore } from '../support/dtar';
 
 export const sh = promisify(execFile);
 
@@ -76,7 +76,7 @@ export interface RunningMount {
 /** Runs `dtar mount INDEX DIR ...` and waits until DIR is a mount point. */
 export async function startMount(f: Fixture, dir: string, extra: string[] = []): Promise<RunningMount> {
   await mkdir(dir, { recursive: true });
-  const child = spawn(process.execPath, [DTAR, 'mount', f.index, dir, ...extra], { env: f.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...DTAR_ARGV, 'mount', f.index, dir, ...extra], { env: f.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -14,7 +14,7 @@ import { decodeSegment } from '../../src/catalogue/segment';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
 import { TEMP_PREFIX } from '../../src/store/keys';
-import { DTAR, type DtarResult } from '../support/dtar';
+import { DTAR_ARGV, type DtarResult } from '../support/dtar';
 
 const run = promisify(execFile);
 
@@ -120,7 +120,7 @@ export interface Running {
 }
 
 export function spawnDtar(args: string[], env: NodeJS.ProcessEnv, stdin?: Buffer): Running {
-  const child = spawn(process.execPath, [DTAR, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DTAR_ARGV, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout!.on('data', (b: Buffer) => out.push(b));

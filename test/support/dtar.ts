@@ -3,12 +3,16 @@
  * and stdout exactly as a user sees them), against a fresh local store in a temp directory.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const DTAR = resolve(__dirname, '../../../bin/dtar.js');
+/** The Node options of the entry point's `#!` line, which users get when they run `dtar`. */
+export const NODE_FLAGS = readFileSync(DTAR, 'latin1').split('\n')[0]!.split(' ').filter((a) => a.startsWith('--'));
+/** Arguments to run dtar with process.execPath as users run it (PATH may be unset in a test's env). */
+export const DTAR_ARGV = [...NODE_FLAGS, DTAR];
 
 export interface DtarResult {
   code: number;
@@ -25,7 +29,7 @@ export interface RunOptions {
 
 export function dtar(args: string[], opts: RunOptions): Promise<DtarResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [DTAR, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...DTAR_ARGV, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
