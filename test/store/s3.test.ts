@@ -209,7 +209,8 @@ describe('RetryBackend over S3Backend', () => {
   });
 
   it('rides out a server failing a quarter of all requests', async () => {
-    const be = new RetryBackend(s3For(server, bucket), { retries: 12, baseDelayMs: 1, maxDelayMs: 10 });
+    // 44% of requests fail: with 20 retries no request of the ~40 exhausts them (3e-8 each).
+    const be = new RetryBackend(s3For(server, bucket), { retries: 20, baseDelayMs: 1, maxDelayMs: 10 });
     const bodies = Array.from({ length: 12 }, () => randomBytes(2000));
     server.failRate(0.25, 503);
     server.failRate(0.25, 'reset');
