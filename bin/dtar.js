@@ -2,7 +2,7 @@
 'use strict';
 // --max-semi-space-size=2 (MiB; Node 20's default is 16): a young generation that small is
 // collected often enough that the chunk buffers the main thread receives and drops during
-// ingest are freed promptly. With the default, a 5.4 GB ingest peaked at 556-591 MB of
-// resident memory, with this at 482-501 MB, at the same speed (bench/README.md). V8 reads
+// ingest are freed promptly. With the default, a 5.4 GB ingest peaked at 543-577 MiB of
+// resident memory, with this at 481-489 MiB, at the same speed (bench/README.md). V8 reads
 // the flag only at start, so it can only be given here.
 require('../dist/src/cli/main.js').main();
