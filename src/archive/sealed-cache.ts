@@ -4,8 +4,9 @@
  * hash, so an entry never goes stale; whatever is read back is authenticated again when
  * the chunk is opened, so a damaged cache file is only a miss, never wrong data.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirs } from '../fs/make-dirs';
 
 export class SealedChunkCache {
   constructor(private readonly dir: string) {}
@@ -29,7 +30,7 @@ export class SealedChunkCache {
     const path = this.pathOf(brickHex, offset, sealed.length);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
-      await mkdir(join(this.dir, brickHex.slice(0, 2)), { recursive: true, mode: 0o700 });
+      await makeDirs(join(this.dir, brickHex.slice(0, 2)), 0o700);
       await writeFile(tmp, sealed, { mode: 0o600 });
       await rename(tmp, path);
     } catch {

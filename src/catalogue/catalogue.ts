@@ -5,10 +5,11 @@
  * so a local cache of them (still sealed) makes loading incremental.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../store/backend';
 import { NotFoundError } from '../errors';
+import { makeDirs } from '../fs/make-dirs';
 import { ChunkLocation, ChunkTable } from './chunk-table';
 import { BrickRecord, decodeSegment, sealSegment } from './segment';
 
@@ -62,7 +63,7 @@ export class Catalogue {
       return await readFile(file);
     } catch {
       const data = await this.backend.get(key);
-      await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
+      await makeDirs(this.cacheDir, 0o700);
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(tmp, data, { mode: 0o600 });
       await rename(tmp, file);

@@ -9,7 +9,7 @@
  * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
-import { DtarError } from '../errors';
+import { DtarError, systemErrorReason } from '../errors';
 import type { Io } from '../commands/context';
 import { register as registerInit } from '../commands/init';
 import { register as registerIngest } from '../commands/ingest';
@@ -71,8 +71,9 @@ function report(e: unknown, io: Io, debug: boolean): number {
   }
   const err = e as NodeJS.ErrnoException;
   if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return 0;
-  if (err && typeof err.code === 'string' && err.syscall) {
-    io.stderr.write(`dtar: ${err.message}\n`);
+  const reason = systemErrorReason(e);
+  if (reason !== null) {
+    io.stderr.write(`dtar: ${err.path ? `cannot ${err.syscall} ${err.path}: ${reason}` : err.message}\n`);
     if (debug && err.stack) io.stderr.write(err.stack + '\n');
     return 2;
   }

@@ -1,8 +1,9 @@
 /** `dtar extract INDEX [PATH...] -C DIR`: selected members (all when none) into a directory. */
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DamageFoundError, DtarError, UsageError } from '../errors';
 import { extractArchive, ExtractResult } from '../extract/extract';
+import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { openIndexStore } from './index-file';
@@ -29,7 +30,7 @@ class ExtractIncompleteError extends DtarError {
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, asRoot: boolean): Promise<ExtractResult> {
   const { meta, repo } = await openIndexStore(io, index, flags);
   checkIndexStore(meta, repo);
-  await mkdir(flags.directory, { recursive: true });
+  await makeDirs(flags.directory);
   const dir = await realpath(flags.directory);
   const selection = new Selection(paths);
   const progress = flags.quiet ? null : io.progress('extract');

@@ -36,6 +36,10 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   const location = storeLocation(io, flags);
   const repo = await openRepository(io, flags);
   const input = file ? await open(file, 'r') : null;
+  if (input && (await input.stat()).isDirectory()) {
+    await input.close();
+    throw new UsageError(`${file} is a directory, not a tar file (to back it up: tar c ${file} | dtar ingest)`);
+  }
   const source = input ? fileBytes(input) : (io.stdin as AsyncIterable<Buffer>);
   const tmp = await tempFileFor(flags.output ?? null).catch(async (e: unknown) => {
     await input?.close();

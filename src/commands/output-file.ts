@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { systemErrorReason, UsageError } from '../errors';
 
 export interface TempFile {
   path: string;
@@ -18,7 +19,11 @@ export interface TempFile {
 export async function tempFileFor(destination: string | null): Promise<TempFile> {
   const dir = destination ? dirname(destination) : tmpdir();
   const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(path, 'wx+', 0o600);
+  const handle = await open(path, 'wx+', 0o600).catch((e: unknown) => {
+    // The temporary name would only puzzle: name the file asked for.
+    const reason = systemErrorReason(e);
+    throw reason === null ? e : new UsageError(`cannot write ${destination ?? path}: ${reason}`);
+  });
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) {

@@ -157,3 +157,13 @@ export class ObjectExistsError extends DtarError {
     this.key = key;
   }
 }
+
+/**
+ * What a failed system call says, without Node's code and call: "no such file or directory"
+ * from "ENOENT: no such file or directory, open '/x'". Null for anything but a system error.
+ */
+export function systemErrorReason(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException | null;
+  if (!err || typeof err.code !== 'string' || !err.syscall) return null;
+  return /^[A-Z0-9_]+: (.*?), \w+/.exec(err.message)?.[1] ?? err.message;
+}

@@ -5,9 +5,10 @@
  * and the mapping of file-system errors onto the typed store errors.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BackendError, NotFoundError, ObjectExistsError } from '../errors';
+import { makeDirs } from '../fs/make-dirs';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
 import { describeFault, faultInfo } from './errors';
 import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
@@ -189,7 +190,7 @@ export class LocalBackend implements Backend {
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') throw err;
     }
-    const first = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    const first = await makeDirs(dir, DIR_MODE);
     if (first !== undefined) {
       // New directories are durable only once their parents' entries are synced.
       for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {

@@ -1,5 +1,6 @@
 /** ls, cat, extract, archives, stats and key passwd against a real store and a GNU tar archive. */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -132,4 +133,29 @@ test('errors are one line without a stack trace; --debug adds the trace', async 
   assert.equal(r.stderr, `dtar: cannot read index ${join(f.tmp.path, 'missing.index.tar')}: no such file\n`);
   const d = await dtar(f.env, '--debug', 'cat', join(f.tmp.path, 'missing.index.tar'), 'x');
   assert.match(d.stderr, /\n\s+at /);
+});
+
+test('files that cannot be read or written are named in a plain one-line error', async () => {
+  const missing = join(f.tmp.path, 'missing.tar');
+  const noDir = join(f.tmp.path, 'no-such-dir');
+  const cases: [string[], string][] = [
+    [['ingest', missing, '-o', join(f.tmp.path, 'x.idx')], `dtar: cannot open ${missing}: no such file or directory\n`],
+    [['ingest', f.tree, '-o', join(f.tmp.path, 'x.idx')], `dtar: ${f.tree} is a directory, not a tar file (to back it up: tar c ${f.tree} | dtar ingest)\n`],
+    [['ingest', f.tar, '-o', join(noDir, 'x.idx')], `dtar: cannot write ${join(noDir, 'x.idx')}: no such file or directory\n`],
+    [['restore', f.index, '-o', join(noDir, 'x.tar')], `dtar: cannot write ${join(noDir, 'x.tar')}: no such file or directory\n`],
+  ];
+  for (const [argv, stderr] of cases) {
+    const r = await dtar(f.env, ...argv);
+    assert.equal(r.stderr, stderr, argv.join(' '));
+    assert.equal(r.code, 2, argv.join(' '));
+  }
+  assert.equal(existsSync(join(f.tmp.path, 'x.idx')), false, 'no index was written');
+  assert.equal(existsSync(noDir), false, 'no directory was made for an output');
+});
+
+test('an extraction directory that cannot be made is an error, not a hang', { skip: !existsSync('/proc/1') }, async () => {
+  // mkdir answers ENOENT under /proc although the parent exists: Node's recursive mkdir loops on that.
+  const r = await dtar(f.env, 'extract', f.index, '-C', '/proc/1/dtar-test', '--quiet');
+  assert.equal(r.stderr, 'dtar: cannot mkdir /proc/1/dtar-test: no such file or directory\n');
+  assert.equal(r.code, 2);
 });
