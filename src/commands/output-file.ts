@@ -3,6 +3,7 @@
  * fsynced, then renamed, so that a reader never sees half a file under the final name.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,31 @@ export interface TempFile {
   discard(): Promise<void>;
 }
 
+/**
+ * Temporary files not yet published or discarded. Interrupted (Ctrl-C, kill), the command
+ * does not get to discard them: they are removed on the signal, which then takes its
+ * usual course, so no half-written `.NAME.*.tmp` is left beside the file asked for.
+ */
+const pending = new Set<string>();
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const p of pending) rmSync(p, { force: true });
+  pending.clear();
+  untrack();
+  process.kill(process.pid, signal);
+}
+
+function track(path: string): void {
+  if (pending.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  pending.add(path);
+}
+
+function untrack(path?: string): void {
+  if (path !== undefined) pending.delete(path);
+  if (pending.size === 0) for (const s of SIGNALS) process.off(s, onSignal);
+}
+
 export async function tempFileFor(destination: string | null): Promise<TempFile> {
   const dir = destination ? dirname(destination) : tmpdir();
   const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
@@ -24,6 +50,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
     const reason = systemErrorReason(e);
     throw reason === null ? e : new UsageError(`cannot write ${destination ?? path}: ${reason}`);
   });
+  track(path);
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) {
@@ -39,6 +66,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
       await close();
       if (destination) {
         await rename(path, destination);
+        untrack(path);
         const d = await open(dirname(destination), 'r');
         try {
           await d.sync();
@@ -50,6 +78,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
     async discard() {
       await close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
+      untrack(path);
     },
   };
 }
