@@ -2,7 +2,8 @@
  * `dtar ingest [FILE] [-o INDEX]`: store a tar stream, write its index. The index is
  * published only after every brick, catalogue segment and the stored index copy are durable.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
@@ -14,7 +15,7 @@ import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
 import { Io, openRepository, StoreFlags, storeLocation } from './context';
-import { tempFileFor } from './output-file';
+import { isSpecialFile, tempFileFor } from './output-file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
 import { writeTo } from './stdout';
@@ -41,7 +42,10 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     throw new UsageError(`${file} is a directory, not a tar file (to back it up: tar c ${file} | dtar ingest)`);
   }
   const source = input ? fileBytes(input) : (io.stdin as AsyncIterable<Buffer>);
-  const tmp = await tempFileFor(flags.output ?? null).catch(async (e: unknown) => {
+  // The index is read back for its stored copy: to a device or FIFO it goes, like standard
+  // output, from a temporary file once complete.
+  const special = flags.output !== undefined && (await isSpecialFile(flags.output));
+  const tmp = await tempFileFor(special ? null : (flags.output ?? null)).catch(async (e: unknown) => {
     await input?.close();
     throw e;
   });
@@ -59,15 +63,17 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
       onProgress: (p) => progress?.update(p.bytesIn, null, `${p.entries} entries, ${formatBytes(p.storedBytes)} stored`),
     });
     progress?.done();
+    // GNU tar refuses an empty input too; in `ssh host tar c / | dtar ingest` it means the
+    // producer failed, and a backup of nothing must not pass for a success.
+    if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
     const created = new Date();
     const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize };
     // A function body, so that a retried upload reads the index again from the start.
     await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
     await tmp.publish();
-    if (!flags.output) {
-      await writeTo(io.stdout, createReadStream(tmp.path));
-      await tmp.discard();
-    }
+    if (special) await pipeline(createReadStream(tmp.path), createWriteStream(flags.output!));
+    else if (!flags.output) await writeTo(io.stdout, createReadStream(tmp.path));
+    if (special || !flags.output) await tmp.discard();
     return { ...result, index: flags.output ?? null };
   } catch (e) {
     progress?.done();

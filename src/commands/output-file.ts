@@ -1,11 +1,12 @@
 /**
  * Publishing a file atomically: written under a temporary name beside its destination,
  * fsynced, then renamed, so that a reader never sees half a file under the final name.
+ * Devices and FIFOs are written in place (see isSpecialFile).
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, open, readlink, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { systemErrorReason, UsageError } from '../errors';
 
@@ -42,7 +43,45 @@ function untrack(path?: string): void {
   if (pending.size === 0) for (const s of SIGNALS) process.off(s, onSignal);
 }
 
+/**
+ * True when `path` is an existing device, FIFO or socket (`-o /dev/null`, `-o >(...)`): it is
+ * written as it is. Renaming a temporary file over it would replace it: as root, a restore
+ * to /dev/null once turned /dev/null into a regular file.
+ */
+export async function isSpecialFile(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => null);
+  return st !== null && !st.isFile() && !st.isDirectory();
+}
+
+/** Where `path` leads through symbolic links (dangling ones too: their target is created). */
+async function linkTarget(path: string): Promise<string> {
+  for (let hops = 0; hops < 40; hops++) {
+    const st = await lstat(path).catch(() => null);
+    if (!st?.isSymbolicLink()) return path;
+    path = resolve(dirname(path), await readlink(path));
+  }
+  throw new UsageError(`${path}: too many levels of symbolic links`);
+}
+
+/** The file itself, opened for writing, for a destination that must not be replaced. */
+async function directOutput(destination: string): Promise<TempFile> {
+  const handle = await open(destination, 'w');
+  return { path: destination, handle, publish: () => handle.close(), discard: () => handle.close().catch(() => undefined) };
+}
+
+/**
+ * Where an output is written until it is complete: beside `destination` (whose symbolic
+ * link, if it is one, is followed, so the file it points to is replaced and the link stays),
+ * in the temporary directory when there is none, or, for a device or FIFO, the destination
+ * itself.
+ */
 export async function tempFileFor(destination: string | null): Promise<TempFile> {
+  if (destination !== null) {
+    const st = await stat(destination).catch(() => null);
+    if (st?.isDirectory()) throw new UsageError(`${destination} is a directory: give a file name`);
+    if (st && !st.isFile()) return directOutput(destination);
+    destination = await linkTarget(destination);
+  }
   const dir = destination ? dirname(destination) : tmpdir();
   const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(path, 'wx+', 0o600).catch((e: unknown) => {

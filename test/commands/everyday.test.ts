@@ -1,7 +1,7 @@
 /** ls, cat, extract, archives, stats and key passwd against a real store and a GNU tar archive. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { lstat, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -158,4 +158,38 @@ test('an extraction directory that cannot be made is an error, not a hang', { sk
   const r = await dtar(f.env, 'extract', f.index, '-C', '/proc/1/dtar-test', '--quiet');
   assert.equal(r.stderr, 'dtar: cannot mkdir /proc/1/dtar-test: no such file or directory\n');
   assert.equal(r.code, 2);
+});
+
+test('-o to a FIFO or device writes into it, and through a symbolic link to its file: neither is replaced', async () => {
+  const original = await readFile(f.tar);
+  const fifo = join(f.tmp.path, 'out.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const readFifo = async (): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const b of createReadStream(fifo)) parts.push(b as Buffer);
+    return Buffer.concat(parts);
+  };
+  const [restored, r] = await Promise.all([readFifo(), dtar(f.env, 'restore', f.index, '-o', fifo, '--quiet')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(restored.equals(original), 'the tar came through the FIFO');
+  assert.ok((await lstat(fifo)).isFIFO(), 'the FIFO is still a FIFO');
+  // ingest reads its index back for the stored copy: through a FIFO it must still be whole.
+  const [index, i] = await Promise.all([readFifo(), dtar(f.env, 'ingest', f.tar, '-o', fifo, '--quiet')]);
+  assert.equal(i.code, 0, i.stderr);
+  const copy = join(f.tmp.path, 'via-fifo.idx');
+  await writeFile(copy, index);
+  assert.ok((await dtar(f.env, 'restore', copy)).stdout.equals(original), 'the index from the FIFO restores');
+  assert.ok((await lstat(fifo)).isFIFO());
+  const dev = await dtar(f.env, 'restore', f.index, '-o', '/dev/null', '--quiet');
+  assert.equal(dev.code, 0, dev.stderr);
+  assert.ok((await lstat('/dev/null')).isCharacterDevice(), '/dev/null is still a device');
+
+  const link = join(f.tmp.path, 'link.tar');
+  await symlink('target.tar', link);
+  assert.equal((await dtar(f.env, 'restore', f.index, '-o', link, '--quiet')).code, 0);
+  assert.ok((await lstat(link)).isSymbolicLink(), 'the link stays a link');
+  assert.ok((await readFile(join(f.tmp.path, 'target.tar'))).equals(original), 'its target has the tar');
+  const dir = await dtar(f.env, 'restore', f.index, '-o', f.tmp.path);
+  assert.equal(dir.stderr, `dtar: ${f.tmp.path} is a directory: give a file name\n`);
+  assert.equal(dir.code, 2);
 });
