@@ -18,6 +18,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # zstd-napi downloads a prebuilt binary from GitHub, else compiles against Node's headers,
+  # which node-gyp also downloads: where Node's own headers are installed, use them, so that
+  # the install works without either download.
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ] && [ -f /usr/include/node/common.gypi ]; then
+    export npm_config_nodedir=/usr
+  fi
   npm ci --no-audit --no-fund
 fi
 npm run build --silent
