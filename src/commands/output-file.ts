@@ -84,12 +84,14 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
   }
   const dir = destination ? dirname(destination) : tmpdir();
   const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
+  // Tracked before it exists: a signal that comes once the file is there must find it listed.
+  track(path);
   const handle = await open(path, 'wx+', 0o600).catch((e: unknown) => {
+    untrack(path);
     // The temporary name would only puzzle: name the file asked for.
     const reason = systemErrorReason(e);
     throw reason === null ? e : new UsageError(`cannot write ${destination ?? path}: ${reason}`);
   });
-  track(path);
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) {
