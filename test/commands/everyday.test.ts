@@ -193,3 +193,15 @@ test('-o to a FIFO or device writes into it, and through a symbolic link to its 
   assert.equal(dir.stderr, `dtar: ${f.tmp.path} is a directory: give a file name\n`);
   assert.equal(dir.code, 2);
 });
+
+test('an empty input is refused, as GNU tar refuses it: a backup of nothing is not a success', async () => {
+  const out = join(f.tmp.path, 'empty.idx');
+  const empty = join(f.tmp.path, 'empty.tar');
+  await writeFile(empty, '');
+  for (const argv of [['ingest', '-o', out], ['ingest', empty, '-o', out]]) {
+    const r = await dtar(f.env, ...argv); // the harness's standard input is empty
+    assert.equal(r.stderr, 'dtar: the input is empty: no tar stream came in, and nothing was backed up\n', argv.join(' '));
+    assert.equal(r.code, 2);
+    assert.equal(existsSync(out), false, 'no index');
+  }
+});
