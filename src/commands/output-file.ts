@@ -4,7 +4,7 @@
  * Devices and FIFOs are written in place (see isSpecialFile).
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, type Stats } from 'node:fs';
 import { lstat, open, readlink, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -49,7 +49,10 @@ function untrack(path?: string): void {
  * to /dev/null once turned /dev/null into a regular file.
  */
 export async function isSpecialFile(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => null);
+  return isSpecial(await stat(path).catch(() => null));
+}
+
+function isSpecial(st: Stats | null): boolean {
   return st !== null && !st.isFile() && !st.isDirectory();
 }
 
@@ -79,7 +82,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
   if (destination !== null) {
     const st = await stat(destination).catch(() => null);
     if (st?.isDirectory()) throw new UsageError(`${destination} is a directory: give a file name`);
-    if (st && !st.isFile()) return directOutput(destination);
+    if (isSpecial(st)) return directOutput(destination);
     destination = await linkTarget(destination);
   }
   const dir = destination ? dirname(destination) : tmpdir();

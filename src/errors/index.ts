@@ -158,12 +158,18 @@ export class ObjectExistsError extends DtarError {
   }
 }
 
+/** The code of a failed system call ("ENOENT"), or of any error that carries one. */
+export function errnoCode(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
  * What a failed system call says, without Node's code and call: "no such file or directory"
  * from "ENOENT: no such file or directory, open '/x'". Null for anything but a system error.
  */
 export function systemErrorReason(e: unknown): string | null {
-  const err = e as NodeJS.ErrnoException | null;
-  if (!err || typeof err.code !== 'string' || !err.syscall) return null;
+  const err = e as NodeJS.ErrnoException;
+  if (errnoCode(e) === undefined || !err.syscall) return null;
   return /^[A-Z0-9_]+: (.*?), \w+/.exec(err.message)?.[1] ?? err.message;
 }

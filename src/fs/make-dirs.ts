@@ -6,9 +6,11 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { errnoCode } from '../errors';
 
-function code(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | null)?.code;
+/** mkdir's EEXIST is success when what exists is a directory (made meanwhile, or before). */
+async function existsAsDirectory(e: unknown, path: string): Promise<boolean> {
+  return errnoCode(e) === 'EEXIST' && (await stat(path).catch(() => null))?.isDirectory() === true;
 }
 
 /**
@@ -17,19 +19,19 @@ function code(e: unknown): string | undefined {
  * recursive mkdir does; fails as mkdir does otherwise (EEXIST for a file in the way).
  */
 export async function makeDirs(path: string, mode = 0o777): Promise<string | undefined> {
+  const parent = dirname(path);
   try {
     await mkdir(path, { mode });
     return path;
   } catch (e) {
-    if (code(e) === 'EEXIST' && (await stat(path).catch(() => null))?.isDirectory()) return undefined;
-    const parent = dirname(path);
-    if (code(e) !== 'ENOENT' || parent === path) throw e;
+    if (await existsAsDirectory(e, path)) return undefined;
+    if (errnoCode(e) !== 'ENOENT' || parent === path) throw e;
   }
-  const first = await makeDirs(dirname(path), mode);
+  const first = await makeDirs(parent, mode);
   try {
     await mkdir(path, { mode }); // once: an ENOENT now is the answer, not a reason to retry
   } catch (e) {
-    if (!(code(e) === 'EEXIST' && (await stat(path).catch(() => null))?.isDirectory())) throw e;
+    if (!(await existsAsDirectory(e, path))) throw e;
   }
   return first ?? path;
 }

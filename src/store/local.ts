@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, NotFoundError, ObjectExistsError } from '../errors';
+import { BackendError, errnoCode, NotFoundError, ObjectExistsError } from '../errors';
 import { makeDirs } from '../fs/make-dirs';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
-import { describeFault, faultInfo } from './errors';
+import { describeFault } from './errors';
 import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
 
 const FILE_MODE = 0o600;
@@ -63,7 +63,7 @@ export class LocalBackend implements Backend {
       await fsyncDir(dir);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
-      if (options.ifAbsent && errorCode(err) === 'EEXIST') throw new ObjectExistsError(key);
+      if (options.ifAbsent && errnoCode(err) === 'EEXIST') throw new ObjectExistsError(key);
       throw this.fail('put', key, err);
     }
   }
@@ -88,7 +88,7 @@ export class LocalBackend implements Backend {
         return buf.subarray(0, filled);
       });
     } catch (err) {
-      if (ABSENT.has(errorCode(err) ?? '')) throw new NotFoundError(key);
+      if (ABSENT.has(errnoCode(err) ?? '')) throw new NotFoundError(key);
       throw this.fail('get', key, err);
     }
   }
@@ -145,7 +145,7 @@ export class LocalBackend implements Backend {
       const st = await stat(this.file(key));
       return st.isFile() ? { key, size: st.size } : null;
     } catch (err) {
-      if (ABSENT.has(errorCode(err) ?? '')) return null;
+      if (ABSENT.has(errnoCode(err) ?? '')) return null;
       throw this.fail('stat', key, err);
     }
   }
@@ -163,7 +163,7 @@ export class LocalBackend implements Backend {
     try {
       await unlink(this.file(key));
     } catch (err) {
-      const code = errorCode(err);
+      const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw this.fail('delete', key, err);
     }
@@ -188,7 +188,7 @@ export class LocalBackend implements Backend {
     try {
       return await open(temp, 'wx', FILE_MODE);
     } catch (err) {
-      if (errorCode(err) !== 'ENOENT') throw err;
+      if (errnoCode(err) !== 'ENOENT') throw err;
     }
     const first = await makeDirs(dir, DIR_MODE);
     if (first !== undefined) {
@@ -207,7 +207,7 @@ export class LocalBackend implements Backend {
     try {
       dir = await opendir(path.join(this.root, ...base.split('/').filter((s) => s !== '')));
     } catch (err) {
-      if (ABSENT.has(errorCode(err) ?? '')) return; // nothing stored there (yet)
+      if (ABSENT.has(errnoCode(err) ?? '')) return; // nothing stored there (yet)
       throw this.fail('list', prefix, err);
     }
     for await (const entry of dir) {
@@ -220,7 +220,7 @@ export class LocalBackend implements Backend {
         try {
           yield { key, size: (await stat(path.join(dir.path, entry.name))).size };
         } catch (err) {
-          if (faultInfo(err).code !== 'ENOENT') throw this.fail('list', prefix, err); // else deleted since readdir
+          if (errnoCode(err) !== 'ENOENT') throw this.fail('list', prefix, err); // else deleted since readdir
         }
       }
     }
@@ -273,8 +273,4 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function errorCode(err: unknown): string | undefined {
-  return faultInfo(err).code;
 }
