@@ -1,24 +1,56 @@
 /**
- * The plaintext chunk cache: an LRU bounded in bytes that holds the promise of each chunk,
- * so a chunk being fetched is shared by every reader that wants it meanwhile, and a chunk
- * is never fetched twice at once. Missing chunks asked for together are grouped by brick,
+ * The plaintext chunk cache: an LRU bounded in bytes whose entries are fetched once, so a
+ * chunk being fetched is shared by every reader that wants it meanwhile, and a chunk is
+ * never fetched twice at once. Missing chunks asked for together are grouped by brick,
  * so that neighbours in one brick come in one ranged read.
+ *
+ * A chunk read to its end moves to a smaller tier of its own (an eighth of the bytes),
+ * evicted first: one pass over a large file (tar, cp) then cycles through a few megabytes
+ * of warm buffers instead of filling the whole cache with chunks nobody reads again (the
+ * kernel keeps the pages it was given), while chunks fetched ahead stay until they are read.
+ *
+ * Plaintext buffers are recycled: an evicted chunk's buffer goes back to the pool the
+ * workers decompress into, which keeps it while the cache and the pool together hold no
+ * more than the cache's size (read-ahead comes in bursts: a pool bounded on its own let go
+ * of buffers that the next burst then had to fault in afresh). So no reader may keep a plaintext: readers wait for an entry,
+ * then copy out of it synchronously (copy()), and fetch again in the rare case that it was
+ * evicted while they waited.
  */
 import { LRUCache } from 'lru-cache';
+import { BufferPool, classSize } from '../brick/buffer-pool';
 import type { ChunkFetcher } from './fetch';
 import type { ChunkTable } from './tables';
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
+/** A cached chunk: `plain` is set once it is opened, and cleared when it is evicted. */
+export interface CachedChunk {
+  readonly ready: Promise<void>;
+  plain: Buffer | null;
+  evicted: boolean;
+}
+
 export class ChunkCache {
-  private readonly lru: LRUCache<string, Promise<Buffer>>;
+  /** Chunks fetched and not yet read to their end. */
+  private readonly lru: LRUCache<string, CachedChunk>;
+  /** Chunks read to their end. */
+  private readonly done: LRUCache<string, CachedChunk>;
+  /** Set while an entry moves between tiers, which must not release its buffer. */
+  private moving = false;
 
   constructor(
     private readonly chunks: ChunkTable,
     private readonly fetcher: ChunkFetcher,
     maxBytes: number = DEFAULT_CACHE_BYTES,
+    /** The pool the fetcher's plaintexts come from, if any: evicted buffers go back to it. */
+    private readonly buffers?: BufferPool,
   ) {
-    this.lru = new LRUCache<string, Promise<Buffer>>({ maxSize: Math.max(1, maxBytes) });
+    const dispose = (entry: CachedChunk): void => {
+      if (!this.moving) this.dropped(entry);
+    };
+    const doneBytes = Math.max(1, Math.floor(maxBytes / 8));
+    this.lru = new LRUCache<string, CachedChunk>({ maxSize: Math.max(1, maxBytes - doneBytes), dispose });
+    this.done = new LRUCache<string, CachedChunk>({ maxSize: doneBytes, dispose });
   }
 
   /** A stored chunk is one brick range, whichever files refer to it. */
@@ -26,50 +58,115 @@ export class ChunkCache {
     return `${this.chunks.brick[row]!}:${this.chunks.offset[row]!}`;
   }
 
-  /** Plaintext of each chunk row, in the order given; fetches start at once for those not cached. */
-  get(rows: readonly number[]): Promise<Buffer>[] {
-    const out: Promise<Buffer>[] = new Array<Promise<Buffer>>(rows.length);
-    const byBrick = new Map<number, { rows: number[]; settle: ((r: Promise<Buffer[]>) => void)[] }>();
+  /** Memory an entry holds: what its buffer was given, not just its length. */
+  private sizeOf(row: number): number {
+    const n = this.chunks.plainLength[row]!;
+    return this.buffers && BufferPool.pooled(n) ? classSize(n) : Math.max(1, n);
+  }
+
+  /** The entry of each chunk row, in the order given; fetches start at once for those not cached. */
+  load(rows: readonly number[]): CachedChunk[] {
+    const out = new Array<CachedChunk>(rows.length);
+    const byBrick = new Map<number, { rows: number[]; entries: CachedChunk[]; settle: ((e?: unknown) => void)[] }>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       const key = this.keyOf(row);
-      const hit = this.lru.get(key);
+      const hit = this.lru.get(key) ?? this.done.get(key);
       if (hit) {
         out[i] = hit;
         continue;
       }
       const brick = this.chunks.brick[row]!;
       let group = byBrick.get(brick);
-      if (!group) byBrick.set(brick, (group = { rows: [], settle: [] }));
-      const k = group.rows.push(row) - 1;
-      const p = new Promise<Buffer>((resolve, reject) => {
-        group.settle.push((all) => all.then((bufs) => resolve(bufs[k]!), reject));
-      });
+      if (!group) byBrick.set(brick, (group = { rows: [], entries: [], settle: [] }));
+      let settle!: (e?: unknown) => void;
+      const ready = new Promise<void>((resolve, reject) => (settle = (e) => (e === undefined ? resolve() : reject(e))));
+      const entry: CachedChunk = { ready, plain: null, evicted: false };
       // Failures are not cached: the next read tries the store again.
-      p.catch(() => {
-        if (this.lru.peek(key) === p) this.lru.delete(key);
+      ready.catch(() => {
+        if (this.lru.peek(key) === entry) this.lru.delete(key);
+        if (this.done.peek(key) === entry) this.done.delete(key);
       });
-      this.lru.set(key, p, { size: Math.max(1, this.chunks.plainLength[row]!) });
-      out[i] = p;
+      group.rows.push(row);
+      group.entries.push(entry);
+      group.settle.push(settle);
+      this.lru.set(key, entry, { size: this.sizeOf(row) });
+      out[i] = entry;
     }
     for (const group of byBrick.values()) {
-      const all = this.fetcher.fetch(group.rows);
-      for (const settle of group.settle) settle(all);
+      this.fetcher.fetch(group.rows).then(
+        (plains) =>
+          group.entries.forEach((entry, k) => {
+            // Evicted while it was being fetched: nobody can read it any more.
+            if (entry.evicted) this.release(plains[k]!);
+            else entry.plain = plains[k]!;
+            group.settle[k]!();
+          }),
+        (e: unknown) => {
+          for (const settle of group.settle) settle(e ?? new Error('chunk fetch failed'));
+        },
+      );
     }
     return out;
   }
 
+  /**
+   * Copies bytes [start, end) of a chunk's plaintext into `target` at `at`, waiting for it to
+   * be fetched. Store and integrity errors reject.
+   */
+  async copy(row: number, target: Buffer, at: number, start: number, end: number, entry = this.load([row])[0]!): Promise<void> {
+    // An entry can be evicted between its fetch and this reader's turn only when the cache is
+    // small against what is read at once; after a few tries the chunk is read uncached.
+    for (let tries = 0; tries < 3; tries++) {
+      await entry.ready;
+      if (entry.plain) {
+        entry.plain.copy(target, at, start, end);
+        if (end === entry.plain.length) this.readToEnd(row, entry);
+        return;
+      }
+      entry = this.load([row])[0]!;
+    }
+    const [plain] = await this.fetcher.fetch([row]);
+    plain!.copy(target, at, start, end);
+    this.release(plain!);
+  }
+
+  /** An entry leaves the cache: readers still waiting on it fetch again. */
+  private dropped(entry: CachedChunk): void {
+    entry.evicted = true;
+    if (entry.plain) this.release(entry.plain);
+    entry.plain = null;
+  }
+
+  private release(plain: Buffer): void {
+    this.buffers?.give(plain, this.maxBytes - this.size);
+  }
+
+  private readToEnd(row: number, entry: CachedChunk): void {
+    const key = this.keyOf(row);
+    if (this.lru.peek(key) !== entry) return;
+    this.moving = true;
+    try {
+      this.lru.delete(key);
+    } finally {
+      this.moving = false;
+    }
+    const size = this.sizeOf(row);
+    if (size <= this.done.maxSize) this.done.set(key, entry, { size });
+    else this.dropped(entry); // too large for the tier: done with
+  }
+
   /** Starts fetching chunks not yet cached, for read-ahead; errors surface when they are read. */
   prefetch(rows: readonly number[]): void {
-    for (const p of this.get(rows)) p.catch(() => undefined);
+    for (const e of this.load(rows)) e.ready.catch(() => undefined);
   }
 
   /** Bytes of chunks held or being fetched. */
   get size(): number {
-    return this.lru.calculatedSize;
+    return this.lru.calculatedSize + this.done.calculatedSize;
   }
 
   get maxBytes(): number {
-    return this.lru.maxSize;
+    return this.lru.maxSize + this.done.maxSize;
   }
 }

@@ -105,24 +105,25 @@ export class ContentReader {
     if (covered < n) into.fill(0, 0, n); // holes
     const rows: number[] = [];
     for (const p of pieces) this.chunkRows(row, p.stored, p.stored + p.length, rows);
-    const data = this.cache.get(rows);
+    const entries = this.cache.load(rows);
     const ch = this.tree.tables.chunks;
-    try {
-      let k = 0;
-      for (const p of pieces) {
-        const pEnd = p.stored + p.length;
-        // Rows were collected piece by piece, in order: skip to this piece's first chunk.
-        while (ch.bodyOffset[rows[k]!]! + ch.plainLength[rows[k]!]! <= p.stored) k++;
-        for (let j = k; j < rows.length && ch.bodyOffset[rows[j]!]! < pEnd; j++) {
-          const r = rows[j]!;
-          const plain = await data[j]!;
-          const from = Math.max(p.stored, ch.bodyOffset[r]!);
-          const to = Math.min(pEnd, ch.bodyOffset[r]! + ch.plainLength[r]!);
-          plain.copy(into, p.dest + (from - p.stored), from - ch.bodyOffset[r]!, to - ch.bodyOffset[r]!);
-        }
+    const copies: Promise<void>[] = [];
+    let k = 0;
+    for (const p of pieces) {
+      const pEnd = p.stored + p.length;
+      // Rows were collected piece by piece, in order: skip to this piece's first chunk.
+      while (ch.bodyOffset[rows[k]!]! + ch.plainLength[rows[k]!]! <= p.stored) k++;
+      for (let j = k; j < rows.length && ch.bodyOffset[rows[j]!]! < pEnd; j++) {
+        const r = rows[j]!;
+        const from = Math.max(p.stored, ch.bodyOffset[r]!);
+        const to = Math.min(pEnd, ch.bodyOffset[r]! + ch.plainLength[r]!);
+        copies.push(this.cache.copy(r, into, p.dest + (from - p.stored), from - ch.bodyOffset[r]!, to - ch.bodyOffset[r]!, entries[j]!));
       }
+    }
+    try {
+      await Promise.all(copies);
     } catch (e) {
-      for (const d of data) d.catch(() => undefined);
+      for (const c of copies) c.catch(() => undefined);
       throw e instanceof DtarError ? e.withContext(this.tree.pathOf(ino)) : e;
     }
     return n;

@@ -5,6 +5,7 @@
  * decompressed and checked against its id, on the worker pool when there is one (so the
  * thread answering the kernel stays free). Errors name the brick; callers add the file.
  */
+import type { BufferPool } from '../brick/buffer-pool';
 import type { OpenPool } from '../brick/open-pool';
 import { BrickBytes, coalesce, openSealed, pieceOf, readBrick, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
@@ -24,6 +25,8 @@ export interface FetcherOptions {
   spanBytes?: number;
   /** Workers that open chunks; without, they are opened on this thread. */
   pool?: OpenPool;
+  /** Where the workers' plaintext buffers come from (the chunk cache gives them back). */
+  plaintexts?: BufferPool;
 }
 
 export class ChunkFetcher {
@@ -117,7 +120,7 @@ export class ChunkFetcher {
       );
     }
     const pieces = rows.map((r, i) => ({ id: Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32), plainLength: c.plainLength[r]!, sealed: sealed[i]! }));
-    return openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`);
+    return openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`, this.options.plaintexts);
   }
 
   private readRange(hex: string, offset: number, length: number): Promise<Buffer> {

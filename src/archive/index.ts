@@ -12,6 +12,7 @@
  *   for await (const b of files.stream(ino))    -> the whole file
  */
 import { join } from 'node:path';
+import { BufferPool } from '../brick/buffer-pool';
 import { OpenPool } from '../brick/open-pool';
 import { SPAN_BYTES } from '../brick/reads';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
@@ -63,8 +64,9 @@ export class Archive {
     const chunks = this.tree.tables.chunks;
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
     const pool = options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads);
-    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool });
-    return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES));
+    const plaintexts = new BufferPool();
+    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool, plaintexts });
+    return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES, plaintexts));
   }
 }
 

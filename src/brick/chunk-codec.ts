@@ -63,11 +63,15 @@ export class ChunkSealer {
   }
 }
 
+/** One decompression context per thread, reused: a chunk decompresses straight into its buffer. */
+let dctx: zstdBinding.DCtx | null = null;
+
 /**
  * Opens a sealed chunk and checks it is the chunk asked for: authenticated under the
- * id, decompressed, and its MAC recomputed. `where` names it in errors.
+ * id, decompressed, and its MAC recomputed. `where` names it in errors. With `into`
+ * (at least plainLength bytes), the plaintext is written there and returned as a view of it.
  */
-export function openChunk(dataKey: Buffer, idKey: Buffer, id: Uint8Array, plainLength: number, sealed: Uint8Array, where: string): Buffer {
+export function openChunk(dataKey: Buffer, idKey: Buffer, id: Uint8Array, plainLength: number, sealed: Uint8Array, where: string, into?: Buffer): Buffer {
   const body = open(dataKey, sealed, chunkAad(id), where);
   if (body.length < PREFIX) throw new CorruptDataError(`${where}: chunk record too short`);
   const flags = body[0];
@@ -75,10 +79,18 @@ export function openChunk(dataKey: Buffer, idKey: Buffer, id: Uint8Array, plainL
   if (PREFIX + n > body.length) throw new CorruptDataError(`${where}: chunk payload length out of range`);
   const payload = body.subarray(PREFIX, PREFIX + n);
   let plain: Buffer;
-  if (flags === FLAG_RAW) plain = payload;
-  else if (flags === FLAG_ZSTD) {
+  if (flags === FLAG_RAW) {
+    if (n !== plainLength) throw new CorruptDataError(`${where}: chunk has ${n} bytes, expected ${plainLength}`);
+    plain = into ? into.subarray(0, payload.copy(into)) : payload;
+  } else if (flags === FLAG_ZSTD) {
     try {
-      plain = zstd.decompress(payload);
+      if (into) {
+        dctx ??= new zstdBinding.DCtx();
+        // A frame larger than the chunk fails here (no room), one smaller is caught below.
+        plain = into.subarray(0, dctx.decompress(into.subarray(0, plainLength), payload));
+      } else {
+        plain = zstd.decompress(payload);
+      }
     } catch {
       throw new CorruptDataError(`${where}: chunk does not decompress`);
     }

@@ -1,21 +1,26 @@
 /**
  * A pool of workers that open sealed chunks (see open-worker.ts). Requests go to the worker
  * with the fewest in flight; a failure comes back as the CorruptDataError it would have been.
+ * The sealed bytes go to a worker in one compact buffer, which comes back with the reply and
+ * is reused; plaintexts are written into buffers of the caller's pool when it gives one.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError } from '../errors';
+import { BufferPool } from './buffer-pool';
 import type { OpenReply, OpenRequest, OpenWorkerData } from './open-worker';
 
-export interface SealedChunk {
+/** A chunk as stored: its id, its plaintext length and its sealed bytes. */
+export interface SealedPiece {
   id: Buffer;
   plainLength: number;
-  /** [offset, offset + length) of `bytes`. */
-  offset: number;
-  length: number;
+  sealed: Buffer;
 }
+
+/** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
+const IDLE_INPUT_BYTES = 32 * 1024 * 1024;
 
 interface Lane {
   worker: Worker;
@@ -26,6 +31,7 @@ export class OpenPool {
   private readonly lanes: Lane[] = [];
   private readonly jobs = new Map<number, { resolve: (b: Buffer[]) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  private readonly inputs = new BufferPool();
 
   constructor(
     private readonly keys: StoreKeys,
@@ -55,25 +61,41 @@ export class OpenPool {
     }
   }
 
-  open(bytes: Buffer, chunks: readonly SealedChunk[], where: string): Promise<Buffer[]> {
+  /**
+   * Opens chunks (of one brick, named by `where` in errors); plaintexts come back in the order
+   * given. With `outputs`, those of pooled size are written into buffers taken from it.
+   */
+  open(pieces: readonly SealedPiece[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
     if (this.lanes.length === 0) this.start();
     const seq = this.seq++;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     lane.busy++;
+    let total = 0;
+    for (const p of pieces) total += p.sealed.length;
+    const bytes = this.inputs.take(total);
+    const offsets: number[] = [];
+    let at = 0;
+    for (const p of pieces) {
+      offsets.push(at);
+      at += p.sealed.copy(bytes, at);
+    }
+    const out = pieces.map((p) => (outputs && BufferPool.pooled(p.plainLength) ? outputs.take(p.plainLength) : null));
     const req: OpenRequest = {
       seq,
       bytes,
-      offsets: chunks.map((c) => c.offset),
-      lengths: chunks.map((c) => c.length),
-      ids: Buffer.concat(chunks.map((c) => c.id)),
-      plainLengths: chunks.map((c) => c.plainLength),
+      offsets,
+      lengths: pieces.map((p) => p.sealed.length),
+      ids: Buffer.concat(pieces.map((p) => p.id)),
+      plainLengths: pieces.map((p) => p.plainLength),
+      outputs: out,
       where,
     };
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const moved = [bytes.buffer as ArrayBuffer];
+    for (const o of out) if (o) moved.push(o.buffer as ArrayBuffer);
     const done = new Promise<Buffer[]>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
     // A pending reply keeps the process alive; an idle pool does not.
     if (this.jobs.size === 1) for (const l of this.lanes) l.worker.ref();
-    lane.worker.postMessage(req, own ? [bytes.buffer as ArrayBuffer] : []);
+    lane.worker.postMessage(req, moved);
     return done;
   }
 
@@ -83,6 +105,7 @@ export class OpenPool {
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
     if (!r.ok) return job.reject(new CorruptDataError(r.message));
+    this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
     const out = r.plains.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     job.resolve(out);
   }

@@ -1,7 +1,7 @@
 /**
  * Worker thread body for reading: authenticates, decompresses and id-checks chunks, so
- * that restore and mount use every core for it. Replies with the plaintexts back to back,
- * or with the first chunk that failed and why.
+ * that restore and mount use every core for it. Replies with the plaintexts, or with the
+ * first chunk that failed and why.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DtarError } from '../errors';
@@ -20,28 +20,41 @@ export interface OpenRequest {
   lengths: number[];
   ids: Uint8Array;
   plainLengths: number[];
+  /** Per chunk, a buffer (moved here) to write its plaintext into, or null to allocate one. */
+  outputs: (Uint8Array | null)[];
   where: string;
 }
 
-export type OpenReply = { seq: number; ok: true; plains: Uint8Array[] } | { seq: number; ok: false; message: string };
+/** On success `bytes` comes back too (moved), for its sender to reuse. */
+export type OpenReply = { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array } | { seq: number; ok: false; message: string };
 
 const init = workerData as OpenWorkerData;
 const dataKey = Buffer.from(init.dataKey);
 const idKey = Buffer.from(init.idKey);
 
+function view(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 parentPort?.on('message', (r: OpenRequest) => {
-  const bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-  const ids = Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength);
+  const bytes = view(r.bytes);
+  const ids = view(r.ids);
   let reply: OpenReply;
+  const moved = new Set<ArrayBuffer>();
   try {
-    const plains = r.offsets.map((o, i) => openChunk(dataKey, idKey, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where));
-    reply = { seq: r.seq, ok: true, plains };
+    const plains = r.offsets.map((o, i) => {
+      const into = r.outputs[i];
+      const plain = openChunk(dataKey, idKey, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
+      // Plaintexts that own their memory are moved, not copied (nor concatenated: that copy
+      // and its fresh pages were a third of restore's time); views of shared memory are copied.
+      if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);
+      return plain;
+    });
+    moved.add(r.bytes.buffer as ArrayBuffer);
+    reply = { seq: r.seq, ok: true, plains, bytes: r.bytes };
   } catch (e) {
+    moved.clear();
     reply = { seq: r.seq, ok: false, message: e instanceof DtarError ? e.message : String(e) };
   }
-  // Plaintexts that own their memory are moved, not copied (nor concatenated: that copy and
-  // its fresh pages were a third of restore's time); views of shared memory are copied.
-  const moved = new Set<ArrayBuffer>();
-  if (reply.ok) for (const p of reply.plains) if (p.byteOffset === 0 && p.byteLength === p.buffer.byteLength) moved.add(p.buffer as ArrayBuffer);
   parentPort!.postMessage(reply, [...moved]);
 });

@@ -9,7 +9,8 @@ import { CorruptDataError, NotFoundError } from '../errors';
 import type { Backend, ByteRange } from '../store/backend';
 import { openChunk } from './chunk-codec';
 import { brickKey } from './format';
-import type { OpenPool, SealedChunk } from './open-pool';
+import type { BufferPool } from './buffer-pool';
+import type { OpenPool, SealedPiece } from './open-pool';
 
 /**
  * Brick `hex` from the store, whole or the range asked for (which must come back complete).
@@ -114,26 +115,14 @@ export class StretchPlan<K> {
   }
 }
 
-/** A chunk as stored: its id, its plaintext length and its sealed bytes. */
-export interface SealedPiece {
-  id: Buffer;
-  plainLength: number;
-  sealed: Buffer;
-}
-
 /**
  * Opens sealed chunks (authenticated, decompressed, checked against their ids), on the pool's
  * workers when there is one, else on this thread; plaintexts come back in the order given.
  * A worker gets one compact copy of the pieces: what they were cut from (a stretch kept for
- * later reads, a read with gaps, the sealed cache's buffers) stays here, whole.
+ * later reads, a read with gaps, the sealed cache's buffers) stays here, whole. With
+ * `outputs`, plaintexts of pooled size are written into its buffers (the caller gives them back).
  */
-export async function openSealed(keys: StoreKeys, pool: OpenPool | undefined, pieces: readonly SealedPiece[], where: string): Promise<Buffer[]> {
+export async function openSealed(keys: StoreKeys, pool: OpenPool | undefined, pieces: readonly SealedPiece[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
   if (!pool) return pieces.map((p) => openChunk(keys.data, keys.chunkId, p.id, p.plainLength, p.sealed, where));
-  const places: SealedChunk[] = [];
-  let at = 0;
-  for (const p of pieces) {
-    places.push({ id: p.id, plainLength: p.plainLength, offset: at, length: p.sealed.length });
-    at += p.sealed.length;
-  }
-  return pool.open(Buffer.concat(pieces.map((p) => p.sealed), at), places, where);
+  return pool.open(pieces, where, outputs);
 }

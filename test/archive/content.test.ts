@@ -15,6 +15,8 @@ import { Archive, loadArchive } from '../../src/archive';
 import { ChunkCache } from '../../src/archive/chunk-cache';
 import { ContentReader } from '../../src/archive/content';
 import { ChunkFetcher } from '../../src/archive/fetch';
+import { BufferPool } from '../../src/brick/buffer-pool';
+import { OpenPool } from '../../src/brick/open-pool';
 import { Repository } from '../../src/repo/repository';
 import { openBackend } from '../../src/store/open';
 import { dtar, ok, testStore, TestStore } from '../support/dtar';
@@ -23,6 +25,7 @@ const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];
 let s: TestStore;
 let archive: Archive;
 let repo: Repository;
+let workers: OpenPool;
 
 before(async () => {
   s = await testStore();
@@ -34,9 +37,13 @@ before(async () => {
   ok(await dtar(['ingest', join(s.dir, 'in.tar'), '-o', join(s.dir, 'in.idx')], { env: s.env }), 'ingest');
   archive = await loadArchive(createReadStream(join(s.dir, 'in.idx')));
   repo = await Repository.open(openBackend(s.store), s.env.DTAR_PASSWORD!, null);
+  workers = new OpenPool(repo.keys, 2);
 });
 
-after(() => s?.cleanup());
+after(async () => {
+  await workers?.close();
+  await s?.cleanup();
+});
 
 /** A reader whose chunk cache can be watched: its size counts chunks held or being fetched. */
 function watchedReader(): { files: ContentReader; cache: ChunkCache } {
@@ -56,6 +63,29 @@ test('contents read back exactly, on worker threads and on this thread', async (
     const files = archive.contents(repo, { threads });
     for (const n of NAMES) assert.deepEqual(await readAll(files, n), await readFile(join(s.dir, 'src', n)));
   }
+});
+
+test('a cache too small for what is read at once still reads every byte right', async () => {
+  const want = await Promise.all(NAMES.map((n) => readFile(join(s.dir, 'src', n))));
+  // 100 kB holds no chunk; 450 kB holds two, so concurrent readers evict each other's chunks
+  // between their fetch and their copy, and buffers are reused all the while.
+  for (const cacheBytes of [100_000, 450_000]) {
+    const files = archive.contents(repo, { cacheBytes });
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.all(NAMES.map((n) => readAll(files, n)));
+      got.forEach((g, i) => assert.deepEqual(g, want[i], `${NAMES[i]}, cache ${cacheBytes}, round ${round}`));
+    }
+  }
+});
+
+test('plaintext buffers the cache lets go of are kept for the next chunks', async () => {
+  const chunks = archive.tree.tables.chunks;
+  const pool = new BufferPool();
+  const cache = new ChunkCache(chunks, new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: 4, sealedCache: null, pool: workers, plaintexts: pool }), 450_000, pool);
+  const files = new ContentReader(archive.tree, cache);
+  for (const n of NAMES) assert.deepEqual(await readAll(files, n), await readFile(join(s.dir, 'src', n)));
+  assert.ok(pool.idleBytes > 0, 'evicted chunks gave their buffers back');
+  assert.ok(cache.size + pool.idleBytes <= cache.maxBytes, `cache ${cache.size} + idle ${pool.idleBytes} within ${cache.maxBytes}`);
 });
 
 test('opening files in directory order fetches the next ones ahead', async () => {
