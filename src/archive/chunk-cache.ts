@@ -94,18 +94,18 @@ export class ChunkCache {
       out[i] = entry;
     }
     for (const group of byBrick.values()) {
-      this.fetcher.fetch(group.rows).then(
-        (plains) =>
-          group.entries.forEach((entry, k) => {
+      this.fetcher.fetchEach(group.rows).forEach((fetched, k) => {
+        const entry = group.entries[k]!;
+        fetched.then(
+          (plain) => {
             // Evicted while it was being fetched: nobody can read it any more.
-            if (entry.evicted) this.release(plains[k]!);
-            else entry.plain = plains[k]!;
+            if (entry.evicted) this.release(plain);
+            else entry.plain = plain;
             group.settle[k]!();
-          }),
-        (e: unknown) => {
-          for (const settle of group.settle) settle(e ?? new Error('chunk fetch failed'));
-        },
-      );
+          },
+          (e: unknown) => group.settle[k]!(e ?? new Error('chunk fetch failed')),
+        );
+      });
     }
     return out;
   }

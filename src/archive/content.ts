@@ -4,9 +4,11 @@
  * (binary search over their body offsets), which come through the chunk cache. An open
  * file notices sequential reading and fetches the chunks ahead of it in parallel, with a
  * window that doubles up to a bound while the reader keeps going. Likewise, files opened
- * one after another in directory order (tar, cp -a, diff -r) get the next files fetched
- * before they are opened: most files are smaller than a chunk, so reading ahead inside
- * each file alone would leave the workers idle between files.
+ * one after another in the order of a depth-first walk (tar, cp -a, diff -r) get the next
+ * files of the walk fetched before they are opened, across directories: most files are
+ * smaller than a chunk, so reading ahead inside each file alone would leave the workers
+ * idle between files, and a sweep that stopped at the end of a directory left them idle
+ * at the start of each of the next.
  */
 import { DtarError } from '../errors';
 import type { ChunkCache } from './chunk-cache';
@@ -18,10 +20,12 @@ const MIN_WINDOW = 2 * 1024 * 1024;
 const MAX_WINDOW = 32 * 1024 * 1024;
 /** Reads starting this close to the furthest byte read so far count as sequential (the kernel issues read-ahead out of order). */
 const SEQUENTIAL_SLACK = 8 * 1024 * 1024;
-/** An open this few entries after the previous one in its directory continues a sweep. */
+/** An open this few entries after the previous one in walk order continues a sweep. */
 const SWEEP_GAP = 8;
 /** Files fetched ahead of a sweep: at most this many, and bytes of each at most MIN_WINDOW. */
 const SWEEP_FILES = 64;
+/** Entries looked at per open, at most (a walk may pass many directories and links). */
+const SWEEP_SCAN = 1024;
 
 /** A piece of a read: `length` bytes at `stored` in the body go to `dest` in the output. */
 interface Piece {
@@ -32,8 +36,9 @@ interface Piece {
 
 export class ContentReader {
   private readonly maxWindow: number;
-  /** The file opened last, to notice walkers that open a directory's files in order. */
+  /** The file opened last, to notice walkers that open files in walk order. */
   private lastOpened = -1;
+  private sweep: Sweep | null = null;
 
   constructor(
     private readonly tree: ArchiveTree,
@@ -143,32 +148,36 @@ export class ContentReader {
   /** A reader of one file that reads ahead while it is read sequentially. */
   open(ino: number): OpenFile {
     this.contentRow(ino);
-    if (this.continuesSweep(ino)) this.prefetchFollowing(ino);
+    // A walker keeps its sweep going; an open elsewhere (another reader) leaves it be.
+    if (this.sweep?.reached(ino)) this.sweep.fill();
+    else if (this.continuesSweep(ino)) (this.sweep = new Sweep(this, ino, this.maxWindow / 2)).fill();
     this.lastOpened = ino;
     return new OpenFile(this, ino, this.maxWindow);
   }
 
   private continuesSweep(ino: number): boolean {
     let k = 0;
-    for (const next of this.tree.following(this.lastOpened)) {
+    for (const next of this.tree.walkAfter(this.lastOpened)) {
       if (next === ino) return true;
       if (++k >= SWEEP_GAP) break;
     }
     return false;
   }
 
-  /** Starts fetching the beginnings of the files after `ino` in its directory (cached chunks cost a lookup). */
-  private prefetchFollowing(ino: number): void {
+  /** Where a walk goes after `ino`. */
+  walkAfter(ino: number): Iterator<number> {
+    return this.tree.walkAfter(ino);
+  }
+
+  isFile(ino: number): boolean {
+    return (this.tree.tables.inodes.mode[ino]! & S_IFMT) === S_IFREG;
+  }
+
+  /** How many bytes at the start of `ino` a sweep fetches ahead: 0 for all but regular files with contents. */
+  sweepBytes(ino: number): number {
     const t = this.tree.tables.inodes;
-    let bytes = 0;
-    let files = 0;
-    for (const next of this.tree.following(ino)) {
-      if ((t.mode[next]! & S_IFMT) !== S_IFREG || t.ref[next] === NO_REF || t.size[next] === 0) continue;
-      const n = Math.min(t.size[next]!, MIN_WINDOW);
-      this.prefetch(next, 0, n);
-      bytes += n;
-      if (++files >= SWEEP_FILES || bytes >= this.maxWindow / 2) break;
-    }
+    if ((t.mode[ino]! & S_IFMT) !== S_IFREG || t.ref[ino] === NO_REF) return 0;
+    return Math.min(t.size[ino]!, MIN_WINDOW);
   }
 
   /** A whole file as a stream of buffers (for cat and extract). */
@@ -179,6 +188,46 @@ export class ContentReader {
       const buf = Buffer.allocUnsafe(Math.min(blockSize, size - at));
       const n = await f.read(at, buf.length, buf);
       yield buf.subarray(0, n);
+    }
+  }
+}
+
+/**
+ * The files fetched ahead of a walker, in walk order, and where its walk goes on: each open
+ * the walker makes drops the files up to it and tops the sweep up, so an open costs a few
+ * new files' fetches, not a new walk over the whole window.
+ */
+class Sweep {
+  private readonly ahead: { ino: number; bytes: number }[] = [];
+  private bytes = 0;
+  private readonly walk: Iterator<number>;
+
+  constructor(
+    private readonly reader: ContentReader,
+    from: number,
+    private readonly maxBytes: number,
+  ) {
+    this.walk = reader.walkAfter(from);
+  }
+
+  /** Whether the walker has come to `ino`, one of the files fetched ahead (dropping those up to it). */
+  reached(ino: number): boolean {
+    const i = this.ahead.findIndex((a) => a.ino === ino);
+    if (i < 0) return false;
+    for (const a of this.ahead.splice(0, i + 1)) this.bytes -= a.bytes;
+    return true;
+  }
+
+  /** Fetches the beginnings of the next files of the walk, up to the sweep's bounds. */
+  fill(): void {
+    for (let scanned = 0; scanned < SWEEP_SCAN && this.ahead.length < SWEEP_FILES && this.bytes < this.maxBytes; scanned++) {
+      const next = this.walk.next();
+      if (next.done) return;
+      const n = this.reader.sweepBytes(next.value);
+      if (n === 0 && !this.reader.isFile(next.value)) continue;
+      if (n > 0) this.reader.prefetch(next.value, 0, n);
+      this.ahead.push({ ino: next.value, bytes: n });
+      this.bytes += n;
     }
   }
 }

@@ -16,6 +16,12 @@ import type { ChunkTable } from './tables';
 
 /** Gaps up to this size between wanted chunks are read through rather than split into two requests. */
 const MAX_GAP = 64 * 1024;
+/**
+ * Where ranged reads are cheap, a read (and so one worker's job) stops growing at this size:
+ * one job of a 32 MiB read-ahead window kept one worker busy while the other idled, and the
+ * reader waited for the whole window before its first chunk.
+ */
+const MAX_LOCAL_READ = 512 * 1024;
 
 export interface FetcherOptions {
   /** Ranged store reads in flight at once. */
@@ -37,6 +43,7 @@ export class ChunkFetcher {
   /** Stretches read, most recently used last. */
   private readonly spans = new Map<number, Promise<Buffer>>();
   private spanHeld = 0;
+  private readonly maxRead: number;
 
   constructor(
     private readonly chunks: ChunkTable,
@@ -45,8 +52,9 @@ export class ChunkFetcher {
     private readonly options: FetcherOptions,
   ) {
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
+    this.maxRead = backend.cheapRanges ? MAX_LOCAL_READ : Infinity;
     this.gate = new Semaphore(options.parallel);
-    this.gated = { get: (key, range) => this.gate.run(() => backend.get(key, range)) };
+    this.gated = { get: (key, range, into) => this.gate.run(() => backend.get(key, range, into)) };
     if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
   }
 
@@ -93,34 +101,89 @@ export class ChunkFetcher {
   }
 
   /** The plaintexts of chunk rows that all live in one brick, in the order given. */
-  async fetch(rows: readonly number[]): Promise<Buffer[]> {
+  fetch(rows: readonly number[]): Promise<Buffer[]> {
+    return Promise.all(this.fetchEach(rows));
+  }
+
+  /**
+   * The plaintext of each chunk row (all in one brick), each settling as soon as its own
+   * chunk is opened or fails: a reader waiting for the first chunk of a run does not wait
+   * for the rest, and a bad chunk fails only the reads that need it.
+   */
+  fetchEach(rows: readonly number[]): Promise<Buffer>[] {
+    const settle: { resolve: (b: Buffer) => void; reject: (e: unknown) => void }[] = [];
+    const out = rows.map(() => new Promise<Buffer>((resolve, reject) => settle.push({ resolve, reject })));
+    this.start(rows, settle).catch((e: unknown) => {
+      for (const s of settle) s.reject(e); // settled ones ignore it
+    });
+    return out;
+  }
+
+  private async start(rows: readonly number[], settle: readonly { resolve: (b: Buffer) => void; reject: (e: unknown) => void }[]): Promise<void> {
     const first = rows[0];
-    if (first === undefined) return [];
+    if (first === undefined) return;
     const hex = this.brickHex(first);
     const c = this.chunks;
     const cache = this.options.sealedCache;
     const sealed: (Buffer | null)[] = await Promise.all(rows.map((r) => (cache ? cache.get(hex, c.offset[r]!, c.storedLength[r]!) : Promise.resolve(null))));
     const missing = rows.flatMap((_, i) => (sealed[i] ? [] : [i]));
-    const take = (i: number, from: BrickBytes): void => {
-      const r = rows[i]!;
-      const piece = pieceOf(from, hex, c.offset[r]!, c.storedLength[r]!);
-      sealed[i] = piece;
-      void cache?.put(hex, c.offset[r]!, Buffer.from(piece));
+    const deliver = (which: readonly number[], opened: Promise<Buffer[]>): void => {
+      opened.then(
+        (plains) => which.forEach((i, k) => settle[i]!.resolve(plains[k]!)),
+        (e: unknown) => which.forEach((i) => settle[i]!.reject(e)),
+      );
     };
+    const openPieces = (which: number[]): void => {
+      if (which.length === 0) return;
+      const pieces = which.map((i) => ({ id: this.idOf(rows[i]!), plainLength: c.plainLength[rows[i]!]!, sealed: sealed[i]! }));
+      deliver(which, openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`, this.options.plaintexts));
+    };
+    openPieces(rows.flatMap((_, i) => (sealed[i] ? [i] : [])));
     const span = missing.length > 0 ? await this.span(c.brick[first]!, hex) : null;
     if (span) {
-      for (const i of missing) take(i, span);
-    } else {
-      const reads = coalesce(missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! })), MAX_GAP);
-      await Promise.all(
-        reads.map(async (read) => {
-          const bytes = await this.readRange(hex, read.start, read.end - read.start);
-          for (const k of read.chunks) take(missing[k]!, { start: read.start, bytes });
-        }),
-      );
+      for (const i of missing) sealed[i] = this.piece(hex, rows[i]!, span);
+      openPieces(missing);
+      return;
     }
-    const pieces = rows.map((r, i) => ({ id: Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32), plainLength: c.plainLength[r]!, sealed: sealed[i]! }));
-    return openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`, this.options.plaintexts);
+    const places = missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! }));
+    for (const read of coalesce(places, MAX_GAP, this.maxRead)) {
+      const which = read.chunks.map((k) => missing[k]!);
+      deliver(which, this.readAndOpen(hex, read.start, read.end, which.map((i) => rows[i]!)));
+    }
+  }
+
+  private idOf(row: number): Buffer {
+    return Buffer.from(this.chunks.ids.buffer, this.chunks.ids.byteOffset + row * 32, 32);
+  }
+
+  /** A chunk's sealed bytes out of a read of its brick, also kept in the on-disk cache. */
+  private piece(hex: string, row: number, from: BrickBytes): Buffer {
+    const c = this.chunks;
+    const piece = pieceOf(from, hex, c.offset[row]!, c.storedLength[row]!);
+    void this.options.sealedCache?.put(hex, c.offset[row]!, Buffer.from(piece));
+    return piece;
+  }
+
+  /**
+   * Reads [start, end) of a brick and opens the chunks in it. With workers, the read goes into
+   * memory they gave back and moves to one of them as it is: no copy, and no fresh pages.
+   */
+  private async readAndOpen(hex: string, start: number, end: number, chunkRows: readonly number[]): Promise<Buffer[]> {
+    const c = this.chunks;
+    const pool = this.options.pool;
+    const into = pool?.buffer(end - start);
+    const bytes = await readBrick(this.gated, hex, { offset: start, length: end - start }, into).catch((e: unknown) => {
+      if (into) pool!.unused(into);
+      throw e;
+    });
+    const read = { start, bytes };
+    const pieces = chunkRows.map((r) => ({ id: this.idOf(r), plainLength: c.plainLength[r]!, sealed: this.piece(hex, r, read) }));
+    if (!pool || !into || bytes.buffer !== into.buffer) {
+      if (into) pool!.unused(into);
+      return openSealed(this.keys, pool, pieces, `brick ${hex}`, this.options.plaintexts);
+    }
+    const chunks = chunkRows.map((r, k) => ({ id: pieces[k]!.id, plainLength: pieces[k]!.plainLength, offset: c.offset[r]! - start, length: c.storedLength[r]! }));
+    return pool.openBytes(bytes, chunks, `brick ${hex}`, this.options.plaintexts);
   }
 
   private readRange(hex: string, offset: number, length: number): Promise<Buffer> {

@@ -116,6 +116,32 @@ export class ArchiveTree {
     for (let i = at + 1; i < end; i++) yield t.nodes.ino[t.dirs.children[i]!]!;
   }
 
+  /**
+   * The inodes a depth-first walk in readdir order (tar, cp -a, diff -r) meets after `ino`:
+   * what it holds if it is a directory, then the rest of its directory (descending into the
+   * directories there as they come), then the rest of each directory above.
+   */
+  *walkAfter(ino: number): Generator<number> {
+    if (this.has(ino) && this.kind(ino) === 'directory') yield* this.below(ino);
+    for (let cur = ino; cur !== ROOT_INO && this.has(cur); cur = this.tables.nodes.parent[this.tables.inodes.node[cur]!]!) {
+      for (const next of this.following(cur)) {
+        yield next;
+        if (this.kind(next) === 'directory') yield* this.below(next);
+      }
+    }
+  }
+
+  /** Every inode below a directory, depth first in readdir order. */
+  private *below(dir: number): Generator<number> {
+    const t = this.tables;
+    const d = t.inodes.ref[dir]!;
+    for (let i = t.dirs.start[d]!; i < t.dirs.end[d]!; i++) {
+      const ino = t.nodes.ino[t.dirs.children[i]!]!;
+      yield ino;
+      if (this.kind(ino) === 'directory') yield* this.below(ino);
+    }
+  }
+
   /** The inode at a "/"-separated path (leading "/" optional), or null. */
   resolve(path: string): number | null {
     let ino: number | null = ROOT_INO;

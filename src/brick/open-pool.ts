@@ -19,6 +19,14 @@ export interface SealedPiece {
   sealed: Buffer;
 }
 
+/** A chunk lying at [offset, offset + length) of a buffer of sealed bytes. */
+export interface SealedChunk {
+  id: Buffer;
+  plainLength: number;
+  offset: number;
+  length: number;
+}
+
 /** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
 const IDLE_INPUT_BYTES = 32 * 1024 * 1024;
 
@@ -66,27 +74,45 @@ export class OpenPool {
    * given. With `outputs`, those of pooled size are written into buffers taken from it.
    */
   open(pieces: readonly SealedPiece[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
+    let total = 0;
+    for (const p of pieces) total += p.sealed.length;
+    const bytes = this.buffer(total);
+    const chunks: SealedChunk[] = [];
+    let at = 0;
+    for (const p of pieces) {
+      chunks.push({ id: p.id, plainLength: p.plainLength, offset: at, length: p.sealed.length });
+      at += p.sealed.copy(bytes, at);
+    }
+    return this.openBytes(bytes, chunks, where, outputs);
+  }
+
+  /** Room for sealed bytes to give to openBytes(): memory the workers gave back. */
+  buffer(length: number): Buffer {
+    return this.inputs.take(length);
+  }
+
+  /** Takes back a buffer from buffer() that was not given to openBytes(). */
+  unused(buf: Buffer): void {
+    this.inputs.give(buf, IDLE_INPUT_BYTES);
+  }
+
+  /**
+   * open() of chunks already lying in `bytes`, which must be the caller's alone (from buffer()
+   * or otherwise): its memory moves to the worker, so the caller must not touch it after.
+   */
+  openBytes(bytes: Buffer, chunks: readonly SealedChunk[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
     if (this.lanes.length === 0) this.start();
     const seq = this.seq++;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
     lane.busy++;
-    let total = 0;
-    for (const p of pieces) total += p.sealed.length;
-    const bytes = this.inputs.take(total);
-    const offsets: number[] = [];
-    let at = 0;
-    for (const p of pieces) {
-      offsets.push(at);
-      at += p.sealed.copy(bytes, at);
-    }
-    const out = pieces.map((p) => (outputs && BufferPool.pooled(p.plainLength) ? outputs.take(p.plainLength) : null));
+    const out = chunks.map((p) => (outputs && BufferPool.pooled(p.plainLength) ? outputs.take(p.plainLength) : null));
     const req: OpenRequest = {
       seq,
       bytes,
-      offsets,
-      lengths: pieces.map((p) => p.sealed.length),
-      ids: Buffer.concat(pieces.map((p) => p.id)),
-      plainLengths: pieces.map((p) => p.plainLength),
+      offsets: chunks.map((p) => p.offset),
+      lengths: chunks.map((p) => p.length),
+      ids: Buffer.concat(chunks.map((p) => p.id)),
+      plainLengths: chunks.map((p) => p.plainLength),
       outputs: out,
       where,
     };

@@ -13,14 +13,14 @@ import type { BufferPool } from './buffer-pool';
 import type { OpenPool, SealedPiece } from './open-pool';
 
 /**
- * Brick `hex` from the store, whole or the range asked for (which must come back complete).
- * Errors name the brick; callers add the file.
+ * Brick `hex` from the store, whole or the range asked for (which must come back complete),
+ * possibly read into `into` (see Backend.get). Errors name the brick; callers add the file.
  */
-export async function readBrick(backend: Pick<Backend, 'get'>, hex: string, range?: ByteRange): Promise<Buffer> {
+export async function readBrick(backend: Pick<Backend, 'get'>, hex: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
   const key = brickKey(hex);
   let bytes: Buffer;
   try {
-    bytes = await backend.get(key, range);
+    bytes = await backend.get(key, range, into);
   } catch (e) {
     if (e instanceof NotFoundError) throw new NotFoundError(key, `brick ${hex} is missing from the store`);
     throw e;
@@ -53,14 +53,15 @@ export interface CoalescedRead {
 /**
  * Groups chunks of one brick into as few ranged reads as their layout allows: a gap of up to
  * `maxGap` bytes before the next chunk is read through, as a request costs more than the gap.
+ * A read grows past `maxLength` bytes by no more than one chunk.
  */
-export function coalesce(chunks: readonly { offset: number; length: number }[], maxGap: number): CoalescedRead[] {
+export function coalesce(chunks: readonly { offset: number; length: number }[], maxGap: number, maxLength = Infinity): CoalescedRead[] {
   const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.offset - chunks[b]!.offset);
   const reads: CoalescedRead[] = [];
   for (const i of order) {
     const { offset, length } = chunks[i]!;
     const last = reads[reads.length - 1];
-    if (last && offset <= last.end + maxGap) {
+    if (last && offset <= last.end + maxGap && last.end - last.start < maxLength) {
       last.end = Math.max(last.end, offset + length);
       last.chunks.push(i);
     } else {

@@ -10,6 +10,8 @@
  *   concurrent such puts at most one succeeds.
  * - get() returns exactly the stored bytes, or the range asked for; a missing key raises
  *   NotFoundError, an archived (Glacier, not restored) object raises ArchivedError.
+ *   Given a buffer `into` for a range, it may read into it and return a view of it
+ *   (callers use what is returned, never `into` itself).
  *   A range reaching past the end yields the bytes that exist (possibly none), as S3 does:
  *   callers that need an exact length check it.
  * - stat() returns null for a missing key.
@@ -75,8 +77,13 @@ export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 export interface Backend {
   /** Human-readable location, as given by the user (path or s3:// URL). */
   readonly location: string;
+  /**
+   * Whether a ranged read costs no more than the bytes it reads (a local file), so readers
+   * need not gather many small ranges into one large read (S3: every request costs).
+   */
+  readonly cheapRanges: boolean;
   put(key: string, body: PutBody, options?: PutOptions): Promise<void>;
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;

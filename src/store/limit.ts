@@ -39,6 +39,7 @@ export class Semaphore {
 
 export class ConcurrencyLimit implements Backend {
   readonly location: string;
+  readonly cheapRanges: boolean;
   private readonly uploads: Semaphore;
   private readonly others: Semaphore;
 
@@ -47,6 +48,7 @@ export class ConcurrencyLimit implements Backend {
     limits: LimitOptions = DEFAULT_LIMITS,
   ) {
     this.location = inner.location;
+    this.cheapRanges = inner.cheapRanges;
     this.uploads = new Semaphore(limits.uploads);
     this.others = new Semaphore(limits.others);
   }
@@ -55,8 +57,8 @@ export class ConcurrencyLimit implements Backend {
     return this.uploads.run(() => this.inner.put(key, body, options));
   }
 
-  get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.others.run(() => this.inner.get(key, range));
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    return this.others.run(() => this.inner.get(key, range, into));
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

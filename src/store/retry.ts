@@ -33,12 +33,14 @@ export const DEFAULT_RETRY: RetryOptions = { retries: 5, baseDelayMs: 500, maxDe
 
 export class RetryBackend implements Backend {
   readonly location: string;
+  readonly cheapRanges: boolean;
 
   constructor(
     private readonly inner: Backend,
     private readonly opts: RetryOptions = DEFAULT_RETRY,
   ) {
     this.location = inner.location;
+    this.cheapRanges = inner.cheapRanges;
   }
 
   async put(key: string, body: PutBody, options?: PutOptions): Promise<void> {
@@ -61,8 +63,8 @@ export class RetryBackend implements Backend {
     }
   }
 
-  get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.run('get', key, () => this.inner.get(key, range));
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    return this.run('get', key, () => this.inner.get(key, range, into));
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

@@ -66,6 +66,7 @@ export interface S3BackendOptions {
 
 export class S3Backend implements Backend {
   readonly location: string;
+  readonly cheapRanges = false;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;

@@ -102,6 +102,18 @@ test('listings are sorted by name bytes and lookups find every name', () => {
   for (const n of names) assert.notEqual(tree.lookup(dir, n), null, n);
 });
 
+test('walkAfter continues a depth-first walk in readdir order from any entry, across directories', () => {
+  const b = new ArchiveBuilder(DEFAULTS);
+  for (const p of ['a/1', 'a/b/2', 'a/b/c/3', 'a/b/4', 'a/5', 'd/6', 'e', 'f/g/7']) b.add(entry(p, 'file', {}, fileRecord(1)));
+  b.add(entry('a/b/empty', 'directory'));
+  b.add(entry('link', 'symlink', { linkpath: 'e' }));
+  const tree = new ArchiveTree(b.finish());
+  const walk = [...tree.walk()].map((e) => e.ino);
+  for (let i = 0; i < walk.length; i++) {
+    assert.deepEqual([...tree.walkAfter(walk[i]!)], walk.slice(i + 1), [...tree.walk()][i]!.path);
+  }
+});
+
 /** The rule normalizePath implements, written the plain way. */
 function normalizedPlainly(path: string): string | null {
   const parts: string[] = [];

@@ -50,6 +50,10 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       assert.equal((await be.get('range/obj', { offset: 10_000, length: 5 })).length, 0, 'at the end: nothing');
       assert.equal((await be.get('range/obj', { offset: 20, length: 0 })).length, 0);
       await assert.rejects(be.get('range/obj', { offset: -1, length: 2 }), RangeError);
+      // A buffer to read into may be used or not; what comes back is right either way.
+      const into = Buffer.alloc(1000, 0xee);
+      assert.deepEqual(await be.get('range/obj', { offset: 4321, length: 1000 }, into), data.subarray(4321, 5321));
+      assert.deepEqual(await be.get('range/obj', { offset: 9990, length: 100 }, Buffer.alloc(100)), data.subarray(9990), 'past the end, into a buffer');
     });
 
     it('stats objects and returns null for missing keys', async () => {

@@ -35,6 +35,16 @@ describe('LocalBackend specifics', () => {
   });
   after(() => tmp.cleanup());
 
+  it('reads a range into the buffer it is given, so readers can recycle memory', async () => {
+    assert.equal(be.cheapRanges, true);
+    await be.put('into/obj', Buffer.from('0123456789'));
+    const into = Buffer.alloc(16);
+    const got = await be.get('into/obj', { offset: 2, length: 5 }, into);
+    assert.equal(got.toString(), '23456');
+    assert.equal(got.buffer, into.buffer);
+    assert.equal(got.byteOffset, into.byteOffset);
+  });
+
   it('maps keys to files under the directory, created private', async () => {
     await be.put('bricks/ab/abcdef', Buffer.from('brick'));
     const file = path.join(root, 'bricks', 'ab', 'abcdef');
