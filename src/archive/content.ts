@@ -136,13 +136,23 @@ export class ContentReader {
 
   /** Starts fetching the chunks behind logical bytes [offset, offset + length) of a file. */
   prefetch(ino: number, offset: number, length: number): void {
+    const rows: number[] = [];
+    this.rowsBehind(ino, offset, length, rows);
+    this.cache.prefetch(rows);
+  }
+
+  /** Fetches chunk rows gathered with rowsBehind(): asked for together, neighbours in a brick come in one read. */
+  prefetchRows(rows: readonly number[]): void {
+    this.cache.prefetch(rows);
+  }
+
+  /** Adds the chunk rows behind logical bytes [offset, offset + length) of a file to `rows`. */
+  rowsBehind(ino: number, offset: number, length: number, rows: number[]): void {
     const size = this.tree.tables.inodes.size[ino]!;
     const n = Math.min(length, size - offset);
     if (n <= 0) return;
     const row = this.contentRow(ino);
-    const rows: number[] = [];
     for (const p of this.pieces(ino, offset, n)) this.chunkRows(row, p.stored, p.stored + p.length, rows);
-    this.cache.prefetch(rows);
   }
 
   /** A reader of one file that reads ahead while it is read sequentially. */
@@ -194,8 +204,8 @@ export class ContentReader {
 
 /**
  * The files fetched ahead of a walker, in walk order, and where its walk goes on: each open
- * the walker makes drops the files up to it and tops the sweep up, so an open costs a few
- * new files' fetches, not a new walk over the whole window.
+ * the walker makes drops the files up to it, and once half the sweep is behind it, it is
+ * topped up, so an open costs no new walk over the whole window.
  */
 class Sweep {
   private readonly ahead: { ino: number; bytes: number }[] = [];
@@ -218,17 +228,24 @@ class Sweep {
     return true;
   }
 
-  /** Fetches the beginnings of the next files of the walk, up to the sweep's bounds. */
+  /**
+   * Fetches the beginnings of the next files of the walk, up to the sweep's bounds, asked for
+   * together: small files in one brick come in one read and go to a worker as one job.
+   */
   fill(): void {
+    // Topped up by halves, so that what is asked for together is many files, not one.
+    if (this.ahead.length > SWEEP_FILES / 2 || this.bytes > this.maxBytes / 2) return;
+    const rows: number[] = [];
     for (let scanned = 0; scanned < SWEEP_SCAN && this.ahead.length < SWEEP_FILES && this.bytes < this.maxBytes; scanned++) {
       const next = this.walk.next();
-      if (next.done) return;
+      if (next.done) break;
       const n = this.reader.sweepBytes(next.value);
       if (n === 0 && !this.reader.isFile(next.value)) continue;
-      if (n > 0) this.reader.prefetch(next.value, 0, n);
+      if (n > 0) this.reader.rowsBehind(next.value, 0, n, rows);
       this.ahead.push({ ino: next.value, bytes: n });
       this.bytes += n;
     }
+    this.reader.prefetchRows(rows);
   }
 }
 
