@@ -119,16 +119,20 @@ export class ChunkCache {
     // small against what is read at once; after a few tries the chunk is read uncached.
     for (let tries = 0; tries < 3; tries++) {
       await entry.ready;
-      if (entry.plain) {
-        entry.plain.copy(target, at, start, end);
-        if (end === entry.plain.length) this.readToEnd(row, entry);
-        return;
-      }
+      if (this.copyNow(row, target, at, start, end, entry)) return;
       entry = this.load([row])[0]!;
     }
     const [plain] = await this.fetcher.fetch([row]);
     plain!.copy(target, at, start, end);
     this.release(plain!);
+  }
+
+  /** copy() if the chunk is there now: false when it is still being fetched or was evicted. */
+  copyNow(row: number, target: Buffer, at: number, start: number, end: number, entry: CachedChunk): boolean {
+    if (!entry.plain) return false;
+    entry.plain.copy(target, at, start, end);
+    if (end === entry.plain.length) this.readToEnd(row, entry);
+    return true;
   }
 
   /** An entry leaves the cache: readers still waiting on it fetch again. */

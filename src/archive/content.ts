@@ -11,7 +11,7 @@
  * at the start of each of the next.
  */
 import { DtarError } from '../errors';
-import type { ChunkCache } from './chunk-cache';
+import type { CachedChunk, ChunkCache } from './chunk-cache';
 import { NO_REF, S_IFMT, S_IFREG } from './tables';
 import type { ArchiveTree } from './tree';
 
@@ -26,6 +26,15 @@ const SWEEP_GAP = 8;
 const SWEEP_FILES = 64;
 /** Entries looked at per open, at most (a walk may pass many directories and links). */
 const SWEEP_SCAN = 1024;
+
+/** Bytes [start, end) of a cached chunk, to go to `at` in the output. */
+interface Copy {
+  row: number;
+  entry: CachedChunk;
+  at: number;
+  start: number;
+  end: number;
+}
 
 /** A piece of a read: `length` bytes at `stored` in the body go to `dest` in the output. */
 interface Piece {
@@ -97,13 +106,39 @@ export class ContentReader {
 
   /**
    * Reads up to `length` bytes at `offset` of a regular file into `into` (from its start);
-   * resolves to the number of bytes read, short only at the end of the file. Store errors
-   * are DtarErrors naming the file and the brick.
+   * gives the number of bytes read, short only at the end of the file: at once when every
+   * chunk needed is in the cache (most reads: no promise on the way), else as a promise.
+   * Store errors reject with DtarErrors naming the file and the brick.
    */
-  async read(ino: number, offset: number, length: number, into: Buffer): Promise<number> {
-    const size = this.tree.tables.inodes.size[ino]!;
-    const n = Math.max(0, Math.min(length, into.length, size - offset));
-    if (n === 0) return 0;
+  read(ino: number, offset: number, length: number, into: Buffer): number | Promise<number> {
+    let n: number;
+    const waiting: Copy[] = [];
+    try {
+      const size = this.tree.tables.inodes.size[ino]!;
+      n = Math.max(0, Math.min(length, into.length, size - offset));
+      if (n === 0) return 0;
+      for (const c of this.copies(ino, offset, n, into)) {
+        if (!this.cache.copyNow(c.row, into, c.at, c.start, c.end, c.entry)) waiting.push(c);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return waiting.length === 0 ? n : this.finish(ino, n, into, waiting);
+  }
+
+  private async finish(ino: number, n: number, into: Buffer, waiting: readonly Copy[]): Promise<number> {
+    const copies = waiting.map((c) => this.cache.copy(c.row, into, c.at, c.start, c.end, c.entry));
+    try {
+      await Promise.all(copies);
+    } catch (e) {
+      for (const c of copies) c.catch(() => undefined);
+      throw e instanceof DtarError ? e.withContext(this.tree.pathOf(ino)) : e;
+    }
+    return n;
+  }
+
+  /** What to copy, from which cached chunk, for bytes [offset, offset + n) of a file (holes are zeroed here). */
+  private copies(ino: number, offset: number, n: number, into: Buffer): Copy[] {
     const row = this.contentRow(ino);
     const pieces = this.pieces(ino, offset, n);
     const covered = pieces.reduce((a, p) => a + p.length, 0);
@@ -112,7 +147,7 @@ export class ContentReader {
     for (const p of pieces) this.chunkRows(row, p.stored, p.stored + p.length, rows);
     const entries = this.cache.load(rows);
     const ch = this.tree.tables.chunks;
-    const copies: Promise<void>[] = [];
+    const out: Copy[] = [];
     let k = 0;
     for (const p of pieces) {
       const pEnd = p.stored + p.length;
@@ -122,16 +157,10 @@ export class ContentReader {
         const r = rows[j]!;
         const from = Math.max(p.stored, ch.bodyOffset[r]!);
         const to = Math.min(pEnd, ch.bodyOffset[r]! + ch.plainLength[r]!);
-        copies.push(this.cache.copy(r, into, p.dest + (from - p.stored), from - ch.bodyOffset[r]!, to - ch.bodyOffset[r]!, entries[j]!));
+        out.push({ row: r, entry: entries[j]!, at: p.dest + (from - p.stored), start: from - ch.bodyOffset[r]!, end: to - ch.bodyOffset[r]! });
       }
     }
-    try {
-      await Promise.all(copies);
-    } catch (e) {
-      for (const c of copies) c.catch(() => undefined);
-      throw e instanceof DtarError ? e.withContext(this.tree.pathOf(ino)) : e;
-    }
-    return n;
+    return out;
   }
 
   /** Starts fetching the chunks behind logical bytes [offset, offset + length) of a file. */
@@ -262,7 +291,7 @@ export class OpenFile {
     private readonly maxWindow: number,
   ) {}
 
-  read(offset: number, length: number, into: Buffer): Promise<number> {
+  read(offset: number, length: number, into: Buffer): number | Promise<number> {
     // The demand read asks the cache first, so its chunks are queued before the read-ahead.
     const result = this.reader.read(this.ino, offset, length, into);
     const end = offset + length;

@@ -110,8 +110,11 @@ export class ArchiveFilesystem {
       read: (_path, fd, buf, len, pos, cb) => {
         const f = this.handles.get(fd);
         if (!f) return cb(EBADF);
-        f.read(pos, len, buf).then(
-          (n) => cb(n),
+        // Most reads are answered at once, from chunks already in the cache.
+        const n = f.read(pos, len, buf);
+        if (typeof n === 'number') return cb(n);
+        n.then(
+          (got) => cb(got),
           (e: unknown) => {
             this.fault(f.ino, e);
             cb(EIO);
