@@ -7,7 +7,7 @@
  */
 import type { BufferPool } from '../brick/buffer-pool';
 import type { OpenPool } from '../brick/open-pool';
-import { BrickBytes, coalesce, openSealed, pieceOf, readBrick, StretchPlan } from '../brick/reads';
+import { BrickBytes, BrickChunk, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';
@@ -16,12 +16,7 @@ import type { ChunkTable } from './tables';
 
 /** Gaps up to this size between wanted chunks are read through rather than split into two requests. */
 const MAX_GAP = 64 * 1024;
-/**
- * Where ranged reads are cheap, a read (and so one worker's job) stops growing at this size:
- * one job of a 32 MiB read-ahead window kept one worker busy while the other idled, and the
- * reader waited for the whole window before its first chunk.
- */
-const MAX_LOCAL_READ = 512 * 1024;
+
 
 export interface FetcherOptions {
   /** Ranged store reads in flight at once. */
@@ -52,7 +47,7 @@ export class ChunkFetcher {
     private readonly options: FetcherOptions,
   ) {
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
-    this.maxRead = backend.cheapRanges ? MAX_LOCAL_READ : Infinity;
+    this.maxRead = backend.cheapRanges ? MAX_CHEAP_READ : Infinity;
     this.gate = new Semaphore(options.parallel);
     this.gated = { get: (key, range, into) => this.gate.run(() => backend.get(key, range, into)) };
     if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
@@ -146,9 +141,11 @@ export class ChunkFetcher {
       return;
     }
     const places = missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! }));
+    const keep = cache ? (ch: BrickChunk, sealed: Buffer): void => void cache.put(hex, ch.offset, Buffer.from(sealed)) : undefined;
     for (const read of coalesce(places, MAX_GAP, this.maxRead)) {
       const which = read.chunks.map((k) => missing[k]!);
-      deliver(which, this.readAndOpen(hex, read.start, read.end, which.map((i) => rows[i]!)));
+      const chunks = which.map((i) => ({ id: this.idOf(rows[i]!), plainLength: c.plainLength[rows[i]!]!, offset: c.offset[rows[i]!]!, storedLength: c.storedLength[rows[i]!]! }));
+      deliver(which, readAndOpen(this.gated, this.keys, this.options.pool, hex, read, chunks, this.options.plaintexts, keep));
     }
   }
 
@@ -162,28 +159,6 @@ export class ChunkFetcher {
     const piece = pieceOf(from, hex, c.offset[row]!, c.storedLength[row]!);
     void this.options.sealedCache?.put(hex, c.offset[row]!, Buffer.from(piece));
     return piece;
-  }
-
-  /**
-   * Reads [start, end) of a brick and opens the chunks in it. With workers, the read goes into
-   * memory they gave back and moves to one of them as it is: no copy, and no fresh pages.
-   */
-  private async readAndOpen(hex: string, start: number, end: number, chunkRows: readonly number[]): Promise<Buffer[]> {
-    const c = this.chunks;
-    const pool = this.options.pool;
-    const into = pool?.buffer(end - start);
-    const bytes = await readBrick(this.gated, hex, { offset: start, length: end - start }, into).catch((e: unknown) => {
-      if (into) pool!.unused(into);
-      throw e;
-    });
-    const read = { start, bytes };
-    const pieces = chunkRows.map((r) => ({ id: this.idOf(r), plainLength: c.plainLength[r]!, sealed: this.piece(hex, r, read) }));
-    if (!pool || !into || bytes.buffer !== into.buffer) {
-      if (into) pool!.unused(into);
-      return openSealed(this.keys, pool, pieces, `brick ${hex}`, this.options.plaintexts);
-    }
-    const chunks = chunkRows.map((r, k) => ({ id: pieces[k]!.id, plainLength: pieces[k]!.plainLength, offset: c.offset[r]! - start, length: c.storedLength[r]! }));
-    return pool.openBytes(bytes, chunks, `brick ${hex}`, this.options.plaintexts);
   }
 
   private readRange(hex: string, offset: number, length: number): Promise<Buffer> {

@@ -6,7 +6,7 @@
 import type { Backend, ByteRange } from '../store/backend';
 import type { StoreKeys } from '../crypto/keys';
 import type { OpenPool } from './open-pool';
-import { BrickBytes, coalesce, openSealed, pieceOf, readBrick } from './reads';
+import { BrickBytes, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick } from './reads';
 
 export interface ChunkPlace {
   id: Buffer;
@@ -53,7 +53,7 @@ export class ChunkReader {
       const plains = await openSealed(this.keys, this.pool, pieces, `brick ${hex}`);
       chunks.forEach((i, k) => (out[i] = plains[k]!));
     };
-    const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP);
+    const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP, this.backend.cheapRanges ? MAX_CHEAP_READ : Infinity);
     // A stretch that cannot be read whole (a truncated brick) is read by ranges instead, so
     // that the damage stays with the chunks it really hit.
     const span = this.spans ? await this.spans.span(hex, (range) => readBrick(this.backend, hex, range)).catch(() => null) : null;
@@ -65,9 +65,12 @@ export class ChunkReader {
         this.spans.release(hex, places.map((p) => p.offset));
       }
     }
-    for (const r of reads) {
-      await open(r.chunks, { start: r.start, bytes: await readBrick(this.backend, hex, { offset: r.start, length: r.end - r.start }) });
-    }
+    await Promise.all(
+      reads.map(async (r) => {
+        const plains = await readAndOpen(this.backend, this.keys, this.pool, hex, r, r.chunks.map((i) => places[i]!));
+        r.chunks.forEach((i, k) => (out[i] = plains[k]!));
+      }),
+    );
     return out;
   }
 

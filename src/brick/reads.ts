@@ -80,6 +80,58 @@ export interface Stretch {
   offsets: Set<number>;
 }
 
+/**
+ * Where ranged reads are cheap (Backend.cheapRanges), a read of a brick, and so one worker's
+ * job, stops growing at this size: one job for a whole read-ahead window kept one worker busy
+ * while the other idled, and its reader waited for the whole window before its first chunk.
+ */
+export const MAX_CHEAP_READ = 512 * 1024;
+
+/** A chunk to read out of a brick: where it lies, and what it must open to. */
+export interface BrickChunk {
+  id: Buffer;
+  plainLength: number;
+  offset: number;
+  storedLength: number;
+}
+
+/**
+ * Reads [start, end) of brick `hex` and opens the chunks lying in it, in the order given.
+ * With workers, the read goes into memory they gave back and moves to one of them as it is:
+ * no copy, and no fresh pages. `seen` gets each chunk's sealed bytes before they move.
+ */
+export async function readAndOpen(
+  backend: Pick<Backend, 'get'>,
+  keys: StoreKeys,
+  pool: OpenPool | undefined,
+  hex: string,
+  range: { start: number; end: number },
+  chunks: readonly BrickChunk[],
+  outputs?: BufferPool,
+  seen?: (chunk: BrickChunk, sealed: Buffer) => void,
+): Promise<Buffer[]> {
+  const into = pool?.buffer(range.end - range.start);
+  let bytes: Buffer;
+  try {
+    bytes = await readBrick(backend, hex, { offset: range.start, length: range.end - range.start }, into);
+  } catch (e) {
+    if (into) pool!.unused(into);
+    throw e;
+  }
+  const read = { start: range.start, bytes };
+  const pieces = chunks.map((c) => {
+    const sealed = pieceOf(read, hex, c.offset, c.storedLength);
+    seen?.(c, sealed);
+    return { id: c.id, plainLength: c.plainLength, sealed };
+  });
+  if (!pool || !into || bytes.buffer !== into.buffer) {
+    if (into) pool!.unused(into);
+    return openSealed(keys, pool, pieces, `brick ${hex}`, outputs);
+  }
+  const places = chunks.map((c) => ({ id: c.id, plainLength: c.plainLength, offset: c.offset - range.start, length: c.storedLength }));
+  return pool.openBytes(bytes, places, `brick ${hex}`, outputs);
+}
+
 /** Memory a reader gives to brick stretches read whole and kept for later reads. */
 export const SPAN_BYTES = 128 * 1024 * 1024;
 
