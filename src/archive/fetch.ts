@@ -5,7 +5,7 @@
  * decompressed and checked against its id, on the worker pool when there is one (so the
  * thread answering the kernel stays free). Errors name the brick; callers add the file.
  */
-import type { BufferPool } from '../brick/buffer-pool';
+import { BufferPool } from '../brick/buffer-pool';
 import type { OpenPool } from '../brick/open-pool';
 import { BrickBytes, BrickChunk, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
@@ -38,6 +38,8 @@ export class ChunkFetcher {
   /** Stretches read, most recently used last. */
   private readonly spans = new Map<number, Promise<Buffer>>();
   private spanHeld = 0;
+  /** Memory of stretches let go, for the next ones read. */
+  private readonly spanBuffers = new BufferPool();
   private readonly maxRead: number;
 
   constructor(
@@ -66,28 +68,46 @@ export class ChunkFetcher {
     for (const [b, s] of plan.dense(limit / 2)) this.dense.set(b, { start: s.start, end: s.end });
   }
 
-  private async span(b: number, hex: string): Promise<BrickBytes | null> {
+  /**
+   * Runs `use` on the stretch of brick `b` when the archive uses it densely, synchronously as
+   * soon as its bytes are in; null when the brick has no stretch or it was let go meanwhile.
+   * A stretch's memory is recycled once it is let go, so `use` must copy what it keeps.
+   */
+  private async withSpan<T>(b: number, hex: string, use: (span: BrickBytes) => T): Promise<T | null> {
     const plan = this.dense.get(b);
     if (!plan) return null;
     let bytes = this.spans.get(b);
     if (bytes) {
       this.spans.delete(b);
     } else {
-      bytes = this.readRange(hex, plan.start, plan.end - plan.start);
-      bytes.catch(() => this.spans.get(b) === bytes && this.forget(b));
-      this.spanHeld += plan.end - plan.start;
+      const length = plan.end - plan.start;
+      bytes = readBrick(this.gated, hex, { offset: plan.start, length }, this.spanBuffers.take(length));
+      const read = bytes;
+      read.catch(() => this.spans.get(b) === read && this.forget(b));
+      this.spanHeld += length;
       for (const old of this.spans.keys()) {
         if (this.spanHeld <= this.options.spanBytes!) break;
         this.forget(old);
       }
     }
     this.spans.set(b, bytes);
-    return { start: plan.start, bytes: await bytes };
+    const got = await bytes;
+    // Let go while this waited: its memory may be another stretch's by now.
+    if (this.spans.get(b) !== bytes) return null;
+    return use({ start: plan.start, bytes: got });
   }
 
   private forget(b: number): void {
     const plan = this.dense.get(b)!;
-    if (this.spans.delete(b)) this.spanHeld -= plan.end - plan.start;
+    const bytes = this.spans.get(b);
+    if (!bytes) return;
+    this.spans.delete(b);
+    this.spanHeld -= plan.end - plan.start;
+    // Waiting users check first (their reactions came earlier); a read in flight finishes first.
+    bytes.then(
+      (buf) => this.spanBuffers.give(buf, this.options.spanBytes! - this.spanHeld),
+      () => undefined,
+    );
   }
 
   brickHex(row: number): string {
@@ -134,12 +154,13 @@ export class ChunkFetcher {
       deliver(which, openSealed(this.keys, this.options.pool, pieces, `brick ${hex}`, this.options.plaintexts));
     };
     openPieces(rows.flatMap((_, i) => (sealed[i] ? [i] : [])));
-    const span = missing.length > 0 ? await this.span(c.brick[first]!, hex) : null;
-    if (span) {
+    // Opening copies the pieces to a worker's buffer at once, so the stretch's memory is free after.
+    const fromSpan = missing.length > 0 && (await this.withSpan(c.brick[first]!, hex, (span) => {
       for (const i of missing) sealed[i] = this.piece(hex, rows[i]!, span);
       openPieces(missing);
-      return;
-    }
+      return true;
+    }));
+    if (fromSpan) return;
     const places = missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! }));
     const keep = cache ? (ch: BrickChunk, sealed: Buffer): void => void cache.put(hex, ch.offset, Buffer.from(sealed)) : undefined;
     for (const read of coalesce(places, MAX_GAP, this.maxRead)) {
@@ -159,9 +180,5 @@ export class ChunkFetcher {
     const piece = pieceOf(from, hex, c.offset[row]!, c.storedLength[row]!);
     void this.options.sealedCache?.put(hex, c.offset[row]!, Buffer.from(piece));
     return piece;
-  }
-
-  private readRange(hex: string, offset: number, length: number): Promise<Buffer> {
-    return readBrick(this.gated, hex, { offset, length });
   }
 }

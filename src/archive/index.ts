@@ -65,7 +65,7 @@ export class Archive {
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
     const pool = options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads);
     const plaintexts = new BufferPool();
-    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: repo.backend.cheapRanges ? 0 : SPAN_BYTES, pool, plaintexts });
+    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool, plaintexts });
     return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES, plaintexts));
   }
 }

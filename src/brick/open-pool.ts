@@ -86,9 +86,9 @@ export class OpenPool {
     return this.openBytes(bytes, chunks, where, outputs);
   }
 
-  /** Room for sealed bytes to give to openBytes(): memory the workers gave back. */
+  /** Room for sealed bytes to give to openBytes(): memory the workers gave back (small ones are copied to them, not moved). */
   buffer(length: number): Buffer {
-    return this.inputs.take(length);
+    return BufferPool.pooled(length) ? this.inputs.take(length) : Buffer.allocUnsafe(length);
   }
 
   /** Takes back a buffer from buffer() that was not given to openBytes(). */
@@ -98,7 +98,8 @@ export class OpenPool {
 
   /**
    * open() of chunks already lying in `bytes`, which must be the caller's alone (from buffer()
-   * or otherwise): its memory moves to the worker, so the caller must not touch it after.
+   * or otherwise): its memory moves to the worker (if of pooled size; else it is copied), so
+   * the caller must not touch it after.
    */
   openBytes(bytes: Buffer, chunks: readonly SealedChunk[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
     if (this.lanes.length === 0) this.start();
@@ -114,9 +115,11 @@ export class OpenPool {
       ids: Buffer.concat(chunks.map((p) => p.id)),
       plainLengths: chunks.map((p) => p.plainLength),
       outputs: out,
+      recycle: BufferPool.pooled(bytes.length),
       where,
     };
-    const moved = [bytes.buffer as ArrayBuffer];
+    // Moving a buffer costs more than copying a few kilobytes (small files' chunks).
+    const moved = req.recycle ? [bytes.buffer as ArrayBuffer] : [];
     for (const o of out) if (o) moved.push(o.buffer as ArrayBuffer);
     const done = new Promise<Buffer[]>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
     // A pending reply keeps the process alive; an idle pool does not.
@@ -131,7 +134,7 @@ export class OpenPool {
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
     if (!r.ok) return job.reject(new CorruptDataError(r.message));
-    this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
+    if (r.bytes) this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
     const out = r.plains.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     job.resolve(out);
   }

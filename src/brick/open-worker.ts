@@ -22,11 +22,13 @@ export interface OpenRequest {
   plainLengths: number[];
   /** Per chunk, a buffer (moved here) to write its plaintext into, or null to allocate one. */
   outputs: (Uint8Array | null)[];
+  /** Whether `bytes` was moved here and goes back with the reply (small ones are copied). */
+  recycle: boolean;
   where: string;
 }
 
-/** On success `bytes` comes back too (moved), for its sender to reuse. */
-export type OpenReply = { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array } | { seq: number; ok: false; message: string };
+/** On success `bytes` comes back too (moved) when the request says so, for its sender to reuse. */
+export type OpenReply = { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array | null } | { seq: number; ok: false; message: string };
 
 const init = workerData as OpenWorkerData;
 const dataKey = Buffer.from(init.dataKey);
@@ -50,8 +52,8 @@ parentPort?.on('message', (r: OpenRequest) => {
       if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);
       return plain;
     });
-    moved.add(r.bytes.buffer as ArrayBuffer);
-    reply = { seq: r.seq, ok: true, plains, bytes: r.bytes };
+    if (r.recycle) moved.add(r.bytes.buffer as ArrayBuffer);
+    reply = { seq: r.seq, ok: true, plains, bytes: r.recycle ? r.bytes : null };
   } catch (e) {
     moved.clear();
     reply = { seq: r.seq, ok: false, message: e instanceof DtarError ? e.message : String(e) };

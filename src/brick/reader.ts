@@ -21,11 +21,16 @@ const MAX_GAP = 256 * 1024;
 
 /**
  * Whole stretches of bricks, read once for many later chunk reads (see restore's BrickSpans):
- * a restore of a brick's files in S3 is then one GET, not one per file.
+ * a restore of a brick's files in S3 is then one GET, not one per file, and of a local
+ * brick's many small files one read, not one per file.
  */
 export interface SpanSource {
-  /** The bytes from `start` that cover every planned chunk of the brick, or null to read ranges. */
-  span(hex: string, read: (range: ByteRange) => Promise<Buffer>): Promise<BrickBytes | null>;
+  /**
+   * Runs `use` on the bytes from `start` that cover every planned chunk of the brick,
+   * synchronously once they are in (their memory is recycled after: `use` copies what it
+   * keeps), or gives null to read ranges. `read` may read into the buffer it is given.
+   */
+  withSpan<T>(hex: string, read: (range: ByteRange, into: Buffer) => Promise<Buffer>, use: (span: BrickBytes) => T): Promise<T | null>;
   /** These chunks of the brick have been read; the span may be dropped once all have. */
   release(hex: string, offsets: readonly number[]): void;
 }
@@ -56,10 +61,20 @@ export class ChunkReader {
     const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP, this.backend.cheapRanges ? MAX_CHEAP_READ : Infinity);
     // A stretch that cannot be read whole (a truncated brick) is read by ranges instead, so
     // that the damage stays with the chunks it really hit.
-    const span = this.spans ? await this.spans.span(hex, (range) => readBrick(this.backend, hex, range)).catch(() => null) : null;
-    if (span && this.spans) {
+    // Opening copies the pieces to a worker's buffer at once (in `use`); the result is wrapped
+    // so that a damaged chunk fails the read instead of sending it to ranged reads.
+    const fromSpan = this.spans
+      ? await this.spans
+          .withSpan(
+            hex,
+            (range, into) => readBrick(this.backend, hex, range, into),
+            (span) => ({ opened: open(reads.flatMap((r) => r.chunks), span) }),
+          )
+          .catch(() => null)
+      : null;
+    if (fromSpan && this.spans) {
       try {
-        await open(reads.flatMap((r) => r.chunks), span);
+        await fromSpan.opened;
         return out;
       } finally {
         this.spans.release(hex, places.map((p) => p.offset));

@@ -41,9 +41,7 @@ export async function restoreTar(
 ): Promise<{ bytes: number }> {
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   const pool = new OpenPool(repo.keys);
-  // Whole stretches save requests where each costs (S3); where ranged reads are cheap, reading
-  // runs of chunks straight into the workers' memory costs less than holding stretches.
-  const spans = new BrickSpans(repo.backend.cheapRanges ? 0 : SPAN_BYTES);
+  const spans = new BrickSpans(SPAN_BYTES);
   const reader = new ChunkReader(repo.backend, repo.keys, pool, spans);
   const gate = new Semaphore(ahead.parallel);
   const recent = new RecentChunks();
