@@ -7,7 +7,7 @@
  */
 import { BufferPool } from '../brick/buffer-pool';
 import type { OpenPool } from '../brick/open-pool';
-import { BrickBytes, BrickChunk, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick, StretchPlan } from '../brick/reads';
+import { BrickBytes, BrickChunk, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick, spanChunkLimit, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';
@@ -41,6 +41,7 @@ export class ChunkFetcher {
   /** Memory of stretches let go, for the next ones read. */
   private readonly spanBuffers = new BufferPool();
   private readonly maxRead: number;
+  private readonly spanChunk: number;
 
   constructor(
     private readonly chunks: ChunkTable,
@@ -48,8 +49,9 @@ export class ChunkFetcher {
     private readonly keys: StoreKeys,
     private readonly options: FetcherOptions,
   ) {
-    // Bounds the store reads in flight, so read-ahead cannot flood the backend.
     this.maxRead = backend.cheapRanges ? MAX_CHEAP_READ : Infinity;
+    this.spanChunk = spanChunkLimit(backend);
+    // Bounds the store reads in flight, so read-ahead cannot flood the backend.
     this.gate = new Semaphore(options.parallel);
     this.gated = { get: (key, range, into) => this.gate.run(() => backend.get(key, range, into)) };
     if ((options.spanBytes ?? 0) > 0) this.planSpans(options.spanBytes!);
@@ -58,14 +60,14 @@ export class ChunkFetcher {
   /**
    * Bricks most of whose bytes the archive uses are read as one stretch on first use and
    * kept a while: reading a brick's many small files through the mount is then one request
-   * to the store, not one per file (S3).
+   * to the store, not one per file (S3) or one read per file (a local disk).
    */
   private planSpans(limit: number): void {
     const c = this.chunks;
     const plan = new StretchPlan<number>();
     for (let r = 0; r < c.brick.length; r++) plan.add(c.brick[r]!, c.offset[r]!, c.storedLength[r]!);
     // Only the bounds are kept: the offsets noted would cost memory for every chunk of the archive.
-    for (const [b, s] of plan.dense(limit / 2)) this.dense.set(b, { start: s.start, end: s.end });
+    for (const [b, s] of plan.dense(limit / 2, this.spanChunk)) this.dense.set(b, { start: s.start, end: s.end });
   }
 
   /**

@@ -132,6 +132,15 @@ export async function readAndOpen(
   return pool.openBytes(bytes, places, `brick ${hex}`, outputs);
 }
 
+/**
+ * Where ranged reads are cheap, only stretches of small chunks are read whole: they lie in
+ * random order in a brick, so a walk's next small files are not neighbours and would each
+ * be a read; larger chunks are read as cheaply in runs, without waiting for a whole stretch.
+ */
+export function spanChunkLimit(backend: Pick<Backend, 'cheapRanges'>): number {
+  return backend.cheapRanges ? 128 * 1024 : Infinity;
+}
+
 /** Memory a reader gives to brick stretches read whole and kept for later reads. */
 export const SPAN_BYTES = 128 * 1024 * 1024;
 
@@ -157,11 +166,14 @@ export class StretchPlan<K> {
     s.end = Math.max(s.end, offset + length);
   }
 
-  /** Ends the plan: the stretches dense enough and at most `maxBytes` long. */
-  dense(maxBytes: number): Map<K, Stretch> {
+  /**
+   * Ends the plan: the stretches dense enough and at most `maxBytes` long, whose chunks
+   * average at most `maxChunk` bytes (larger ones are read as cheaply in runs).
+   */
+  dense(maxBytes: number, maxChunk = Infinity): Map<K, Stretch> {
     const out = new Map<K, Stretch>();
     for (const [brick, s] of this.noted) {
-      if (s.used >= MIN_DENSITY * (s.end - s.start) && s.end - s.start <= maxBytes) out.set(brick, s);
+      if (s.used >= MIN_DENSITY * (s.end - s.start) && s.end - s.start <= maxBytes && s.used <= maxChunk * s.offsets.size) out.set(brick, s);
     }
     this.noted.clear();
     return out;

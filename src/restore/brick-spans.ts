@@ -23,7 +23,11 @@ export class BrickSpans implements SpanSource {
   private held = 0;
   private readonly buffers = new BufferPool();
 
-  constructor(private readonly maxHeldBytes: number) {}
+  constructor(
+    private readonly maxHeldBytes: number,
+    /** Only stretches whose chunks average at most this are read whole (see spanChunkLimit). */
+    private readonly maxChunk = Infinity,
+  ) {}
 
   /** Pre-pass: notes the chunks of one body. */
   add(body: BodyRef): void {
@@ -32,7 +36,7 @@ export class BrickSpans implements SpanSource {
 
   /** After the pre-pass: keeps only the stretches worth reading whole. */
   finish(): void {
-    for (const [hex, s] of this.noted.dense(this.maxHeldBytes)) this.plans.set(hex, s);
+    for (const [hex, s] of this.noted.dense(this.maxHeldBytes, this.maxChunk)) this.plans.set(hex, s);
   }
 
   async withSpan<T>(hex: string, read: (range: ByteRange, into: Buffer) => Promise<Buffer>, use: (span: BrickBytes) => T): Promise<T | null> {

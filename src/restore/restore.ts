@@ -8,7 +8,7 @@
 import { createHash, Hash } from 'node:crypto';
 import { OpenPool } from '../brick/open-pool';
 import { ChunkReader } from '../brick/reader';
-import { SPAN_BYTES } from '../brick/reads';
+import { SPAN_BYTES, spanChunkLimit } from '../brick/reads';
 import { CorruptDataError, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
@@ -41,7 +41,7 @@ export async function restoreTar(
 ): Promise<{ bytes: number }> {
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   const pool = new OpenPool(repo.keys);
-  const spans = new BrickSpans(SPAN_BYTES);
+  const spans = new BrickSpans(SPAN_BYTES, spanChunkLimit(repo.backend));
   const reader = new ChunkReader(repo.backend, repo.keys, pool, spans);
   const gate = new Semaphore(ahead.parallel);
   const recent = new RecentChunks();

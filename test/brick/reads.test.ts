@@ -1,10 +1,11 @@
 /**
- * Coalescing the chunks wanted from one brick into ranged reads: gaps up to the bound are
- * read through, and a read stops growing once it reaches its length bound.
+ * Planning reads of one brick: coalescing wanted chunks into ranged reads (gaps up to the
+ * bound read through, a read stopping once it reaches its length bound), and which
+ * stretches are worth reading whole.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coalesce } from '../../src/brick/reads';
+import { coalesce, StretchPlan } from '../../src/brick/reads';
 
 const chunks = [
   { offset: 300, length: 100 }, // given out of order: reads come sorted
@@ -38,4 +39,20 @@ test('a read grows past its length bound by one chunk at most', () => {
     coalesce(chunks, 1000, 1).map((r) => r.chunks),
     [[1], [2], [3], [0], [4]],
   );
+});
+
+test('a stretch is read whole when dense enough, and, when asked, only if its chunks are small', () => {
+  const plan = () => {
+    const p = new StretchPlan<string>();
+    for (let i = 0; i < 10; i++) p.add('small', i * 1000, 1000); // dense, 1 kB chunks
+    p.add('large', 0, 300_000); // dense, 300 kB chunks
+    p.add('large', 300_000, 300_000);
+    p.add('sparse', 0, 1000); // 2 kB used of 1 MB
+    p.add('sparse', 999_000, 1000);
+    p.add('small', 5000, 1000); // noted again: counts once
+    return p;
+  };
+  assert.deepEqual([...plan().dense(Infinity).keys()].sort(), ['large', 'small']);
+  assert.deepEqual([...plan().dense(Infinity, 128 * 1024).keys()], ['small']);
+  assert.deepEqual([...plan().dense(5000).keys()], [], 'longer than allowed');
 });
