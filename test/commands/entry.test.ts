@@ -21,10 +21,13 @@ test('the entry point runs as an executable, and Node gets the options of its #!
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // Until env has replaced itself with Node, the command line is env's, which names the
+    // script too: wait for Node's own.
+    const isNode = (argv: string[]): boolean => /(^|\/)node$/.test(argv[0] ?? '') && argv.includes(DTAR);
     let argv: string[] = [];
-    for (let i = 0; i < 250 && !argv.includes(DTAR); i++) {
+    for (let i = 0; i < 250 && !isNode(argv); i++) {
       argv = (await readFile(`/proc/${child.pid}/cmdline`, 'latin1').catch(() => '')).split('\0');
-      if (!argv.includes(DTAR)) await sleep(20);
+      if (!isNode(argv)) await sleep(20);
     }
     child.stdin.end(tar);
     assert.equal(await exited, 0, stderr);
