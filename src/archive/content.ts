@@ -208,15 +208,11 @@ export class ContentReader {
     return this.tree.walkAfter(ino);
   }
 
-  isFile(ino: number): boolean {
-    return (this.tree.tables.inodes.mode[ino]! & S_IFMT) === S_IFREG;
-  }
-
-  /** How many bytes at the start of `ino` a sweep fetches ahead: 0 for all but regular files with contents. */
-  sweepBytes(ino: number): number {
+  /** How many bytes at the start of `ino` a sweep fetches ahead: null if it is not a regular file, 0 if it has no contents. */
+  sweepBytes(ino: number): number | null {
     const t = this.tree.tables.inodes;
-    if ((t.mode[ino]! & S_IFMT) !== S_IFREG || t.ref[ino] === NO_REF) return 0;
-    return Math.min(t.size[ino]!, MIN_WINDOW);
+    if ((t.mode[ino]! & S_IFMT) !== S_IFREG) return null;
+    return t.ref[ino] === NO_REF ? 0 : Math.min(t.size[ino]!, MIN_WINDOW);
   }
 
   /** A whole file as a stream of buffers (for cat and extract). */
@@ -269,7 +265,7 @@ class Sweep {
       const next = this.walk.next();
       if (next.done) break;
       const n = this.reader.sweepBytes(next.value);
-      if (n === 0 && !this.reader.isFile(next.value)) continue;
+      if (n === null) continue;
       if (n > 0) this.reader.rowsBehind(next.value, 0, n, rows);
       this.ahead.push({ ino: next.value, bytes: n });
       this.bytes += n;

@@ -7,7 +7,7 @@
  */
 import { BufferPool } from '../brick/buffer-pool';
 import type { OpenPool } from '../brick/open-pool';
-import { BrickBytes, BrickChunk, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick, spanChunkLimit, StretchPlan } from '../brick/reads';
+import { BrickBytes, BrickChunk, coalesce, openSealed, pieceOf, readAndOpen, readBrick, readLimit, spanChunkLimit, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';
@@ -16,7 +16,6 @@ import type { ChunkTable } from './tables';
 
 /** Gaps up to this size between wanted chunks are read through rather than split into two requests. */
 const MAX_GAP = 64 * 1024;
-
 
 export interface FetcherOptions {
   /** Ranged store reads in flight at once. */
@@ -49,7 +48,7 @@ export class ChunkFetcher {
     private readonly keys: StoreKeys,
     private readonly options: FetcherOptions,
   ) {
-    this.maxRead = backend.cheapRanges ? MAX_CHEAP_READ : Infinity;
+    this.maxRead = readLimit(backend);
     this.spanChunk = spanChunkLimit(backend);
     // Bounds the store reads in flight, so read-ahead cannot flood the backend.
     this.gate = new Semaphore(options.parallel);
@@ -164,7 +163,7 @@ export class ChunkFetcher {
     }));
     if (fromSpan) return;
     const places = missing.map((i) => ({ offset: c.offset[rows[i]!]!, length: c.storedLength[rows[i]!]! }));
-    const keep = cache ? (ch: BrickChunk, sealed: Buffer): void => void cache.put(hex, ch.offset, Buffer.from(sealed)) : undefined;
+    const keep = cache ? (ch: BrickChunk, sealed: Buffer): void => this.keep(hex, ch.offset, sealed) : undefined;
     for (const read of coalesce(places, MAX_GAP, this.maxRead)) {
       const which = read.chunks.map((k) => missing[k]!);
       const chunks = which.map((i) => ({ id: this.idOf(rows[i]!), plainLength: c.plainLength[rows[i]!]!, offset: c.offset[rows[i]!]!, storedLength: c.storedLength[rows[i]!]! }));
@@ -178,9 +177,13 @@ export class ChunkFetcher {
 
   /** A chunk's sealed bytes out of a read of its brick, also kept in the on-disk cache. */
   private piece(hex: string, row: number, from: BrickBytes): Buffer {
-    const c = this.chunks;
-    const piece = pieceOf(from, hex, c.offset[row]!, c.storedLength[row]!);
-    void this.options.sealedCache?.put(hex, c.offset[row]!, Buffer.from(piece));
+    const piece = pieceOf(from, hex, this.chunks.offset[row]!, this.chunks.storedLength[row]!);
+    this.keep(hex, this.chunks.offset[row]!, piece);
     return piece;
+  }
+
+  /** Copies sealed bytes into the on-disk cache, if there is one (the read's memory is reused). */
+  private keep(hex: string, offset: number, sealed: Buffer): void {
+    void this.options.sealedCache?.put(hex, offset, Buffer.from(sealed));
   }
 }

@@ -123,7 +123,7 @@ export class ArchiveTree {
    */
   *walkAfter(ino: number): Generator<number> {
     if (this.has(ino) && this.kind(ino) === 'directory') yield* this.below(ino);
-    for (let cur = ino; cur !== ROOT_INO && this.has(cur); cur = this.tables.nodes.parent[this.tables.inodes.node[cur]!]!) {
+    for (let cur = ino; cur !== ROOT_INO && this.has(cur); cur = this.parentOf(cur)) {
       for (const next of this.following(cur)) {
         yield next;
         if (this.kind(next) === 'directory') yield* this.below(next);
@@ -178,11 +178,11 @@ export class ArchiveTree {
     return this.tables.xattrs.get(ino) ?? EMPTY_XATTRS;
   }
 
-  /** The directory holding a directory (the root is its own parent). */
-  parentOf(dir: number): number {
-    if (dir === ROOT_INO) return ROOT_INO;
+  /** The directory holding an inode (for a hard-linked file, its last name's; the root is its own parent). */
+  parentOf(ino: number): number {
+    if (ino === ROOT_INO) return ROOT_INO;
     const t = this.tables;
-    return t.nodes.parent[t.inodes.node[dir]!]!;
+    return t.nodes.parent[t.inodes.node[ino]!]!;
   }
 
   /** One path of an inode (for a hard-linked file, the last name given to it), without a leading "/". */

@@ -6,7 +6,7 @@
 import type { Backend, ByteRange } from '../store/backend';
 import type { StoreKeys } from '../crypto/keys';
 import type { OpenPool } from './open-pool';
-import { BrickBytes, coalesce, MAX_CHEAP_READ, openSealed, pieceOf, readAndOpen, readBrick } from './reads';
+import { BrickBytes, coalesce, openSealed, pieceOf, readAndOpen, readBrick, readLimit } from './reads';
 
 export interface ChunkPlace {
   id: Buffer;
@@ -58,7 +58,7 @@ export class ChunkReader {
       const plains = await openSealed(this.keys, this.pool, pieces, `brick ${hex}`);
       chunks.forEach((i, k) => (out[i] = plains[k]!));
     };
-    const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP, this.backend.cheapRanges ? MAX_CHEAP_READ : Infinity);
+    const reads = coalesce(places.map((p) => ({ offset: p.offset, length: p.storedLength })), MAX_GAP, readLimit(this.backend));
     // A stretch that cannot be read whole (a truncated brick) is read by ranges instead, so
     // that the damage stays with the chunks it really hit.
     // Opening copies the pieces to a worker's buffer at once (in `use`); the result is wrapped

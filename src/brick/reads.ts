@@ -81,11 +81,14 @@ export interface Stretch {
 }
 
 /**
- * Where ranged reads are cheap (Backend.cheapRanges), a read of a brick, and so one worker's
- * job, stops growing at this size: one job for a whole read-ahead window kept one worker busy
- * while the other idled, and its reader waited for the whole window before its first chunk.
+ * How long coalesce() may let a read of a brick grow. Where ranged reads are cheap
+ * (Backend.cheapRanges), a read, and so one worker's job, stops at 512 KiB: one job for a
+ * whole read-ahead window kept one worker busy while the other idled, and its reader waited
+ * for the whole window before its first chunk. Where each request costs, reads grow freely.
  */
-export const MAX_CHEAP_READ = 512 * 1024;
+export function readLimit(backend: Pick<Backend, 'cheapRanges'>): number {
+  return backend.cheapRanges ? 512 * 1024 : Infinity;
+}
 
 /** A chunk to read out of a brick: where it lies, and what it must open to. */
 export interface BrickChunk {
