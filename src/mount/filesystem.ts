@@ -6,18 +6,17 @@
  * everything else keeps working.
  */
 import type Fuse from 'fuse-native';
+import { LRUCache } from 'lru-cache';
 import type { ArchiveTree, ContentReader, InodeStat, OpenFile } from '../archive';
 import { ArchivedError } from '../errors';
 
-const O_ACCMODE = 3;
 const BLOCK = 4096;
+const READERS = 256;
 
 // fuse-native's errno constants are negative Linux errnos.
 const ENOENT = -2;
 const EIO = -5;
-const EBADF = -9;
 const EISDIR = -21;
-const EROFS = -30;
 const ENODATA = -61;
 
 export interface FaultReporter {
@@ -49,8 +48,8 @@ function toFuseStat(s: InodeStat): Fuse.Stat {
 }
 
 export class ArchiveFilesystem {
-  private readonly handles = new Map<number, OpenFile>();
-  private nextHandle = 1;
+  /** Files being read, by path: enough for many concurrent readers, each keeping its read-ahead. */
+  private readonly readers = new LRUCache<string, OpenFile>({ max: READERS });
   private readonly reported = new Set<string>();
 
   constructor(
@@ -58,15 +57,6 @@ export class ArchiveFilesystem {
     private readonly files: ContentReader,
     private readonly options: FilesystemOptions,
   ) {}
-
-  /** Handles start at 1: libfuse takes 0 for "no handle". */
-  private newHandle(f: OpenFile): number {
-    while (this.nextHandle === 0 || this.handles.has(this.nextHandle)) this.nextHandle = (this.nextHandle + 1) >>> 0;
-    const h = this.nextHandle;
-    this.nextHandle = (this.nextHandle + 1) >>> 0;
-    this.handles.set(h, f);
-    return h;
-  }
 
   private fault(ino: number, e: unknown): void {
     let line = e instanceof Error ? e.message : String(e);
@@ -95,28 +85,26 @@ export class ArchiveFilesystem {
         const stats = [ino, tree.parentOf(ino), ...entries.map((e) => e.ino)].map((i) => toFuseStat(tree.stat(i)));
         cb(0, names, stats);
       },
-      open: (path, flags, cb) => {
-        const ino = tree.resolve(path);
-        if (ino === null) return cb(ENOENT);
-        if ((flags & O_ACCMODE) !== 0) return cb(EROFS);
-        if (tree.kind(ino) === 'directory') return cb(EISDIR);
-        if (tree.kind(ino) !== 'file') return cb(EIO);
-        cb(0, this.newHandle(this.files.open(ino)));
-      },
-      release: (_path, fd, cb) => {
-        this.handles.delete(fd);
-        cb(0);
-      },
-      read: (_path, fd, buf, len, pos, cb) => {
-        const f = this.handles.get(fd);
-        if (!f) return cb(EBADF);
+      // No open or release handlers: libfuse then answers both itself, without a hand-off to
+      // JavaScript (two of a small file's four requests; the kernel refuses writes on a
+      // read-only mount before asking). A file's read-ahead state lives with its path instead.
+      read: (path, _fd, buf, len, pos, cb) => {
+        let f = this.readers.get(path);
+        if (!f) {
+          const ino = tree.resolve(path);
+          if (ino === null) return cb(ENOENT);
+          if (tree.kind(ino) !== 'file') return cb(EISDIR);
+          f = this.files.open(ino);
+          this.readers.set(path, f);
+        }
+        const file = f;
         // Most reads are answered at once, from chunks already in the cache.
-        const n = f.read(pos, len, buf);
+        const n = file.read(pos, len, buf);
         if (typeof n === 'number') return cb(n);
         n.then(
           (got) => cb(got),
           (e: unknown) => {
-            this.fault(f.ino, e);
+            this.fault(file.ino, e);
             cb(EIO);
           },
         );
