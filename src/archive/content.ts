@@ -274,12 +274,21 @@ class Sweep {
   }
 }
 
-export class OpenFile {
+/** One sequential reader of a file: where it has read to, and what is fetched ahead of it. */
+interface Stream {
   /** Furthest byte asked for so far. */
-  private high = 0;
+  high: number;
   /** Furthest byte already prefetched. */
-  private ahead = 0;
-  private window = 0;
+  ahead: number;
+  window: number;
+}
+
+/** Sequential readers of one file followed at once (two `cat`s, `cp` beside `sha256sum`). */
+const STREAMS = 4;
+
+export class OpenFile {
+  /** Most recently used last; a reader starting at the beginning continues the first. */
+  private readonly streams: Stream[] = [{ high: 0, ahead: 0, window: 0 }];
 
   constructor(
     private readonly reader: ContentReader,
@@ -287,24 +296,31 @@ export class OpenFile {
     private readonly maxWindow: number,
   ) {}
 
+  /**
+   * Reads like ContentReader.read, and fetches ahead of a reader that goes on sequentially.
+   * Reads are matched to the stream they continue, so concurrent readers of the file (whose
+   * reads reach us interleaved) each keep their read-ahead.
+   */
   read(offset: number, length: number, into: Buffer): number | Promise<number> {
     // The demand read asks the cache first, so its chunks are queued before the read-ahead.
     const result = this.reader.read(this.ino, offset, length, into);
     const end = offset + length;
-    if (Math.abs(offset - this.high) <= SEQUENTIAL_SLACK) {
-      this.window = Math.min(this.maxWindow, Math.max(MIN_WINDOW, this.window * 2));
-      this.high = Math.max(this.high, end);
-      const from = Math.max(this.ahead, this.high);
-      const to = this.high + this.window;
-      if (to > from) {
-        this.reader.prefetch(this.ino, from, to - from);
-        this.ahead = to;
-      }
-    } else {
-      // A seek: start over with no read-ahead until the reader shows a pattern again.
-      this.window = 0;
-      this.high = end;
-      this.ahead = end;
+    const i = this.streams.findIndex((s) => Math.abs(offset - s.high) <= SEQUENTIAL_SLACK);
+    if (i < 0) {
+      // A seek or a new reader: no read-ahead until it shows a pattern.
+      if (this.streams.length === STREAMS) this.streams.shift();
+      this.streams.push({ high: end, ahead: end, window: 0 });
+      return result;
+    }
+    const s = this.streams.splice(i, 1)[0]!;
+    this.streams.push(s);
+    s.window = Math.min(this.maxWindow, Math.max(MIN_WINDOW, s.window * 2));
+    s.high = Math.max(s.high, end);
+    const from = Math.max(s.ahead, s.high);
+    const to = s.high + s.window;
+    if (to > from) {
+      this.reader.prefetch(this.ino, from, to - from);
+      s.ahead = to;
     }
     return result;
   }
