@@ -101,7 +101,7 @@ export class Packer {
     const body = async function* (): AsyncGenerator<Buffer> {
       yield* brick.parts;
     };
-    await this.backend.put(brickKey(brick.idHex), body, { storageClass: this.options.storageClass, size: brick.size });
+    await this.backend.put(brickKey(brick.idHex), body, { storageClass: this.options.storageClass, size: brick.size, sha256: brick.id });
     const record: BrickRecord = { id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks };
     // One segment per brick: a crash loses no stored brick from the catalogue.
     const encoded = encodeBrickRecord(record);

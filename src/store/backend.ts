@@ -45,6 +45,12 @@ export interface PutOptions {
    * rather than as a multipart upload.
    */
   size?: number;
+  /**
+   * The body's SHA-256, when the caller has it already (a brick's name): S3 sends it as the
+   * payload hash and the object checksum the server verifies, instead of hashing the body
+   * twice more. It must be the hash of exactly the bytes sent.
+   */
+  sha256?: Uint8Array;
 }
 
 /**

@@ -101,13 +101,12 @@ export class S3Backend implements Backend {
     if (options.ifAbsent) params.IfNoneMatch = '*'; // S3 conditional write: 412 if the key exists
     try {
       if (body instanceof Uint8Array && body.length <= SINGLE_PUT_MAX) {
-        await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+        await this.putObject(params, body, options.sha256);
       } else if (!(body instanceof Uint8Array) && options.size !== undefined && options.size <= SIZED_PUT_MAX) {
         // A stream of known, modest size (a brick): one PutObject, not three or more requests.
         const parts: Uint8Array[] = [];
         for await (const p of typeof body === 'function' ? body() : body) parts.push(p);
-        const whole = Buffer.concat(parts);
-        await this.client.send(new PutObjectCommand({ ...params, Body: whole, ContentLength: whole.length }));
+        await this.putObject(params, Buffer.concat(parts), options.sha256);
       } else {
         await this.upload(params, body instanceof Uint8Array ? body : Readable.from(typeof body === 'function' ? body() : body));
       }
@@ -116,6 +115,24 @@ export class S3Backend implements Backend {
       if (options.ifAbsent && (f.status === 412 || f.name === 'PreconditionFailed')) throw new ObjectExistsError(key);
       throw this.fail('put', key, err);
     }
+  }
+
+  /** One PutObject; with the body's SHA-256 known, the SDK is given it rather than hashing the body for the signature and again for the checksum. */
+  private async putObject(params: PutObjectCommandInput, body: Uint8Array, sha256?: Uint8Array): Promise<void> {
+    const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.length });
+    if (sha256) {
+      const hash = Buffer.from(sha256.buffer, sha256.byteOffset, sha256.byteLength);
+      command.input.ChecksumSHA256 = hash.toString('base64');
+      command.middlewareStack.add(
+        (next) => (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers) request.headers['x-amz-content-sha256'] = hash.toString('hex');
+          return next(args);
+        },
+        { step: 'build', name: 'dtarKnownPayloadHash' },
+      );
+    }
+    await this.client.send(command);
   }
 
   /**

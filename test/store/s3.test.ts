@@ -83,6 +83,25 @@ describe('S3Backend specifics', () => {
     await be.close();
   });
 
+  it('sends a SHA-256 the caller knows (a brick) as it is, and the server still checks it', async () => {
+    const be = s3For(server, await server.newBucket());
+    const parts = [randomBytes(3000), randomBytes(70_000)];
+    const whole = Buffer.concat(parts);
+    const hash = Buffer.from(sha256(whole), 'hex');
+    await be.put('brick', () => iterate(parts), { size: whole.length, sha256: hash });
+    const put = server.requests.find((r) => r.op === 'PutObject' && r.key === 'store/brick');
+    assert.equal(put?.headers['x-amz-checksum-sha256'], hash.toString('base64'));
+    assert.equal(put?.headers['x-amz-content-sha256'], hash.toString('hex'), 'the signature covers the known hash');
+    assert.equal(sha256(await be.get('brick')), sha256(whole));
+    // A hash that is not the body's is refused, and so is a body damaged on the way.
+    await assert.rejects(be.put('wrong', whole, { sha256: Buffer.alloc(32) }), /BadDigest/);
+    server.failNext(1, 'corrupt', { ops: ['PutObject'] });
+    await assert.rejects(be.put('damaged', () => iterate(parts), { size: whole.length, sha256: hash }), /BadDigest/);
+    assert.equal(await be.stat('wrong'), null);
+    assert.equal(await be.stat('damaged'), null);
+    await be.close();
+  });
+
   it('refuses ifAbsent over an existing object for multipart uploads too', async () => {
     const be = s3For(server, await server.newBucket());
     const first = randomBytes(20 * MiB);
