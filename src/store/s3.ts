@@ -119,10 +119,9 @@ export class S3Backend implements Backend {
 
   /** One PutObject; with the body's SHA-256 known, the SDK is given it rather than hashing the body for the signature and again for the checksum. */
   private async putObject(params: PutObjectCommandInput, body: Uint8Array, sha256?: Uint8Array): Promise<void> {
-    const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.length });
-    if (sha256) {
-      const hash = Buffer.from(sha256.buffer, sha256.byteOffset, sha256.byteLength);
-      command.input.ChecksumSHA256 = hash.toString('base64');
+    const hash = sha256 && Buffer.from(sha256.buffer, sha256.byteOffset, sha256.byteLength);
+    const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.length, ...(hash && { ChecksumSHA256: hash.toString('base64') }) });
+    if (hash) {
       command.middlewareStack.add(
         (next) => (args) => {
           const request = args.request as { headers?: Record<string, string> };
