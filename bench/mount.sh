@@ -3,7 +3,9 @@
 #   1. read every file: tar c -C MNT . | wc -c   (piped: GNU tar skips reading when writing to /dev/null)
 #   2. walk 100,000 files: find MNT | wc -l
 #   3. read every one of those 100,000 small files: tar c again (a request or two per file)
-#   4. mount time of the 100,000-file archive: from the mount command to a usable mount point
+#   4. the floor: tar c of DATA_DIR's tree through a fuse-native filesystem with dtar's mount
+#      settings that answers every read from memory (bench/fuse-floor.ts), no store behind it
+#   5. mount time of the 100,000-file archive: from the mount command to a usable mount point
 # Usage: bench/mount.sh [DATA_DIR]   (default /usr/lib/x86_64-linux-gnu; run as root to drop the page cache)
 # Needs: a built dtar (npx tsc -p .), borgbackup, fuse. Results: bench/README.md.
 set -eu
@@ -31,6 +33,14 @@ timed_dtar() { # INDEX NAME CMD
   $DTAR mount -q "$1" "$W/mnt-$2" & PIDS="$PIDS $!"; pid=$!
   wait_mount "$W/mnt-$2"
   t0=$(now); sh -c "$3" _ "$W/mnt-$2" > /dev/null; t1=$(now)
+  kill -TERM $pid; wait $pid || true
+  echo "$t1 - $t0" | bc
+}
+timed_floor() { # DIR CMD
+  mkdir -p "$W/mnt-floor"; cold
+  node "$HERE/dist/bench/fuse-floor.js" "$1" "$W/mnt-floor" > /dev/null & PIDS="$PIDS $!"; pid=$!
+  wait_mount "$W/mnt-floor"
+  t0=$(now); sh -c "$2" _ "$W/mnt-floor" > /dev/null; t1=$(now)
   kill -TERM $pid; wait $pid || true
   echo "$t1 - $t0" | bc
 }
@@ -86,6 +96,7 @@ ready_borg() {
 
 d_read=$(timed_dtar "$W/data.idx" dread "$READ")
 b_read=$(timed_borg data bread "$READ")
+f_read=$(timed_floor "$DATA" "$READ")
 d_find=$(timed_dtar "$W/many.idx" dfind "$FIND")
 b_find=$(timed_borg many bfind "$FIND")
 d_many=$(timed_dtar "$W/many.idx" dmany "$READ")
@@ -93,6 +104,7 @@ b_many=$(timed_borg many bmany "$READ")
 d_ready=$(ready_dtar)
 b_ready=$(ready_borg)
 echo "read all (tar c): dtar ${d_read}s, borg ${b_read}s, borg/dtar = $(echo "scale=2; $b_read / $d_read" | bc)"
+echo "read all through a no-op fuse-native filesystem (the floor): ${f_read}s; twice borg would be $(echo "scale=2; $b_read / 2" | bc)s"
 echo "find, 100,000 files: dtar ${d_find}s, borg ${b_find}s, borg/dtar = $(echo "scale=2; $b_find / $d_find" | bc)"
 echo "read all, 100,000 small files (tar c): dtar ${d_many}s, borg ${b_many}s, borg/dtar = $(echo "scale=2; $b_many / $d_many" | bc)"
 echo "mount, 100,000 files: dtar ${d_ready}s, borg ${b_ready}s (to a usable mount point; target: dtar under 2 s)"

@@ -24,7 +24,7 @@ interface MountFlags extends StoreFlags {
 }
 
 /** Kernel read-ahead for the mount; see native-notes/fuse.md for the measurements behind it. */
-const READ_AHEAD_KB = 4096;
+export const READ_AHEAD_KB = 4096;
 /** A read may wait on a slow store: far beyond fuse-native's 15 s default. */
 const READ_TIMEOUT_MS = 10 * 60 * 1000;
 
