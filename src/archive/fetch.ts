@@ -6,8 +6,9 @@
  * thread answering the kernel stays free). Errors name the brick; callers add the file.
  */
 import { BufferPool } from '../brick/buffer-pool';
+import type { BrickChunk } from '../brick/format';
 import type { OpenPool } from '../brick/open-pool';
-import { BrickBytes, BrickChunk, coalesce, openSealed, pieceOf, readAndOpen, readBrick, readLimit, spanChunkLimit, StretchPlan } from '../brick/reads';
+import { BrickBytes, coalesce, openSealed, pieceOf, readAndOpen, readBrick, readLimit, spanChunkLimit, StretchPlan } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';

@@ -5,15 +5,13 @@
  */
 import type { Backend, ByteRange } from '../store/backend';
 import type { StoreKeys } from '../crypto/keys';
+import type { BrickChunk } from './format';
 import type { OpenPool } from './open-pool';
 import { BrickBytes, coalesce, openSealed, pieceOf, readAndOpen, readBrick, readLimit } from './reads';
 
-export interface ChunkPlace {
-  id: Buffer;
-  plainLength: number;
+/** A chunk to read: where it lies in which brick, and what it must open to. */
+export interface ChunkPlace extends BrickChunk {
   brick: Buffer;
-  offset: number;
-  storedLength: number;
 }
 
 /** Gaps up to this size between wanted chunks are read through rather than split into two requests. */

@@ -8,7 +8,7 @@ import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, NotFoundError } from '../errors';
 import type { Backend, ByteRange } from '../store/backend';
 import { openChunk } from './chunk-codec';
-import { brickKey } from './format';
+import { BrickChunk, brickKey } from './format';
 import type { BufferPool } from './buffer-pool';
 import type { OpenPool, SealedPiece } from './open-pool';
 
@@ -88,14 +88,6 @@ export interface Stretch {
  */
 export function readLimit(backend: Pick<Backend, 'cheapRanges'>): number {
   return backend.cheapRanges ? 512 * 1024 : Infinity;
-}
-
-/** A chunk to read out of a brick: where it lies, and what it must open to. */
-export interface BrickChunk {
-  id: Buffer;
-  plainLength: number;
-  offset: number;
-  storedLength: number;
 }
 
 /**
