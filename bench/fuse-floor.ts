@@ -10,25 +10,14 @@ import { lstatSync, readdirSync, readlinkSync, Stats } from 'node:fs';
 import { join } from 'node:path';
 import type Fuse from 'fuse-native';
 import { READ_AHEAD_KB } from '../src/commands/mount';
+import { toFuseStat } from '../src/mount/filesystem';
 import { ArchiveMount } from '../src/mount/mount';
 
 const ENOENT = -2;
 
-function toFuseStat(s: Stats): Fuse.Stat {
-  return {
-    mode: s.mode,
-    uid: s.uid,
-    gid: s.gid,
-    size: s.size,
-    nlink: s.nlink,
-    ino: s.ino,
-    rdev: s.rdev,
-    blksize: 4096,
-    blocks: s.blocks,
-    atime: s.mtimeMs,
-    mtime: s.mtimeMs,
-    ctime: s.mtimeMs,
-  };
+/** The same stat dtar's mount hands libfuse, from the mirrored file's own. */
+function statOf(s: Stats): Fuse.Stat {
+  return toFuseStat({ ino: s.ino, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, storedSize: s.blocks * 512, mtimeMs: s.mtimeMs, nlink: s.nlink, rdev: s.rdev });
 }
 
 async function main(): Promise<void> {
@@ -50,14 +39,14 @@ async function main(): Promise<void> {
     getattr: (path, cb) => {
       const s = stats.get(path);
       if (!s) return cb(ENOENT);
-      cb(0, toFuseStat(s));
+      cb(0, statOf(s));
     },
     readdir: (path, cb) => {
       const names = children.get(path);
       if (!names) return cb(ENOENT);
       const at = (n: string): string => (path === '/' ? `/${n}` : `${path}/${n}`);
-      const self = toFuseStat(stats.get(path)!);
-      cb(0, ['.', '..', ...names], [self, self, ...names.map((n) => toFuseStat(stats.get(at(n))!))]);
+      const self = statOf(stats.get(path)!);
+      cb(0, ['.', '..', ...names], [self, self, ...names.map((n) => statOf(stats.get(at(n))!))]);
     },
     readlink: (path, cb) => cb(0, readlinkSync(join(root, path), 'utf8')),
     read: (path, _fd, buf, len, pos, cb) => {

@@ -30,7 +30,8 @@ export interface FilesystemOptions {
   report: FaultReporter;
 }
 
-function toFuseStat(s: InodeStat): Fuse.Stat {
+/** The stat libfuse gets for an inode (kind is in the mode's type bits). */
+export function toFuseStat(s: Omit<InodeStat, 'kind'>): Fuse.Stat {
   return {
     mode: s.mode,
     uid: s.uid,
