@@ -4,11 +4,12 @@
  * Devices and FIFOs are written in place (see isSpecialFile).
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, open, readlink, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { systemErrorReason, UsageError } from '../errors';
+import { trackTemp, untrackTemp } from '../fs/temp-files';
 
 export interface TempFile {
   path: string;
@@ -16,31 +17,6 @@ export interface TempFile {
   /** Renames into place (or, with no destination, leaves it for the caller) and syncs. */
   publish(): Promise<void>;
   discard(): Promise<void>;
-}
-
-/**
- * Temporary files not yet published or discarded. Interrupted (Ctrl-C, kill), the command
- * does not get to discard them: they are removed on the signal, which then takes its
- * usual course, so no half-written `.NAME.*.tmp` is left beside the file asked for.
- */
-const pending = new Set<string>();
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function onSignal(signal: NodeJS.Signals): void {
-  for (const p of pending) rmSync(p, { force: true });
-  pending.clear();
-  untrack();
-  process.kill(process.pid, signal);
-}
-
-function track(path: string): void {
-  if (pending.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
-  pending.add(path);
-}
-
-function untrack(path?: string): void {
-  if (path !== undefined) pending.delete(path);
-  if (pending.size === 0) for (const s of SIGNALS) process.off(s, onSignal);
 }
 
 /**
@@ -88,9 +64,9 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
   const dir = destination ? dirname(destination) : tmpdir();
   const path = join(dir, `.${destination ? basename(destination) : 'dtar-index'}.${randomBytes(6).toString('hex')}.tmp`);
   // Tracked before it exists: a signal that comes once the file is there must find it listed.
-  track(path);
+  trackTemp(path);
   const handle = await open(path, 'wx+', 0o600).catch((e: unknown) => {
-    untrack(path);
+    untrackTemp(path);
     // The temporary name would only puzzle: name the file asked for.
     const reason = systemErrorReason(e);
     throw reason === null ? e : new UsageError(`cannot write ${destination ?? path}: ${reason}`);
@@ -110,7 +86,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
       await close();
       if (destination) {
         await rename(path, destination);
-        untrack(path);
+        untrackTemp(path);
         const d = await open(dirname(destination), 'r');
         try {
           await d.sync();
@@ -122,7 +98,7 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
     async discard() {
       await close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
-      untrack(path);
+      untrackTemp(path);
     },
   };
 }

@@ -9,6 +9,7 @@ import { link, open, opendir, readFile, rename, stat, unlink, type FileHandle } 
 import * as path from 'node:path';
 import { BackendError, errnoCode, NotFoundError, ObjectExistsError } from '../errors';
 import { makeDirs } from '../fs/make-dirs';
+import { trackTemp, untrackTemp } from '../fs/temp-files';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
 import { describeFault } from './errors';
 import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
@@ -45,6 +46,8 @@ export class LocalBackend implements Backend {
     void this.dropHandle(key);
     const dir = path.dirname(final);
     const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    // An interrupted ingest must not leave a partial brick behind under its temporary name.
+    trackTemp(temp);
     try {
       const fh = await this.createTemp(temp, dir);
       try {
@@ -61,9 +64,11 @@ export class LocalBackend implements Backend {
       } else {
         await rename(temp, final);
       }
+      untrackTemp(temp);
       await fsyncDir(dir);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
+      untrackTemp(temp);
       if (options.ifAbsent && errnoCode(err) === 'EEXIST') throw new ObjectExistsError(key);
       throw this.fail('put', key, err);
     }

@@ -3,6 +3,7 @@
  * private permissions, no temp files left behind, and file-system errors as BackendError.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -98,4 +99,24 @@ describe('LocalBackend specifics', () => {
     assert.deepEqual(await listKeys(fresh, ''), []);
     assert.equal(await fresh.stat('config'), null);
   });
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`removes the temp file of a put cut short by ${signal}, and ends by that signal`, async () => {
+      const dir = path.join(tmp.path, `signal-${signal}`);
+      // A put whose body never ends: the temp file stays open until the signal comes.
+      const script = [
+        `const { LocalBackend } = require(${JSON.stringify(require.resolve('../../src/store/local'))});`,
+        `async function* body() { process.stdout.write('writing\\n'); yield Buffer.alloc(1 << 20, 7); await new Promise(() => setInterval(() => {}, 1000)); }`,
+        `new LocalBackend(${JSON.stringify(dir)}).put('bricks/ab/abcd', body()).catch((e) => { console.error(e); process.exit(9); });`,
+      ].join('\n');
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, sig) => r(sig)));
+      await new Promise<void>((r) => child.stdout.once('data', () => r()));
+      const brickDir = path.join(dir, 'bricks', 'ab');
+      assert.equal((await readdir(brickDir)).filter((n) => n.startsWith('.tmp-')).length, 1, 'the put is under way');
+      child.kill(signal);
+      assert.equal(await exited, signal);
+      assert.deepEqual(await readdir(brickDir), [], 'neither a temp file nor the object is left');
+    });
+  }
 });
