@@ -9,7 +9,7 @@
  * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
-import { DtarError, systemErrorReason } from '../errors';
+import { BadIndexError, DtarError, systemErrorReason } from '../errors';
 import type { Io } from '../commands/context';
 import { register as registerInit } from '../commands/init';
 import { register as registerIngest } from '../commands/ingest';
@@ -53,19 +53,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    return report(e, io, argv.includes('--debug'));
+    return report(e, io, argv.includes('--debug'), argv.find((a) => !a.startsWith('-')));
   } finally {
     await Promise.all(resources.map((r) => r.close().catch(() => undefined)));
   }
 }
 
+/** Where to turn when a local index is damaged: ingest kept a sealed copy of it in the store. */
+const INDEX_COPY_HINT = "; the store keeps a copy of every index: find it with 'dtar archives', bring it back with 'dtar archives get ID -o FILE'";
+
 /** The one-line message and exit code for what a command threw. */
-function report(e: unknown, io: Io, debug: boolean): number {
+function report(e: unknown, io: Io, debug: boolean, command: string | undefined): number {
   if (e instanceof CommanderError) {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof DtarError) {
-    io.stderr.write(`dtar: ${e.message}\n`);
+    const hint = e instanceof BadIndexError && command !== 'archives' ? INDEX_COPY_HINT : '';
+    io.stderr.write(`dtar: ${e.message}${hint}\n`);
     if (debug && e.stack) io.stderr.write(e.stack + '\n');
     return e.exitCode;
   }

@@ -37,6 +37,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   let result: ExtractResult;
   try {
     result = await extractArchive(repo, () => indexFileBytes(index), dir, {
+      indexName: index,
       selection,
       asRoot,
       warn: (m) => {

@@ -23,13 +23,13 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress }));
+    const r = await refuseArchived(repo.backend, hint, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;

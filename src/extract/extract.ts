@@ -15,6 +15,8 @@ import { Placement, TargetDir } from './target';
 import { EntryWriter } from './writer';
 
 export interface ExtractOptions {
+  /** What errors call the index (its file name). */
+  indexName?: string;
   selection: Selection;
   asRoot: boolean;
   /** A problem with one entry, reported as it happens. */
@@ -37,11 +39,11 @@ interface Work {
 }
 
 /** Pass one: bytes to write, and for unselected hard link targets the link that needs them. */
-async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection): Promise<{ total: number; aliasFor: Map<string, string> }> {
+async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
   const aliasFor = new Map<string, string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  for await (const item of readIndex(index())) {
+  for await (const item of readIndex(index(), indexName)) {
     if (item.kind !== 'entry') continue;
     const h = item.header;
     if (!selection.matches(h.path)) {
@@ -69,7 +71,7 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
 }
 
 export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { total, aliasFor } = await survey(index, opts.selection);
+  const { total, aliasFor } = await survey(index, opts.selection, opts.indexName);
   const target = new TargetDir(dir);
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
@@ -84,7 +86,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   const aliasPlaced = new Map<string, string>();
 
   async function* jobs(): AsyncGenerator<BodyJob<Work>> {
-    for await (const item of readIndex(index())) {
+    for await (const item of readIndex(index(), opts.indexName)) {
       if (item.kind !== 'entry') continue;
       const h = item.header;
       let alias: string | null = null;

@@ -27,6 +27,8 @@ export interface RestoreProgress {
 }
 
 export interface RestoreOptions {
+  /** What errors call the index (its file name). */
+  indexName?: string;
   readAhead?: ReadAheadOptions;
   onProgress?: (p: RestoreProgress) => void;
 }
@@ -107,12 +109,12 @@ export async function restoreTar(
   };
 
   try {
-    for await (const item of readIndex(index())) {
+    for await (const item of readIndex(index(), opts.indexName)) {
       if (item.kind === 'entry' && item.record) spans.add(item.record.body);
       else if (item.kind === 'trailer') spans.add(item.trailer.tail);
     }
     spans.finish();
-    for await (const item of readIndex(index()) as AsyncIterable<IndexItem>) {
+    for await (const item of readIndex(index(), opts.indexName) as AsyncIterable<IndexItem>) {
       switch (item.kind) {
         case 'meta':
           if (item.meta.storeId !== repo.id) {

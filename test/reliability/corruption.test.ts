@@ -209,11 +209,17 @@ describe('damaged and truncated index tars', () => {
     const file = join(s.dir, 'damaged.idx');
     await writeFile(file, bad);
     const r = await dtar(['restore', file], { env: s.env });
-    assertOneLineError(r, 2, /damaged: its contents do not match the checksum in its trailer/, 'restore');
+    assertOneLineError(r, 2, /damaged\.idx is damaged: its contents do not match the checksum in its trailer; .*'dtar archives get ID -o FILE'/, 'restore');
     assert.equal(r.stdout.length, 0, 'nothing written');
     const v = await dtar(['verify', file], { env: s.env });
     assert.notEqual(v.code, 0);
     assert.match(v.stdout.toString() + v.stderr, /damaged\.idx.*checksum in its trailer/);
+    // The way out the message gives: the store's copy of the index restores the original.
+    const [stored] = JSON.parse(ok(await dtar(['archives', '--json'], { env: s.env }), 'archives').stdout.toString()) as { id: string }[];
+    const recovered = join(s.dir, 'recovered.idx');
+    ok(await dtar(['archives', 'get', stored!.id, '-o', recovered], { env: s.env }), 'archives get');
+    const back = ok(await dtar(['restore', recovered], { env: s.env }), 'restore of the recovered index');
+    assert.ok(back.stdout.equals(original), 'the recovered index restores the original');
   });
 
   test('a truncated index fails as truncated and writes nothing', async () => {
