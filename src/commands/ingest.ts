@@ -31,6 +31,8 @@ interface IngestFlags extends StoreFlags {
 
 export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write the index to a terminal: give -o INDEX or redirect stdout');
+  // Else it would wait for a tar typed in (after asking for the passphrase): say what it wants instead.
+  if (!file && io.stdinIsTTY) throw new UsageError('no tar on standard input (it is a terminal): pipe one in, as in tar c DIR | dtar ingest, or name a tar file');
   const storageClass = flags.storageClass?.toUpperCase() as StorageClass | undefined;
   if (storageClass && !STORAGE_CLASSES.includes(storageClass)) throw new UsageError(`unknown storage class ${flags.storageClass}; one of ${STORAGE_CLASSES.join(', ')}`);
   if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
