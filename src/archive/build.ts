@@ -72,6 +72,11 @@ function typeBits(type: IndexEntry['header']['type']): number | null {
   }
 }
 
+/** The first `n` bytes of `buf`: a view when it is nearly all used (as when sized ahead), else a copy. */
+function trimmed(buf: Buffer, n: number): Buffer {
+  return n * 8 >= buf.length * 7 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
+}
+
 export class ArchiveBuilder {
   // inodes
   private readonly mode = new Growable(Uint32Array);
@@ -87,11 +92,10 @@ export class ArchiveBuilder {
   private readonly nameOffset = new Growable(Uint32Array);
   private readonly nameLength = new Growable(Uint32Array);
   // contents
-  private readonly chunkStart = new Growable(Uint32Array);
-  private readonly chunkEnd = new Growable(Uint32Array);
-  private readonly sparseStart = new Growable(Uint32Array);
-  private readonly sparseEnd = new Growable(Uint32Array);
-  private readonly storedSize = new Growable(Float64Array);
+  // Row r's chunks are chunk rows [chunkBounds[r], chunkBounds[r + 1]), its sparse segments
+  // likewise: rows are added in order, so one array of bounds holds both start and end columns.
+  private readonly chunkBounds = new Growable(Uint32Array);
+  private readonly sparseBounds = new Growable(Uint32Array);
   // chunks
   private ids = Buffer.allocUnsafe(32 * 1024);
   private readonly chunkBrick = new Growable(Uint32Array);
@@ -119,7 +123,28 @@ export class ArchiveBuilder {
   skipped = 0;
   entries = 0;
 
-  constructor(private readonly implied: ImpliedDirDefaults) {
+  /**
+   * `expectedEntries` (the index trailer's count, when known) sizes the per-entry and
+   * per-chunk tables ahead: grown by doubling instead, their earlier stages were 25 MB of
+   * garbage for a 100,000-entry index, which the process kept resident for as long as it
+   * stayed mounted (glibc keeps freed memory in its heap).
+   */
+  constructor(
+    private readonly implied: ImpliedDirDefaults,
+    expectedEntries = 0,
+  ) {
+    if (expectedEntries > 1024) {
+      // Inodes, path nodes, contents and chunks: about one of each per entry in a tree of
+      // small files. Room for the root and a few implied directories: one short would double.
+      const inodes = [this.mode, this.uid, this.gid, this.size, this.mtimeMs, this.rdev, this.ref];
+      const nodes = [this.nodeParent, this.nodeIno, this.nameOffset, this.nameLength];
+      const contents = [this.chunkBounds, this.sparseBounds];
+      const chunks = [this.chunkBrick, this.chunkOffset, this.chunkStored, this.chunkPlain, this.chunkBodyOffset];
+      for (const g of [...inodes, ...nodes, ...contents, ...chunks]) g.reserve(expectedEntries + 64);
+      this.ids = Buffer.allocUnsafe(32 * (expectedEntries + 64));
+    }
+    this.chunkBounds.push(0);
+    this.sparseBounds.push(0);
     this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF); // ino 0: unused
     const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF);
     if (root !== ROOT_INO) throw new Error('root inode must be 1');
@@ -234,8 +259,6 @@ export class ArchiveBuilder {
   }
 
   private addContent(record: BodyRecord | null): number {
-    const chunkStart = this.chunkPlain.length;
-    const sparseStart = this.segLength.length;
     if (record) {
       // Straight from the encoded list: no object or Buffer view per chunk.
       const list = encodedChunkList(record.body);
@@ -265,11 +288,8 @@ export class ArchiveBuilder {
         stored += s.length;
       }
     }
-    this.chunkStart.push(chunkStart);
-    this.chunkEnd.push(this.chunkPlain.length);
-    this.sparseStart.push(sparseStart);
-    this.sparseEnd.push(record?.sparse ? this.segLength.length : sparseStart);
-    return this.storedSize.push(record ? record.body.storedSize : 0);
+    this.sparseBounds.push(this.segLength.length);
+    return this.chunkBounds.push(this.chunkPlain.length) - 1;
   }
 
   /** The row of the brick whose 32-byte id is at `at` in `list`. */
@@ -295,6 +315,8 @@ export class ArchiveBuilder {
     const nlink = new Uint32Array(inodeCount);
     const inodeNode = new Uint32Array(inodeCount);
     const ref = this.ref.seal();
+    const chunkBounds = this.chunkBounds.seal();
+    const sparseBounds = this.sparseBounds.seal();
     // Count children per directory, then place node numbers (counting sort by parent).
     const dirOf = new Uint32Array(inodeCount).fill(NO_REF);
     let dirCount = 0;
@@ -339,14 +361,13 @@ export class ArchiveBuilder {
       nodes: { parent: nodeParent, ino: nodeIno, nameOffset, nameLength },
       dirs: { start: start.subarray(0, dirCount), end: start.subarray(1), children },
       contents: {
-        chunkStart: this.chunkStart.seal(),
-        chunkEnd: this.chunkEnd.seal(),
-        sparseStart: this.sparseStart.seal(),
-        sparseEnd: this.sparseEnd.seal(),
-        storedSize: this.storedSize.seal(),
+        chunkStart: chunkBounds.subarray(0, chunkBounds.length - 1),
+        chunkEnd: chunkBounds.subarray(1),
+        sparseStart: sparseBounds.subarray(0, sparseBounds.length - 1),
+        sparseEnd: sparseBounds.subarray(1),
       },
       chunks: {
-        ids: Buffer.from(this.ids.subarray(0, this.chunkPlain.length * 32)),
+        ids: trimmed(this.ids, this.chunkPlain.length * 32),
         brick: this.chunkBrick.seal(),
         offset: this.chunkOffset.seal(),
         storedLength: this.chunkStored.seal(),

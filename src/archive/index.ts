@@ -37,6 +37,8 @@ export interface LoadOptions {
   where?: string;
   /** Owner, mode and mtime of directories no entry describes (default: root, 0755, the index's creation time). */
   impliedDirs?: Partial<ImpliedDirDefaults>;
+  /** The entry count the index states (its trailer), if known: the tables are sized for it up front. */
+  expectedEntries?: number;
 }
 
 export interface ContentOptions {
@@ -80,7 +82,7 @@ export async function loadArchive(source: AsyncIterable<Uint8Array>, options: Lo
     else if (item.kind === 'meta') {
       meta = item.meta;
       const created = Date.parse(meta.created);
-      builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs });
+      builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs }, options.expectedEntries);
     } else if (item.kind === 'trailer') trailer = item.trailer;
   });
   // visitIndex guarantees a meta first and a trailer last, or throws.

@@ -10,7 +10,7 @@ interface TypedArrayCtor<T extends TypedArray> {
   new (length: number): T;
 }
 
-/** A typed array that grows by doubling while the index loads; `seal()` trims it. */
+/** A typed array that grows by doubling while the index loads (unless sized ahead); `seal()` trims it. */
 export class Growable<T extends TypedArray> {
   private data: T;
   length = 0;
@@ -36,15 +36,24 @@ export class Growable<T extends TypedArray> {
     this.data[i] = v;
   }
 
+  /** Makes room for `n` elements in all, before anything is pushed. */
+  reserve(n: number): void {
+    if (this.length === 0 && n > this.data.length) this.data = new this.ctor(n);
+  }
+
   private grow(size: number): void {
     const next = new this.ctor(Math.max(size, 16));
     next.set(this.data);
     this.data = next;
   }
 
-  /** The filled part as an exactly sized array (a copy, so the oversized buffer can be freed). */
+  /**
+   * The filled part: a copy when much of the array is unused (so the oversized buffer can be
+   * freed), else a view of it. An array sized ahead from the index's entry count is nearly
+   * full, and copying it would only add one more table's worth of garbage to the load.
+   */
   seal(): T {
-    return this.data.slice(0, this.length) as T;
+    return (this.length * 8 >= this.data.length * 7 ? this.data.subarray(0, this.length) : this.data.slice(0, this.length)) as T;
   }
 }
 

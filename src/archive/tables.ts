@@ -48,13 +48,15 @@ export interface DirTable {
   children: Uint32Array;
 }
 
-/** Per regular file: its chunks are chunk rows [chunkStart, chunkEnd); sparse segments [sparseStart, sparseEnd) (none: not sparse). */
+/**
+ * Per regular file: its chunks are chunk rows [chunkStart, chunkEnd); sparse segments [sparseStart, sparseEnd) (none: not sparse).
+ * Rows are contiguous, so each end column is a view of its start column shifted by one row.
+ */
 export interface ContentTable {
   chunkStart: Uint32Array;
   chunkEnd: Uint32Array;
   sparseStart: Uint32Array;
   sparseEnd: Uint32Array;
-  storedSize: Float64Array;
 }
 
 /** One row per chunk reference of a file body, in body order. */

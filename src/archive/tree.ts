@@ -68,11 +68,19 @@ export class ArchiveTree {
       uid: t.uid[ino]!,
       gid: t.gid[ino]!,
       size: t.size[ino]!,
-      storedSize: kind === 'file' && ref !== NO_REF ? this.tables.contents.storedSize[ref]! : t.size[ino]!,
+      storedSize: kind === 'file' && ref !== NO_REF ? this.storedBytes(ref) : t.size[ino]!,
       mtimeMs: t.mtimeMs[ino]!,
       nlink: t.nlink[ino]!,
       rdev: t.rdev[ino]!,
     };
+  }
+
+  /** Bytes of a stored body (sparse files: of their data, without holes): where its last chunk ends. */
+  private storedBytes(row: number): number {
+    const c = this.tables.contents;
+    const ch = this.tables.chunks;
+    const last = c.chunkEnd[row]! - 1;
+    return last < c.chunkStart[row]! ? 0 : ch.bodyOffset[last]! + ch.plainLength[last]!;
   }
 
   /** The child called `name` in directory `dir`, or null. */

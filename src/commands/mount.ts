@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
-import { indexFileBytes } from '../index/file';
+import { indexFileBytes, trailerEntryCount } from '../index/file';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { ArchiveMount, unmountElsewhere } from '../mount/mount';
 import type { Repository } from '../repo/repository';
@@ -35,7 +35,8 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const meta = await readIndexMeta(index);
   // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
   const stopLoading = new AbortController();
-  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
+  const expectedEntries = (await trailerEntryCount(index, meta.tag)) ?? undefined;
+  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
   loading.catch(() => undefined); // awaited below, once the store is open
   let repo: Repository;
   try {

@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { FileHandle, open } from 'node:fs/promises';
 import { UsageError } from '../errors';
 import { fileBytes, FileBytesOptions } from '../tar/file-bytes';
+import { parseTrailer } from './meta';
 
 /**
  * Opens an index file. A pipe or other stream is refused up front: commands read an index more
@@ -22,4 +23,35 @@ async function openIndexFile(path: string): Promise<FileHandle> {
 
 export async function* indexFileBytes(path: string, options: FileBytesOptions = {}): AsyncGenerator<Buffer> {
   yield* fileBytes(await openIndexFile(path), options);
+}
+
+/** How far from its end the trailer is looked for: room for a tail of hundreds of chunks. */
+const TRAILER_SEARCH = 64 * 1024;
+
+/**
+ * The entry count the trailer of index file `path` states, read from the file's end without
+ * loading the rest; null when it is not found there. Unchecked (the trailer's checksum covers
+ * the whole index, which a load verifies): good for sizing tables ahead, and bounded by what
+ * the file could hold (an entry takes a 512-byte header at least).
+ */
+export async function trailerEntryCount(path: string, tag: string): Promise<number | null> {
+  const file = await openIndexFile(path).catch(() => null);
+  if (!file) return null;
+  try {
+    const size = (await file.stat()).size;
+    const length = Math.min(size, TRAILER_SEARCH);
+    const tail = Buffer.allocUnsafe(length);
+    const { bytesRead } = await file.read(tail, 0, length, size - length);
+    // The trailer's PAX record: "<length> comment=dtar-trailer <tag> <base64>\n".
+    const key = Buffer.from(`comment=dtar-trailer ${tag} `, 'latin1');
+    const at = tail.lastIndexOf(key, bytesRead);
+    const end = at < 0 ? -1 : tail.indexOf(0x0a, at);
+    if (end < 0) return null;
+    const trailer = parseTrailer(new Map([['comment', tail.subarray(at + 'comment='.length, end)]]), tag);
+    return trailer && Number.isSafeInteger(trailer.entries) ? Math.min(trailer.entries, Math.floor(size / 512)) : null;
+  } catch {
+    return null;
+  } finally {
+    await file.close();
+  }
 }

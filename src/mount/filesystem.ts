@@ -139,7 +139,8 @@ export class ArchiveFilesystem {
   private totalStored(): number {
     if (this.totalCache === null) {
       let sum = 0;
-      for (const s of this.tree.tables.contents.storedSize) sum += s;
+      // Every file's stored body is its chunks, each listed once per file.
+      for (const n of this.tree.tables.chunks.plainLength) sum += n;
       this.totalCache = sum;
     }
     return this.totalCache;

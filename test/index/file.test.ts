@@ -4,15 +4,16 @@
  * what it handed out: so every item read in small reused pieces must equal the item read
  * from the whole index in one buffer, for indexes of real GNU tar and bsdtar archives.
  * And an index that is not a regular file (a pipe) is refused up front, not read as damaged.
+ * The entry count a mount sizes its tables by is read from the trailer at the file's end.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { UsageError } from '../../src/errors';
-import { indexFileBytes } from '../../src/index/file';
+import { indexFileBytes, trailerEntryCount } from '../../src/index/file';
 import { IndexItem, readIndex } from '../../src/index/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
 import { dtar } from '../commands/harness';
@@ -78,3 +79,31 @@ test('a FIFO is refused as an index at once, with a usage error rather than a da
   assert.equal(r.code, 2);
   assert.match(r.stderr, /is not a regular file: dtar reads an index more than once/);
 });
+
+test("the trailer's entry count is read from the file's end, and only where it is whole", async () => {
+  for (const index of indexes) {
+    let meta: { tag: string } | null = null;
+    let entries = 0;
+    let stated: number | null = null;
+    for await (const item of readIndex(indexFileBytes(index), index)) {
+      if (item.kind === 'meta') meta = item.meta;
+      else if (item.kind === 'entry') entries++;
+      else if (item.kind === 'trailer') stated = item.trailer.entries;
+    }
+    assert.equal(stated, entries, `${index}: the trailer counts every entry`);
+    assert.equal(await trailerEntryCount(index, meta!.tag), entries, index);
+    assert.equal(await trailerEntryCount(index, 'another-tag'), null, `${index}: another index's trailer is not taken`);
+  }
+  const bytes = await readFile(indexes[0]!);
+  const tag = await tagOf(indexes[0]!);
+  // The trailer's header stays; its record block and the two zero blocks after it go.
+  const cut = join(tmp.path, 'cut.idx');
+  await writeFile(cut, bytes.subarray(0, bytes.length - 1536));
+  assert.equal(await trailerEntryCount(cut, tag), null, 'an index cut before its trailer has no count');
+  assert.equal(await trailerEntryCount(join(tmp.path, 'missing.idx'), tag), null, 'a missing file has none');
+});
+
+async function tagOf(index: string): Promise<string> {
+  for await (const item of readIndex(indexFileBytes(index), index)) if (item.kind === 'meta') return item.meta.tag;
+  throw new Error(`${index}: no meta`);
+}
