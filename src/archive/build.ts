@@ -84,7 +84,6 @@ export class ArchiveBuilder {
   private readonly gid = new Growable(Uint32Array);
   private readonly size = new Growable(Float64Array);
   private readonly mtimeMs = new Growable(Float64Array);
-  private readonly rdev = new Growable(Uint32Array);
   private readonly ref = new Growable(Uint32Array);
   // nodes
   private readonly nodeParent = new Growable(Uint32Array);
@@ -136,7 +135,7 @@ export class ArchiveBuilder {
     if (expectedEntries > 1024) {
       // Inodes, path nodes, contents and chunks: about one of each per entry in a tree of
       // small files. Room for the root and a few implied directories: one short would double.
-      const inodes = [this.mode, this.uid, this.gid, this.size, this.mtimeMs, this.rdev, this.ref];
+      const inodes = [this.mode, this.uid, this.gid, this.size, this.mtimeMs, this.ref];
       const nodes = [this.nodeParent, this.nodeIno, this.nameOffset, this.nameLength];
       const contents = [this.chunkBounds, this.sparseBounds];
       const chunks = [this.chunkBrick, this.chunkOffset, this.chunkStored, this.chunkPlain, this.chunkBodyOffset];
@@ -145,8 +144,8 @@ export class ArchiveBuilder {
     }
     this.chunkBounds.push(0);
     this.sparseBounds.push(0);
-    this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF); // ino 0: unused
-    const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, 0, NO_REF);
+    this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, NO_REF); // ino 0: unused
+    const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, NO_REF);
     if (root !== ROOT_INO) throw new Error('root inode must be 1');
     this.newNode(ROOT_INO, ROOT_INO, '');
     this.paths.set('', 0);
@@ -186,7 +185,6 @@ export class ArchiveBuilder {
     }
     let size = 0;
     let ref = NO_REF;
-    let rdev = 0;
     if (bits === S_IFREG) {
       ref = this.addContent(entry.record);
       size = entry.record ? (entry.record.sparse?.realSize ?? entry.record.body.storedSize) : 0;
@@ -194,8 +192,8 @@ export class ArchiveBuilder {
       ref = this.linkOffset.push(this.bytes.append(h.linkpathBytes));
       this.linkLength.push(h.linkpathBytes.length);
       size = h.linkpathBytes.length;
-    } else if (bits === S_IFCHR || bits === S_IFBLK) rdev = makedev(h.devmajor, h.devminor);
-    const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, rdev, ref);
+    } else if (bits === S_IFCHR || bits === S_IFBLK) ref = makedev(h.devmajor, h.devminor);
+    const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, ref);
     this.setXattrs(ino, h.xattrs);
     this.nodeIno.set(existing ?? this.newPathNode(path), ino);
   }
@@ -212,12 +210,11 @@ export class ArchiveBuilder {
     else this.xattrs.delete(ino);
   }
 
-  private newInode(mode: number, uid: number, gid: number, size: number, mtimeMs: number, rdev: number, ref: number): number {
+  private newInode(mode: number, uid: number, gid: number, size: number, mtimeMs: number, ref: number): number {
     this.uid.push(uid);
     this.gid.push(gid);
     this.size.push(size);
     this.mtimeMs.push(mtimeMs);
-    this.rdev.push(rdev);
     this.ref.push(ref);
     return this.mode.push(mode);
   }
@@ -253,7 +250,7 @@ export class ArchiveBuilder {
     const ino = this.nodeIno.get(node);
     if (ino !== 0 && (this.mode.get(ino) & S_IFMT) === S_IFDIR) return ino;
     const d = this.implied;
-    const dir = this.newInode(S_IFDIR | (d.mode & 0o7777), d.uid, d.gid, 0, d.mtimeMs, 0, NO_REF);
+    const dir = this.newInode(S_IFDIR | (d.mode & 0o7777), d.uid, d.gid, 0, d.mtimeMs, NO_REF);
     this.nodeIno.set(node, dir);
     return dir;
   }
@@ -354,7 +351,6 @@ export class ArchiveBuilder {
         size: this.size.seal(),
         mtimeMs: this.mtimeMs.seal(),
         nlink,
-        rdev: this.rdev.seal(),
         ref,
         node: inodeNode,
       },

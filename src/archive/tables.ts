@@ -26,8 +26,10 @@ export interface InodeTable {
   /** Modification time in milliseconds since the epoch. */
   mtimeMs: Float64Array;
   nlink: Uint32Array;
-  rdev: Uint32Array;
-  /** Regular file: its row in the content table. Symlink: its row in the link table. Directory: its row in the directory table. */
+  /**
+   * Regular file: its row in the content table. Symlink: its row in the link table. Directory:
+   * its row in the directory table. Character or block device: its device number.
+   */
   ref: Uint32Array;
   /** One node naming the inode (the last one added), to name it in messages. */
   node: Uint32Array;

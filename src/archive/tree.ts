@@ -71,7 +71,7 @@ export class ArchiveTree {
       storedSize: kind === 'file' && ref !== NO_REF ? this.storedBytes(ref) : t.size[ino]!,
       mtimeMs: t.mtimeMs[ino]!,
       nlink: t.nlink[ino]!,
-      rdev: t.rdev[ino]!,
+      rdev: kind === 'chardev' || kind === 'blockdev' ? ref : 0,
     };
   }
 

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ArchiveBuilder, normalizePath } from '../../src/archive/build';
-import { ArchiveTree } from '../../src/archive/tree';
+import { ArchiveTree, type InodeStat } from '../../src/archive/tree';
 import type { IndexEntry } from '../../src/index/reader';
 import type { BodyRecord } from '../../src/index/record';
 import type { EntryType, TarHeader } from '../../src/tar/types';
 
-const TYPEFLAG: Partial<Record<EntryType, string>> = { file: '0', hardlink: '1', symlink: '2', directory: '5', fifo: '6', chardev: '3' };
+const TYPEFLAG: Partial<Record<EntryType, string>> = { file: '0', hardlink: '1', symlink: '2', chardev: '3', blockdev: '4', directory: '5', fifo: '6' };
 
 function entry(path: string, type: EntryType, extra: Partial<TarHeader> = {}, record: BodyRecord | null = null): IndexEntry {
   const header: TarHeader = {
@@ -89,6 +89,24 @@ test('hard links share one inode with the right link count, also after a replace
   assert.equal(tree.xattrs(tree.resolve('sub/b')!).get('user.k')!.toString(), 'v');
   assert.equal(tree.resolve('dangling'), null);
   assert.equal(b.skipped, 1);
+});
+
+test('devices keep their numbers (Linux encoding, large minors too); nothing else has one', () => {
+  const b = new ArchiveBuilder(DEFAULTS);
+  b.add(entry('null', 'chardev', { devmajor: 1, devminor: 3 }));
+  b.add(entry('disk', 'blockdev', { devmajor: 259, devminor: 1_000_000 }));
+  b.add(entry('fifo', 'fifo'));
+  b.add(entry('file', 'file', {}, fileRecord(5)));
+  const tree = new ArchiveTree(b.finish());
+  const stat = (p: string): InodeStat => tree.stat(tree.resolve(p)!);
+  assert.equal(stat('null').kind, 'chardev');
+  assert.equal(stat('null').rdev, (1 << 8) | 3);
+  assert.equal(stat('disk').kind, 'blockdev');
+  // glibc's makedev: minor's low 8 bits, major's 12 bits, then minor's upper bits.
+  assert.equal(stat('disk').rdev, ((1_000_000 & 0xff) | (259 << 8) | ((1_000_000 & ~0xff) << 12)) >>> 0);
+  assert.equal(stat('fifo').rdev, 0);
+  assert.equal(stat('file').rdev, 0);
+  assert.equal(stat('file').storedSize, 5);
 });
 
 test('listings are sorted by name bytes and lookups find every name', () => {
