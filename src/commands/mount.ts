@@ -59,9 +59,9 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
     readAheadKb: READ_AHEAD_KB,
     readTimeoutMs: READ_TIMEOUT_MS,
   });
-  // Loading left garbage (the tables' growth stages, the index read buffers) that an idle
-  // mount would keep for good: a 100,000-entry index held 120 MB resident, 95 MB once
-  // collected. One full collection, after the mount answers, so mount time does not pay it.
+  // Loading leaves garbage (parsed headers and records, path strings, the read buffers) that
+  // V8 would not collect while the mount sits idle: one full collection once the mount
+  // answers, so that mount time does not pay for it (docs/ARCHITECTURE.md, Mount).
   setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
   const stop = (): void => void mount.unmount().catch((e: unknown) => io.stderr.write(`dtar mount: ${e instanceof Error ? e.message : String(e)}\n`));
   signals.on('SIGINT', stop);

@@ -40,11 +40,11 @@ export async function trailerEntryCount(path: string, tag: string): Promise<numb
   try {
     const size = (await file.stat()).size;
     const length = Math.min(size, TRAILER_SEARCH);
-    const tail = Buffer.allocUnsafe(length);
-    const { bytesRead } = await file.read(tail, 0, length, size - length);
+    const buf = Buffer.allocUnsafe(length);
+    const tail = buf.subarray(0, (await file.read(buf, 0, length, size - length)).bytesRead);
     // The trailer's PAX record: "<length> comment=dtar-trailer <tag> <base64>\n".
     const key = Buffer.from(`comment=dtar-trailer ${tag} `, 'latin1');
-    const at = tail.lastIndexOf(key, bytesRead);
+    const at = tail.lastIndexOf(key);
     const end = at < 0 ? -1 : tail.indexOf(0x0a, at);
     if (end < 0) return null;
     const trailer = parseTrailer(new Map([['comment', tail.subarray(at + 'comment='.length, end)]]), tag);
