@@ -7,7 +7,7 @@
  */
 import type { IndexEntry } from '../index/reader';
 import { BodyRecord, CHUNK_ENTRY, CHUNK_FIELD, CHUNK_LIST_HEAD, encodedChunkList } from '../index/record';
-import { ByteArena, Growable } from './packed';
+import { ByteArena, Growable, keepAsView } from './packed';
 import {
   ArchiveTables,
   NO_REF,
@@ -72,9 +72,9 @@ function typeBits(type: IndexEntry['header']['type']): number | null {
   }
 }
 
-/** The first `n` bytes of `buf`: a view when it is nearly all used (as when sized ahead), else a copy. */
+/** The first `n` bytes of `buf`: a view when it is nearly all used (keepAsView), else a copy. */
 function trimmed(buf: Buffer, n: number): Buffer {
-  return n * 8 >= buf.length * 7 ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
+  return keepAsView(n, buf.length) ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
 }
 
 export class ArchiveBuilder {

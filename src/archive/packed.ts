@@ -10,6 +10,15 @@ interface TypedArrayCtor<T extends TypedArray> {
   new (length: number): T;
 }
 
+/**
+ * Whether a table of `length` elements is kept as a view of its `capacity`-element array
+ * rather than copied out: when nearly all of it is used (as when it was sized ahead from the
+ * index's entry count), a copy would only add one more table's worth of garbage to the load.
+ */
+export function keepAsView(length: number, capacity: number): boolean {
+  return length * 8 >= capacity * 7;
+}
+
 /** A typed array that grows by doubling while the index loads (unless sized ahead); `seal()` trims it. */
 export class Growable<T extends TypedArray> {
   private data: T;
@@ -47,13 +56,9 @@ export class Growable<T extends TypedArray> {
     this.data = next;
   }
 
-  /**
-   * The filled part: a copy when much of the array is unused (so the oversized buffer can be
-   * freed), else a view of it. An array sized ahead from the index's entry count is nearly
-   * full, and copying it would only add one more table's worth of garbage to the load.
-   */
+  /** The filled part: a view when nearly full (keepAsView), else a copy, so that the oversized array can be freed. */
   seal(): T {
-    return (this.length * 8 >= this.data.length * 7 ? this.data.subarray(0, this.length) : this.data.slice(0, this.length)) as T;
+    return (keepAsView(this.length, this.data.length) ? this.data.subarray(0, this.length) : this.data.slice(0, this.length)) as T;
   }
 }
 
