@@ -1,64 +1,111 @@
 /**
  * The floor of the FUSE request path, for bench/mount.sh: a filesystem that mirrors a
- * directory's tree (names, types, sizes, inode numbers, link targets) and answers every
- * read at once by copying from one buffer in memory, mounted through dtar's own
- * ArchiveMount (fuse-native, the same options and kernel read-ahead). No store, no cache,
- * no decryption: whatever `tar c` through it costs, every fuse-native filesystem here pays.
- * Usage: node dist/bench/fuse-floor.js DIR MOUNTPOINT   (prints "mounted", serves until SIGTERM)
+ * directory's tree (names as bytes, types, sizes, inode numbers, link targets) and answers
+ * every read at once by copying from one buffer in memory, mounted through dtar's own
+ * binding (FuseSession: the same options, capabilities and kernel read-ahead as `dtar
+ * mount`). No store, no cache, no decryption: whatever `tar c` through it costs, every
+ * dtar mount pays. With --count it prints how many requests of each kind it answered.
+ * Usage: node dist/bench/fuse-floor.js DIR MOUNTPOINT [--count]
+ *        (prints "mounted", serves until SIGTERM)
  */
 import { lstatSync, readdirSync, readlinkSync, Stats } from 'node:fs';
-import { join } from 'node:path';
-import type Fuse from 'fuse-native';
+import { constants } from 'node:os';
 import { READ_AHEAD_KB } from '../src/commands/mount';
-import { toFuseStat } from '../src/mount/filesystem';
-import { ArchiveMount } from '../src/mount/mount';
+import { FuseSession, LowLevelFilesystem } from '../src/mount/mount';
 
-const ENOENT = -2;
+const { ENOENT, ENOTDIR } = constants.errno;
+const SLASH = Buffer.from('/');
 
-/** The same stat dtar's mount hands libfuse, from the mirrored file's own. */
-function statOf(s: Stats): Fuse.Stat {
-  return toFuseStat({ ino: s.ino, mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, storedSize: s.blocks * 512, mtimeMs: s.mtimeMs, nlink: s.nlink, rdev: s.rdev });
+interface Node {
+  ino: number;
+  stats: Stats;
+  path: Buffer;
+  /** Directories: their entries' names (bytes) and inode numbers. */
+  names?: Buffer[];
+  children?: number[];
 }
 
 async function main(): Promise<void> {
-  const [root, mountpoint] = process.argv.slice(2);
-  if (!root || !mountpoint) throw new Error('usage: fuse-floor DIR MOUNTPOINT');
-  const stats = new Map<string, Stats>();
-  const children = new Map<string, string[]>();
-  const walk = (rel: string): void => {
-    const s = lstatSync(join(root, rel));
-    stats.set(rel, s);
-    if (!s.isDirectory()) return;
-    const names = readdirSync(join(root, rel));
-    children.set(rel, names);
-    for (const n of names) walk(rel === '/' ? `/${n}` : `${rel}/${n}`);
+  const [root, mountpoint, flag] = process.argv.slice(2);
+  if (!root || !mountpoint) throw new Error('usage: fuse-floor DIR MOUNTPOINT [--count]');
+  const nodes: Node[] = [];
+  const parent: number[] = [];
+  const walk = (path: Buffer, up: number): number => {
+    const ino = nodes.length + 1;
+    const node: Node = { ino, stats: lstatSync(path), path };
+    nodes.push(node);
+    parent.push(up === 0 ? ino : up);
+    if (node.stats.isDirectory()) {
+      node.names = readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare);
+      node.children = node.names.map((n) => walk(Buffer.concat([path, SLASH, n]), ino));
+    }
+    return ino;
   };
-  walk('/');
+  walk(Buffer.from(root), 0);
+  const get = (ino: number): Node | undefined => nodes[ino - 1];
+  const session = new FuseSession();
+  const counts = new Map<string, number>();
+  const count = flag === '--count' ? (op: string): void => void counts.set(op, (counts.get(op) ?? 0) + 1) : (): void => undefined;
+  const put = (slot: number, n: Node): void => {
+    const s = n.stats;
+    session.putAttributes(slot, { ino: n.ino, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size, blocks: s.blocks, mtimeMs: s.mtimeMs });
+  };
   const data = Buffer.alloc(1024 * 1024, 0x78);
-  const ops: Fuse.Operations = {
-    getattr: (path, cb) => {
-      const s = stats.get(path);
-      if (!s) return cb(ENOENT);
-      cb(0, statOf(s));
+  const fs: LowLevelFilesystem = {
+    lookup(req, p, name) {
+      count('lookup');
+      const dir = get(p);
+      const i = dir?.names?.findIndex((n) => n.equals(name)) ?? -1;
+      if (i < 0) return session.replyErr(req, ENOENT);
+      put(0, get(dir!.children![i]!)!);
+      session.replyEntry(req);
     },
-    readdir: (path, cb) => {
-      const names = children.get(path);
-      if (!names) return cb(ENOENT);
-      const at = (n: string): string => (path === '/' ? `/${n}` : `${path}/${n}`);
-      const self = statOf(stats.get(path)!);
-      cb(0, ['.', '..', ...names], [self, self, ...names.map((n) => statOf(stats.get(at(n))!))]);
+    getattr(req, ino) {
+      count('getattr');
+      const n = get(ino);
+      if (!n) return session.replyErr(req, ENOENT);
+      put(0, n);
+      session.replyAttr(req);
     },
-    readlink: (path, cb) => cb(0, readlinkSync(join(root, path), 'utf8')),
-    read: (path, _fd, buf, len, pos, cb) => {
-      const n = Math.max(0, Math.min(len, (stats.get(path)?.size ?? 0) - pos));
-      for (let at = 0; at < n; at += data.length) data.copy(buf, at, 0, Math.min(data.length, n - at));
-      cb(n);
+    readlink(req, ino) {
+      count('readlink');
+      session.replyReadlink(req, readlinkSync(get(ino)!.path, { encoding: 'buffer' }));
+    },
+    read(req, ino, size, offset) {
+      count('read');
+      const n = Math.max(0, Math.min(size, data.length, get(ino)!.stats.size - offset));
+      session.replyData(req, data, n);
+    },
+    readdirplus(req, ino, size, offset) {
+      count('readdirplus');
+      const dir = get(ino);
+      if (!dir?.names) return session.replyErr(req, ENOTDIR);
+      let bytes = 0;
+      let at = 0;
+      let k = 0;
+      for (let pos = offset; pos < dir.names.length + 2; pos++) {
+        const name = pos === 0 ? Buffer.from('.') : pos === 1 ? Buffer.from('..') : dir.names[pos - 2]!;
+        const need = 152 + ((name.length + 7) & ~7);
+        if (bytes + need > size) break;
+        name.copy(session.outNames, at);
+        session.outNames[at + name.length] = 0;
+        put(k, get(pos === 0 ? ino : pos === 1 ? parent[ino - 1]! : dir.children![pos - 2]!)!);
+        session.putDirectoryEntry(k, at, pos + 1);
+        at += name.length + 1;
+        bytes += need;
+        k++;
+      }
+      session.replyDirectory(req, size, k);
+    },
+    statfs(req) {
+      session.replyStatfs(req, 0, nodes.length);
     },
   };
-  const mount = await ArchiveMount.mount(mountpoint, ops, { allowOther: false, fsname: 'dtar-floor', readAheadKb: READ_AHEAD_KB, readTimeoutMs: 60_000 });
-  process.stdout.write(`mounted ${stats.size} entries\n`);
-  process.on('SIGTERM', () => void mount.unmount());
-  await mount.gone;
+  await session.mount(mountpoint, fs, { allowOther: false, fsname: 'dtar-floor', readAheadKb: READ_AHEAD_KB });
+  process.stdout.write(`mounted ${nodes.length} entries\n`);
+  process.on('SIGTERM', () => void session.unmount());
+  await session.gone;
+  if (counts.size) process.stdout.write(`requests: ${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
 }
 
 main().catch((e: unknown) => {

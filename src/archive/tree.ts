@@ -85,9 +85,36 @@ export class ArchiveTree {
 
   /** The child called `name` in directory `dir`, or null. */
   lookup(dir: number, name: string): number | null {
-    if ((this.tables.inodes.mode[dir]! & S_IFMT) !== S_IFDIR) return null;
-    const i = this.childIndex(dir, Buffer.from(name));
+    return this.lookupName(dir, Buffer.from(name));
+  }
+
+  /** The child whose name is exactly these bytes (names need not be UTF-8), or null. */
+  lookupName(dir: number, name: Buffer): number | null {
+    if (!this.has(dir) || (this.tables.inodes.mode[dir]! & S_IFMT) !== S_IFDIR) return null;
+    const i = this.childIndex(dir, name);
     return i === null ? null : this.tables.nodes.ino[this.tables.dirs.children[i]!]!;
+  }
+
+  /** How many entries a directory holds (without "." and ".."); 0 for anything else. */
+  entryCount(dir: number): number {
+    const t = this.tables;
+    if (!this.has(dir) || (t.inodes.mode[dir]! & S_IFMT) !== S_IFDIR) return 0;
+    const d = t.inodes.ref[dir]!;
+    return t.dirs.end[d]! - t.dirs.start[d]!;
+  }
+
+  /** The inode of a directory's i-th entry in readdir order (i < entryCount). */
+  entryIno(dir: number, i: number): number {
+    const t = this.tables;
+    return t.nodes.ino[t.dirs.children[t.dirs.start[t.inodes.ref[dir]!]! + i]!]!;
+  }
+
+  /** The name bytes of a directory's i-th entry (a view of the tables, not a copy). */
+  entryName(dir: number, i: number): Buffer {
+    const t = this.tables;
+    const n = t.dirs.children[t.dirs.start[t.inodes.ref[dir]!]! + i]!;
+    const off = t.nodes.nameOffset[n]!;
+    return t.bytes.subarray(off, off + t.nodes.nameLength[n]!);
   }
 
   /** Position in the directory's children table of the entry whose name is `want`, or null. */

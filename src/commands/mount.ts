@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { indexFileBytes, trailerEntryCount } from '../index/file';
 import { ArchiveFilesystem } from '../mount/filesystem';
-import { ArchiveMount, unmountElsewhere } from '../mount/mount';
+import { FuseSession, unmountElsewhere } from '../mount/mount';
 import type { Repository } from '../repo/repository';
 import { Io, openRepository, StoreFlags } from './context';
 import { parseSize } from './format';
@@ -25,8 +25,6 @@ interface MountFlags extends StoreFlags {
 
 /** Kernel read-ahead for the mount; see native-notes/fuse.md for the measurements behind it. */
 export const READ_AHEAD_KB = 4096;
-/** A read may wait on a slow store: far beyond fuse-native's 15 s default. */
-const READ_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** Mounts and resolves once the mount is gone (signal, or unmounted elsewhere). */
 export async function mountCommand(io: Io, index: string, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
@@ -49,31 +47,31 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const archive = await loading;
   // --cache-dir given explicitly turns on the on-disk chunk cache, under the store's cache directory.
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.cacheDir ? repo.cacheDir : null });
-  const fs = new ArchiveFilesystem(archive.tree, files, {
+  const session = new FuseSession();
+  const fs = new ArchiveFilesystem(session, archive.tree, files, {
     thawHint: `dtar thaw ${index}`,
     report: (line) => io.stderr.write(`dtar mount: ${line}\n`),
   });
-  const mount = await ArchiveMount.mount(resolve(mountpoint), fs.operations(), {
+  await session.mount(resolve(mountpoint), fs, {
     allowOther: Boolean(flags.allowOther),
     fsname: `dtar:${resolve(index)}`,
     readAheadKb: READ_AHEAD_KB,
-    readTimeoutMs: READ_TIMEOUT_MS,
   });
   // Loading leaves garbage (parsed headers and records, path strings, the read buffers) that
   // V8 would not collect while the mount sits idle: one full collection once the mount
   // answers, so that mount time does not pay for it (docs/ARCHITECTURE.md, Mount).
   setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
-  const stop = (): void => void mount.unmount().catch((e: unknown) => io.stderr.write(`dtar mount: ${e instanceof Error ? e.message : String(e)}\n`));
+  const stop = (): void => void session.unmount();
   signals.on('SIGINT', stop);
   signals.on('SIGTERM', stop);
   if (!flags.quiet) {
     io.stderr.write(
-      `mounted ${index} at ${mount.mountpoint} (${archive.counts.entries} entries, loaded in ${Date.now() - started} ms); ` +
+      `mounted ${index} at ${session.mountpoint} (${archive.counts.entries} entries, loaded in ${Date.now() - started} ms); ` +
         `Ctrl-C or 'dtar umount ${mountpoint}' unmounts\n`,
     );
   }
   try {
-    await mount.gone;
+    await session.gone;
   } finally {
     signals.off('SIGINT', stop);
     signals.off('SIGTERM', stop);

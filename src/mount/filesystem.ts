@@ -1,23 +1,25 @@
 /**
- * The FUSE operations of a mounted archive: a read-only view of an ArchiveTree whose
- * file reads go through a ContentReader. Every handler answers asynchronously and never
- * throws (a throw would kill the process and leave a dead mount). A store fault makes
- * the reads of the affected file fail with EIO and is reported once per file and fault;
- * everything else keeps working.
+ * A mounted archive: the kernel's requests answered by inode from an ArchiveTree, file
+ * reads through a ContentReader. Names are bytes end to end (an archive's names need not
+ * be UTF-8). Every handler answers exactly once and never throws (a throw would kill the
+ * process and leave a dead mount). A store fault makes the reads of the affected file fail
+ * with EIO and is reported once per file and fault; everything else keeps working.
  */
-import type Fuse from 'fuse-native';
+import { constants } from 'node:os';
 import { LRUCache } from 'lru-cache';
-import type { ArchiveTree, ContentReader, InodeStat, OpenFile } from '../archive';
+import type { ArchiveTree, ContentReader, OpenFile } from '../archive';
 import { ArchivedError } from '../errors';
+import type { FuseSession, LowLevelFilesystem } from './mount';
 
+const { ENOENT, EIO, EISDIR, ENOTDIR, ENODATA, ERANGE, EINVAL } = constants.errno;
 const BLOCK = 4096;
+/** Files being read at once, each keeping its read-ahead. */
 const READERS = 256;
-
-// fuse-native's errno constants are negative Linux errnos.
-const ENOENT = -2;
-const EIO = -5;
-const EISDIR = -21;
-const ENODATA = -61;
+/** Bytes of one READDIRPLUS entry besides its name: fuse_entry_out (128) and fuse_dirent (24). */
+const DIRENT_PLUS = 152;
+/** The kernel's largest read (max_pages 256), and how many such buffers are kept for reuse. */
+const READ_BUFFER = 1024 * 1024;
+const SPARE_BUFFERS = 16;
 
 export interface FaultReporter {
   /** Called once per distinct (file, fault) with a one-line message. */
@@ -30,34 +32,122 @@ export interface FilesystemOptions {
   report: FaultReporter;
 }
 
-/** The stat libfuse gets for an inode (kind is in the mode's type bits). */
-export function toFuseStat(s: Omit<InodeStat, 'kind'>): Fuse.Stat {
-  return {
-    mode: s.mode,
-    uid: s.uid,
-    gid: s.gid,
-    size: s.size,
-    nlink: s.nlink,
-    ino: s.ino,
-    rdev: s.rdev,
-    blksize: BLOCK,
-    blocks: Math.ceil(s.storedSize / 512),
-    atime: s.mtimeMs,
-    mtime: s.mtimeMs,
-    ctime: s.mtimeMs,
-  };
-}
-
-export class ArchiveFilesystem {
-  /** Files being read, by path: enough for many concurrent readers, each keeping its read-ahead. */
-  private readonly readers = new LRUCache<string, OpenFile>({ max: READERS });
+export class ArchiveFilesystem implements LowLevelFilesystem {
+  private readonly readers = new LRUCache<number, OpenFile>({ max: READERS });
   private readonly reported = new Set<string>();
+  /** Read buffers not in use. */
+  private readonly spare: Buffer[] = [];
+  readonly xattrs: LowLevelFilesystem['xattrs'];
 
   constructor(
+    private readonly session: FuseSession,
     private readonly tree: ArchiveTree,
     private readonly files: ContentReader,
     private readonly options: FilesystemOptions,
-  ) {}
+  ) {
+    // With no xattr handlers the kernel stops asking after the first ENOSYS: no request per lookup.
+    this.xattrs = tree.tables.xattrs.size > 0 ? { get: (r, i, n, s) => this.getxattr(r, i, n, s), list: (r, i, s) => this.listxattr(r, i, s) } : undefined;
+  }
+
+  /** Record `slot` of the session's attributes gets inode `ino`'s. */
+  private put(slot: number, ino: number): void {
+    const s = this.tree.stat(ino);
+    this.session.putAttributes(slot, { ino, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size, blocks: Math.ceil(s.storedSize / 512), mtimeMs: s.mtimeMs });
+  }
+
+  lookup(req: number, parent: number, name: Buffer): void {
+    const ino = this.tree.lookupName(parent, name);
+    if (ino === null) return this.session.replyErr(req, this.tree.has(parent) && this.tree.kind(parent) === 'directory' ? ENOENT : ENOTDIR);
+    this.put(0, ino);
+    this.session.replyEntry(req);
+  }
+
+  getattr(req: number, ino: number): void {
+    if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
+    this.put(0, ino);
+    this.session.replyAttr(req);
+  }
+
+  readlink(req: number, ino: number): void {
+    const target = this.tree.has(ino) ? this.tree.readlink(ino) : null;
+    if (!target) return this.session.replyErr(req, EINVAL);
+    this.session.replyReadlink(req, target);
+  }
+
+  /** Entries from position `offset` on ("." is 0, ".." is 1), as many as fit in `size` bytes. */
+  readdirplus(req: number, dir: number, size: number, offset: number): void {
+    const tree = this.tree;
+    if (!tree.has(dir)) return this.session.replyErr(req, ENOENT);
+    if (tree.kind(dir) !== 'directory') return this.session.replyErr(req, ENOTDIR);
+    const names = this.session.outNames;
+    const total = tree.entryCount(dir) + 2;
+    let bytes = 0;
+    let nameAt = 0;
+    let n = 0;
+    for (let pos = offset; pos < total && n < this.session.maxDirRecords; pos++) {
+      const name = pos === 0 ? DOT : pos === 1 ? DOTDOT : tree.entryName(dir, pos - 2);
+      const need = DIRENT_PLUS + ((name.length + 7) & ~7);
+      if (bytes + need > size || nameAt + name.length + 1 > names.length) break;
+      name.copy(names, nameAt);
+      names[nameAt + name.length] = 0;
+      this.put(n, pos === 0 ? dir : pos === 1 ? tree.parentOf(dir) : tree.entryIno(dir, pos - 2));
+      this.session.putDirectoryEntry(n, nameAt, pos + 1);
+      nameAt += name.length + 1;
+      bytes += need;
+      n++;
+    }
+    this.session.replyDirectory(req, size, n);
+  }
+
+  read(req: number, ino: number, size: number, offset: number): void {
+    let file = this.readers.get(ino);
+    if (!file) {
+      if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
+      if (this.tree.kind(ino) !== 'file') return this.session.replyErr(req, EISDIR);
+      file = this.files.open(ino);
+      this.readers.set(ino, file);
+    }
+    // Most reads are answered at once, from chunks already in the cache; the buffer goes
+    // straight back. A read that waits on the store keeps its buffer until it is answered.
+    const buf = size <= READ_BUFFER ? (this.spare.pop() ?? Buffer.allocUnsafe(READ_BUFFER)) : Buffer.allocUnsafe(size);
+    const answer = (n: number): void => {
+      this.session.replyData(req, buf, n);
+      if (buf.length === READ_BUFFER && this.spare.length < SPARE_BUFFERS) this.spare.push(buf);
+    };
+    const fail = (e: unknown): void => {
+      this.fault(ino, e);
+      this.session.replyErr(req, EIO);
+    };
+    let got: number | Promise<number>;
+    try {
+      got = file.read(offset, size, buf);
+    } catch (e) {
+      return fail(e);
+    }
+    if (typeof got === 'number') answer(got);
+    else got.then(answer, fail);
+  }
+
+  private getxattr(req: number, ino: number, name: Buffer, size: number): void {
+    if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
+    const value = this.tree.xattrs(ino).get(name.toString('utf8'));
+    if (!value) return this.session.replyErr(req, ENODATA);
+    if (size === 0) return this.session.replyXattrSize(req, value.length);
+    if (size < value.length) return this.session.replyErr(req, ERANGE);
+    this.session.replyData(req, value, value.length);
+  }
+
+  private listxattr(req: number, ino: number, size: number): void {
+    if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
+    const list = Buffer.concat([...this.tree.xattrs(ino).keys()].map((k) => Buffer.from(`${k}\0`)));
+    if (size === 0) return this.session.replyXattrSize(req, list.length);
+    if (size < list.length) return this.session.replyErr(req, ERANGE);
+    this.session.replyData(req, list, list.length);
+  }
+
+  statfs(req: number): void {
+    this.session.replyStatfs(req, Math.ceil(this.totalStored() / BLOCK), this.tree.inodeCount - 1);
+  }
 
   private fault(ino: number, e: unknown): void {
     let line = e instanceof Error ? e.message : String(e);
@@ -66,73 +156,6 @@ export class ArchiveFilesystem {
     if (this.reported.has(key)) return;
     this.reported.add(key);
     this.options.report(`${line} (reads of ${this.tree.pathOf(ino)} fail with EIO)`);
-  }
-
-  operations(): Fuse.Operations {
-    const tree = this.tree;
-    return {
-      getattr: (path, cb) => {
-        const ino = tree.resolve(path);
-        if (ino === null) return cb(ENOENT);
-        cb(0, toFuseStat(tree.stat(ino)));
-      },
-      readdir: (path, cb) => {
-        const ino = tree.resolve(path);
-        if (ino === null) return cb(ENOENT);
-        // With a stat per name the kernel learns each entry's type (d_type): `find` and
-        // other walkers then need no lookup per file, only per directory.
-        const entries = tree.readdir(ino);
-        const names = ['.', '..', ...entries.map((e) => e.name)];
-        const stats = [ino, tree.parentOf(ino), ...entries.map((e) => e.ino)].map((i) => toFuseStat(tree.stat(i)));
-        cb(0, names, stats);
-      },
-      // No open or release handlers: libfuse then answers both itself, without a hand-off to
-      // JavaScript (two of a small file's four requests; the kernel refuses writes on a
-      // read-only mount before asking). A file's read-ahead state lives with its path instead.
-      read: (path, _fd, buf, len, pos, cb) => {
-        let f = this.readers.get(path);
-        if (!f) {
-          const ino = tree.resolve(path);
-          if (ino === null) return cb(ENOENT);
-          if (tree.kind(ino) !== 'file') return cb(EISDIR);
-          f = this.files.open(ino);
-          this.readers.set(path, f);
-        }
-        const file = f;
-        // Most reads are answered at once, from chunks already in the cache.
-        const n = file.read(pos, len, buf);
-        if (typeof n === 'number') return cb(n);
-        n.then(
-          (got) => cb(got),
-          (e: unknown) => {
-            this.fault(file.ino, e);
-            cb(EIO);
-          },
-        );
-      },
-      readlink: (path, cb) => {
-        const ino = tree.resolve(path);
-        const target = ino === null ? null : tree.readlink(ino);
-        if (!target) return cb(ENOENT);
-        cb(0, target.toString('utf8'));
-      },
-      getxattr: (path, name, _position, cb) => {
-        const ino = tree.resolve(path);
-        if (ino === null) return cb(ENOENT);
-        const value = tree.xattrs(ino).get(name);
-        if (!value) return cb(ENODATA);
-        cb(0, value);
-      },
-      listxattr: (path, cb) => {
-        const ino = tree.resolve(path);
-        if (ino === null) return cb(ENOENT);
-        cb(0, [...tree.xattrs(ino).keys()]);
-      },
-      statfs: (_path, cb) => {
-        const blocks = Math.ceil(this.totalStored() / BLOCK);
-        cb(0, { bsize: BLOCK, frsize: BLOCK, blocks, bfree: 0, bavail: 0, files: tree.inodeCount - 1, ffree: 0, favail: 0, fsid: 0, flag: 1, namemax: 255 });
-      },
-    };
   }
 
   private totalCache: number | null = null;
@@ -146,3 +169,6 @@ export class ArchiveFilesystem {
     return this.totalCache;
   }
 }
+
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');

@@ -1,15 +1,14 @@
 /**
- * Mounting and unmounting: fuse-native with the libfuse options it does not pass itself
- * (read-only, our inode numbers, deep background queues), a larger kernel read-ahead
- * for the new mount, and a promise that settles when the mount goes away, whether we
- * unmount it or someone runs `fusermount -u` / `dtar umount`.
+ * Mounting and unmounting through dtar's own libfuse 3 binding: the mount options every
+ * dtar mount has (read-only, permissions enforced by the kernel, no setuid or devices,
+ * taken down with the process), the scratch memory requests and replies travel through, a
+ * larger kernel read-ahead for the new mount, and a promise that settles when the mount
+ * goes away, whether we unmount it or someone runs `dtar umount` / `fusermount3 -u`.
  */
 import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import Fuse from 'fuse-native';
-import loadBinding from 'node-gyp-build';
 import { UsageError } from '../errors';
+import { NativeBinding, nativeBinding, NativeHandlers, SessionHandle, StatField } from './native/binding';
 
 export interface MountOptions {
   allowOther: boolean;
@@ -17,40 +16,67 @@ export interface MountOptions {
   fsname: string;
   /** Kernel read-ahead for the mount, in KiB (sysfs; only root may set it). */
   readAheadKb: number;
-  /** JavaScript-side timeout of a read, in ms: reads wait on the store. */
-  readTimeoutMs: number;
 }
 
+/** What a filesystem answers: the kernel's requests, by inode, with the session to reply through. */
+export interface LowLevelFilesystem {
+  lookup(req: number, parent: number, name: Buffer): void;
+  getattr(req: number, ino: number): void;
+  readlink(req: number, ino: number): void;
+  read(req: number, ino: number, size: number, offset: number): void;
+  readdirplus(req: number, ino: number, size: number, offset: number): void;
+  /** Only for a filesystem that has extended attributes at all. */
+  xattrs?: {
+    get(req: number, ino: number, name: Buffer, size: number): void;
+    list(req: number, ino: number, size: number): void;
+  };
+  statfs(req: number): void;
+}
+
+/** Attributes of one inode, as the kernel gets them. */
+export interface Attributes {
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  /** 512-byte blocks the file holds. */
+  blocks: number;
+  mtimeMs: number;
+}
+
+/** Longest name the kernel sends (FUSE_NAME_MAX is 1024) with its NUL. */
+const IN_NAME_BYTES = 4096;
+/** Directory entries answered at most per READDIRPLUS (the kernel's buffer holds fewer). */
+const DIR_RECORDS = 4096;
+/** The archive never changes: the kernel may keep names and attributes for a day. */
+const TIMEOUT_S = 86_400;
+
 /**
- * ro: writes fail with EROFS, not ENOSYS. use_ino: st_ino is ours (hard links share one).
- * max_background/congestion_threshold: many read-ahead requests in flight at once, which
- * is where throughput against a slow store comes from (native-notes/fuse.md).
+ * ro: writes fail with EROFS before they reach us. default_permissions: the kernel checks
+ * modes and owners, as on any filesystem (else --allow-other would let anyone read
+ * anything). nosuid, nodev: an archive's setuid files and devices are data, not powers.
+ * auto_unmount: fusermount3 takes the mount down if this process dies.
  */
-const EXTRA_OPTIONS = ['ro', 'use_ino', 'max_background=64', 'congestion_threshold=48'];
+const MOUNT_OPTIONS = ['ro', 'nosuid', 'nodev', 'default_permissions', 'auto_unmount', 'subtype=dtar'];
 
-class DtarFuse extends Fuse {
-  protected override _fuseOptions(): string {
-    const base = super._fuseOptions();
-    return (base ? base + ',' : '-o') + EXTRA_OPTIONS.join(',');
-  }
-
-  /**
-   * After an unmount done elsewhere, fuse-native's own unmount() fails (fusermount finds
-   * nothing to unmount) and never releases the native loop handle, which would keep the
-   * process alive: release it directly.
-   */
-  releaseUnmounted(): void {
-    loadBinding(dirname(require.resolve('fuse-native'))).fuse_native_unmount(this.mnt, this._thread);
-  }
+/** libfuse's option parser reads "\," as a comma inside a value. */
+function optionValue(v: string): string {
+  return v.replace(/[\\,]/g, (c) => `\\${c}`);
 }
 
 /** Unmounts a dtar mount served by another process (`dtar umount`); its process then exits. */
 export function unmountElsewhere(mountpoint: string): Promise<void> {
+  return fusermount(['-u', mountpoint]).catch((e: unknown) => {
+    throw new UsageError(`cannot unmount ${mountpoint}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+}
+
+function fusermount(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('fusermount', ['-u', mountpoint], (err, _stdout, stderr) => {
-      if (err) reject(new UsageError(`cannot unmount ${mountpoint}: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
+    execFile('fusermount3', args, (err, _stdout, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve()));
   });
 }
 
@@ -59,22 +85,35 @@ function devName(dev: number): string {
   return `${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00)}`;
 }
 
-export class ArchiveMount {
-  private closing: Promise<void> | null = null;
-  private watcher: NodeJS.Timeout | null = null;
+export class FuseSession {
+  private readonly native: NativeBinding;
+  /** Attribute records (StatField layout), shared with the binding. */
+  private readonly stats: Float64Array;
+  private readonly fields: number;
+  private readonly inName = Buffer.alloc(IN_NAME_BYTES);
+  /** Names of the directory entries of one READDIRPLUS answer, each NUL-terminated. */
+  readonly outNames = Buffer.alloc(DIR_RECORDS * 64);
+  readonly maxDirRecords = DIR_RECORDS;
+  private handle: SessionHandle | null = null;
+  private mountpointPath = '';
   /** Settles when the filesystem is no longer mounted. */
   readonly gone: Promise<void>;
   private markGone!: () => void;
 
-  private constructor(
-    private readonly fuse: DtarFuse,
-    readonly mountpoint: string,
-    private readonly dev: number,
-  ) {
+  constructor() {
+    this.native = nativeBinding();
+    this.fields = this.native.STAT_FIELDS;
+    this.stats = new Float64Array(DIR_RECORDS * this.fields);
     this.gone = new Promise((resolve) => (this.markGone = resolve));
   }
 
-  static async mount(mountpoint: string, ops: Fuse.Operations, options: MountOptions): Promise<ArchiveMount> {
+  get mountpoint(): string {
+    return this.mountpointPath;
+  }
+
+  /** Mounts `fs` at `mountpoint` and serves it on this thread's event loop until unmounted. */
+  async mount(mountpoint: string, fs: LowLevelFilesystem, options: MountOptions): Promise<void> {
+    await clearDeadMount(mountpoint);
     let before;
     try {
       before = await stat(mountpoint);
@@ -82,72 +121,121 @@ export class ArchiveMount {
       throw new UsageError(`mount point ${mountpoint} does not exist`);
     }
     if (!before.isDirectory()) throw new UsageError(`mount point ${mountpoint} is not a directory`);
-    const fuse = new DtarFuse(mountpoint, ops, {
-      timeout: { default: 30_000, read: options.readTimeoutMs },
-      force: true, // clears a dead mount left by a killed process
-      autoUnmount: true, // and if this one is killed, the kernel side goes away with it
-      allowOther: options.allowOther,
-      fsname: options.fsname,
-      subtype: 'dtar',
-      // The archive never changes: the kernel may keep names, attributes and pages for long.
-      entryTimeout: 3600,
-      attrTimeout: 3600,
-      kernelCache: true,
-    });
-    await new Promise<void>((resolve, reject) =>
-      fuse.mount((err) => (err ? reject(new UsageError(`cannot mount at ${mountpoint}: ${err.message}`)) : resolve())),
-    );
-    const dev = (await stat(mountpoint)).dev;
-    const m = new ArchiveMount(fuse, fuse.mnt, dev);
-    await m.setReadAhead(options.readAheadKb);
-    m.watch();
-    return m;
-  }
-
-  private async setReadAhead(kb: number): Promise<void> {
-    try {
-      await writeFile(`/sys/class/bdi/${devName(this.dev)}/read_ahead_kb`, String(kb));
-    } catch {
-      // Not root: the kernel default (128 KiB) stays; reads are slower but correct.
+    const opts = [...MOUNT_OPTIONS, `fsname=${optionValue(options.fsname)}`];
+    if (options.allowOther) opts.push('allow_other');
+    const name = this.inName;
+    const handlers: NativeHandlers = {
+      lookup: (req, parent, n) => fs.lookup(req, parent, name.subarray(0, n)),
+      getattr: (req, ino) => fs.getattr(req, ino),
+      readlink: (req, ino) => fs.readlink(req, ino),
+      read: (req, ino, size, offset) => fs.read(req, ino, size, offset),
+      readdirplus: (req, ino, size, offset) => fs.readdirplus(req, ino, size, offset),
+      statfs: (req) => fs.statfs(req),
+    };
+    const x = fs.xattrs;
+    if (x) {
+      handlers.getxattr = (req, ino, n, size) => x.get(req, ino, name.subarray(0, n), size);
+      handlers.listxattr = (req, ino, size) => x.list(req, ino, size);
     }
-  }
-
-  /** Notices an unmount done by someone else (fusermount -u, dtar umount). */
-  private watch(): void {
-    this.watcher = setInterval(() => {
-      stat(this.mountpoint).then(
-        (s) => {
-          if (s.dev !== this.dev) this.goneElsewhere();
-        },
-        (e: NodeJS.ErrnoException) => {
-          if (e.code !== 'ENOTCONN') this.goneElsewhere();
-        },
+    try {
+      this.handle = this.native.mount(
+        mountpoint,
+        ['dtar', '-o', opts.join(',')],
+        { stats: this.stats, inName: this.inName, outNames: this.outNames, timeout: TIMEOUT_S, maxBackground: 64, congestion: 48 },
+        handlers,
+        () => this.markGone(),
       );
-    }, 500);
-  }
-
-  private goneElsewhere(): void {
-    if (this.closing) return;
-    this.closing = Promise.resolve();
-    this.fuse.releaseUnmounted();
-    this.finish();
-  }
-
-  private finish(): void {
-    if (this.watcher) clearInterval(this.watcher);
-    this.watcher = null;
-    this.markGone();
+    } catch {
+      throw new UsageError(`cannot mount at ${mountpoint} (libfuse said why above; is /dev/fuse there and fusermount3 installed?)`);
+    }
+    this.mountpointPath = mountpoint;
+    // Asynchronous on purpose: the kernel asks this very thread for the root's attributes.
+    const dev = (await stat(mountpoint)).dev;
+    await setReadAhead(dev, options.readAheadKb);
   }
 
   /** Unmounts (lazily, so a busy mount goes away once its users let go). */
   unmount(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve, reject) => {
-      this.fuse.unmount((err) => {
-        this.finish();
-        if (err) reject(new UsageError(`cannot unmount ${this.mountpoint}: ${err.message}`));
-        else resolve();
-      });
-    });
-    return this.closing;
+    if (this.handle) this.native.unmount(this.handle);
+    else this.markGone();
+    return this.gone;
+  }
+
+  // ---- replies: each request is answered exactly once, by one of these ----
+
+  /** Writes the attributes of one inode into record `slot`. */
+  putAttributes(slot: number, a: Attributes): void {
+    const r = this.stats;
+    const at = slot * this.fields;
+    const sec = Math.floor(a.mtimeMs / 1000);
+    r[at + StatField.Ino] = a.ino;
+    r[at + StatField.Mode] = a.mode;
+    r[at + StatField.Nlink] = a.nlink;
+    r[at + StatField.Uid] = a.uid;
+    r[at + StatField.Gid] = a.gid;
+    r[at + StatField.Rdev] = a.rdev;
+    r[at + StatField.Size] = a.size;
+    r[at + StatField.Blocks] = a.blocks;
+    r[at + StatField.MtimeSec] = sec;
+    r[at + StatField.MtimeNsec] = Math.min(999_999_999, Math.round((a.mtimeMs - sec * 1000) * 1e6));
+  }
+
+  /** Where directory entry `slot`'s name lies in outNames, and the offset after it. */
+  putDirectoryEntry(slot: number, nameAt: number, nextOffset: number): void {
+    const at = slot * this.fields;
+    this.stats[at + StatField.NameAt] = nameAt;
+    this.stats[at + StatField.NextOffset] = nextOffset;
+  }
+
+  replyErr(req: number, errno: number): void {
+    if (this.handle) this.native.replyErr(this.handle, req, errno);
+  }
+
+  /** Answers a LOOKUP with the attributes in record 0. */
+  replyEntry(req: number): void {
+    if (this.handle) this.native.replyEntry(this.handle, req);
+  }
+
+  /** Answers a GETATTR with the attributes in record 0. */
+  replyAttr(req: number): void {
+    if (this.handle) this.native.replyAttr(this.handle, req);
+  }
+
+  replyData(req: number, data: Buffer, length: number): void {
+    if (this.handle) this.native.replyBuf(this.handle, req, data, length);
+  }
+
+  replyReadlink(req: number, target: Buffer): void {
+    if (this.handle) this.native.replyReadlink(this.handle, req, target);
+  }
+
+  /** Answers a READDIRPLUS with records [0, count), as many as fit in `size` bytes. */
+  replyDirectory(req: number, size: number, count: number): void {
+    if (this.handle) this.native.replyDirPlus(this.handle, req, size, count);
+  }
+
+  replyXattrSize(req: number, size: number): void {
+    if (this.handle) this.native.replyXattrSize(this.handle, req, size);
+  }
+
+  replyStatfs(req: number, blocks: number, files: number): void {
+    if (this.handle) this.native.replyStatfs(this.handle, req, blocks, files);
+  }
+}
+
+/** A mount whose process died ("Transport endpoint is not connected") is taken down first. */
+async function clearDeadMount(mountpoint: string): Promise<void> {
+  try {
+    await stat(mountpoint);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTCONN') await fusermount(['-uz', mountpoint]).catch(() => undefined);
+  }
+}
+
+async function setReadAhead(dev: number, kb: number): Promise<void> {
+  try {
+    await writeFile(`/sys/class/bdi/${devName(dev)}/read_ahead_kb`, String(kb));
+  } catch {
+    // Not root: the kernel default (128 KiB) stays; reads are slower but correct.
   }
 }

@@ -84,7 +84,7 @@ export async function startMount(f: Fixture, dir: string, extra: string[] = []):
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await sh('fusermount', ['-uz', dir]).catch(() => undefined);
+    await sh('fusermount3', ['-uz', dir]).catch(() => undefined);
   };
   for (let i = 0; i < 200; i++) {
     if (await isMountpoint(dir)) return { child, dir, stderr: () => err, exited, stop };
