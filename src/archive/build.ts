@@ -154,10 +154,12 @@ export class ArchiveBuilder {
   add(entry: IndexEntry): void {
     this.entries++;
     const h = entry.header;
-    const path = normalizePath(h.path);
+    // Paths are byte strings here (latin1: one character per byte), so that names that are
+    // not UTF-8 keep their exact bytes; '/' and '.' are the same either way.
+    const path = normalizePath(h.pathBytes.toString('latin1'));
     if (path === null) return void this.skipped++;
     if (h.type === 'hardlink') {
-      const target = normalizePath(h.linkpath);
+      const target = normalizePath(h.linkpathBytes.toString('latin1'));
       const targetNode = target === null ? undefined : this.paths.get(target);
       const ino = targetNode === undefined ? undefined : this.nodeIno.get(targetNode);
       if (ino === undefined || (this.mode.get(ino) & S_IFMT) === S_IFDIR || path === '') return void this.skipped++;
@@ -222,7 +224,7 @@ export class ArchiveBuilder {
   private newNode(parent: number, ino: number, name: string): number {
     const at = this.bytes.length;
     this.nodeParent.push(parent);
-    this.nameOffset.push(this.bytes.appendText(name));
+    this.nameOffset.push(this.bytes.appendLatin1(name));
     this.nameLength.push(this.bytes.length - at);
     return this.nodeIno.push(ino);
   }

@@ -75,11 +75,11 @@ export class ByteArena {
     return at;
   }
 
-  /** Appends a string's UTF-8 bytes, without a Buffer of its own. */
-  appendText(text: string): number {
-    this.room(Buffer.byteLength(text));
+  /** Appends a byte string (one character per byte, as the builder keeps names), without a Buffer of its own. */
+  appendLatin1(text: string): number {
+    this.room(text.length);
     const at = this.length;
-    this.length += this.data.write(text, at, 'utf8');
+    this.length += this.data.write(text, at, 'latin1');
     return at;
   }
 

@@ -35,6 +35,8 @@ export async function buildFixture(): Promise<Fixture> {
   await writeFile(join(src, 'hard1'), 'linked content\n');
   await writeFile(join(src, `${LONG_DIR}/${LONG_FILE}`), 'long name\n');
   await writeFile(join(src, 'secret'), 'private\n', { mode: 0o600 });
+  await mkdir(join(src, 'private'), { mode: 0o700 });
+  await writeFile(join(src, 'private/inside.txt'), 'readable, in an unreadable directory\n', { mode: 0o644 });
   const s = (cmd: string): Promise<unknown> => sh('sh', ['-c', cmd], { cwd: src });
   await s('ln hard1 dir/hard2 && ln -s small.txt link && ln -s /nonexistent/target dir/dangling && mkfifo fifo');
   await s('chmod 0755 dir/sub && chmod 4711 small.txt && chown 1234:5678 secret');
