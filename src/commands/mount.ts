@@ -1,8 +1,8 @@
 /**
  * `dtar mount INDEX MOUNTPOINT`: the archive as a read-only filesystem, served in the
  * foreground until SIGINT/SIGTERM or `dtar umount MOUNTPOINT`. File contents come from
- * the store on demand through a byte-bounded cache; with --cache-dir, fetched chunks also
- * stay on disk (still encrypted) for the next mount.
+ * the store on demand through a byte-bounded cache; with --keep-chunks, fetched chunks also
+ * stay on disk (still encrypted, in the cache directory) for the next mount.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -19,6 +19,7 @@ import { addStoreOptions } from './options';
 
 interface MountFlags extends StoreFlags {
   cacheSize?: string;
+  keepChunks?: boolean;
   allowOther?: boolean;
   quiet?: boolean;
 }
@@ -45,8 +46,7 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
     throw e;
   }
   const archive = await loading;
-  // --cache-dir given explicitly turns on the on-disk chunk cache, under the store's cache directory.
-  const files = archive.contents(repo, { cacheBytes, cacheDir: flags.cacheDir ? repo.cacheDir : null });
+  const files = archive.contents(repo, { cacheBytes, cacheDir: flags.keepChunks ? repo.cacheDir : null });
   const session = new FuseSession();
   const fs = new ArchiveFilesystem(session, archive.tree, files, {
     thawHint: `dtar thaw ${index}`,
@@ -86,11 +86,11 @@ export function register(program: Command, io: Io): void {
       .argument('<MOUNTPOINT>', 'an existing directory')
       .description('mount a backup read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
       .option('--cache-size <BYTES>', 'memory for decrypted chunks (default 256M)')
+      .option('--keep-chunks', 'keep fetched chunks (encrypted) in the cache directory, so that the next mount does not download them again')
       .option('--allow-other', 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)')
       .addHelpText(
         'after',
-        '\nWith --cache-dir, fetched chunks are also kept (encrypted) under DIR, so the next mount does not download them again.' +
-          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --cache-dir ~/.cache/dtar --cache-size 1G',
+        '\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G',
       ),
   ).action(async (index: string, mountpoint: string, flags: MountFlags) => {
     await mountCommand(io, index, mountpoint, flags, process);

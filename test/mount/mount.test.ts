@@ -194,9 +194,9 @@ while True:
     assert.equal(await readFile(join(y.dir, 'small.txt'), 'utf8'), 'hello\n');
   });
 
-  test('with --cache-dir, a second mount reads fetched chunks without the store', async () => {
+  test('with --keep-chunks, a second mount reads fetched chunks without the store', async () => {
     const cache = join(f.dir, 'chunk-cache');
-    const x = await startMount(f, join(f.dir, 'mnt3'), ['--cache-dir', cache]);
+    const x = await startMount(f, join(f.dir, 'mnt3'), ['--keep-chunks', '--cache-dir', cache]);
     mounts.push(x);
     const want = await sha(join(f.src, 'big.bin'));
     assert.equal(await sha(join(x.dir, 'big.bin')), want);
@@ -204,7 +204,7 @@ while True:
     // Bricks gone from the store: only the on-disk cache can serve the file now.
     await rename(join(f.store, 'bricks'), join(f.store, 'bricks.away'));
     try {
-      const y = await startMount(f, join(f.dir, 'mnt4'), ['--cache-dir', cache]);
+      const y = await startMount(f, join(f.dir, 'mnt4'), ['--keep-chunks', '--cache-dir', cache]);
       mounts.push(y);
       assert.equal(await sha(join(y.dir, 'big.bin')), want);
       await y.stop();
