@@ -26,6 +26,7 @@ import { SealedChunkCache } from './sealed-cache';
 import { ArchiveTree } from './tree';
 
 export { ArchiveTree } from './tree';
+export { tableBytes } from './tables';
 export type { DirEntry, InodeKind, InodeStat } from './tree';
 export { ContentReader, OpenFile } from './content';
 export { DEFAULT_CACHE_BYTES } from './chunk-cache';
@@ -50,6 +51,8 @@ export interface ContentOptions {
   parallel?: number;
   /** Worker threads that authenticate and decompress chunks (default: one per core; 0: this thread). */
   threads?: number;
+  /** Workers to share with other readers (a whole-store mount's archives) instead of starting some. */
+  pool?: OpenPool;
 }
 
 export class Archive {
@@ -65,11 +68,16 @@ export class Archive {
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
     const chunks = this.tree.tables.chunks;
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
-    const pool = options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads);
+    const pool = options.pool ?? (options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads));
     const plaintexts = new BufferPool();
     const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool, plaintexts });
     return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES, plaintexts));
   }
+}
+
+/** Chunk-opening workers to share between the content readers of several archives (ContentOptions.pool). */
+export function chunkWorkers(repo: Repository, threads?: number): OpenPool {
+  return new OpenPool(repo.keys, threads);
 }
 
 /** Reads a whole index into an archive view. Throws BadIndexError for a damaged or truncated index. */

@@ -95,3 +95,18 @@ export interface ArchiveTables {
   /** Extended attributes, only for the inodes that have any. */
   xattrs: Map<number, ReadonlyMap<string, Buffer>>;
 }
+
+/** Bytes of memory the tables hold: each memory block once and whole (a table may be a view of a larger block, or share one). */
+export function tableBytes(tables: ArchiveTables): number {
+  const blocks = new Set<ArrayBufferLike>();
+  const count = (o: object): void => {
+    for (const v of Object.values(o)) {
+      if (ArrayBuffer.isView(v)) blocks.add(v.buffer);
+      else if (v && typeof v === 'object' && !(v instanceof Map)) count(v as object);
+    }
+  };
+  count(tables);
+  let bytes = 0;
+  for (const block of blocks) bytes += block.byteLength;
+  return bytes;
+}

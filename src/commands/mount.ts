@@ -1,41 +1,65 @@
 /**
- * `dtar mount INDEX MOUNTPOINT`: the archive as a read-only filesystem, served in the
+ * `dtar mount INDEX MOUNTPOINT`: the archive as a read-only filesystem; `dtar mount
+ * MOUNTPOINT`: every archive of the store, MOUNTPOINT/<name>/<created>/…. Served in the
  * foreground until SIGINT/SIGTERM or `dtar umount MOUNTPOINT`. File contents come from
  * the store on demand through a byte-bounded cache; with --keep-chunks, fetched chunks also
  * stay on disk (still encrypted, in the cache directory) for the next mount.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
+import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { indexFileBytes, trailerEntryCount } from '../index/file';
 import { ArchiveFilesystem } from '../mount/filesystem';
-import { FuseSession, unmountElsewhere } from '../mount/mount';
+import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
+import { StoreFilesystem } from '../mount/store-filesystem';
 import type { Repository } from '../repo/repository';
-import { Io, openRepository, StoreFlags } from './context';
+import { Io, openRepository, storeLocation, StoreFlags } from './context';
 import { parseSize } from './format';
 import { checkIndexStore } from './index-store';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
+import { listStoredIndexes, loadStoredIndexCached } from './stored-indexes';
 
 interface MountFlags extends StoreFlags {
   cacheSize?: string;
   keepChunks?: boolean;
+  archiveMemory?: string;
   allowOther?: boolean;
   quiet?: boolean;
 }
 
 /** Kernel read-ahead for the mount; see native-notes/fuse.md for the measurements behind it. */
 export const READ_AHEAD_KB = 4096;
+/** Whole-store mount: memory the loaded archives may take before the least recently used go. */
+const DEFAULT_ARCHIVE_MEMORY = 1024 * 1024 * 1024;
+/** Whole-store mount: the smallest chunk cache an archive gets. */
+const MIN_ARCHIVE_CACHE = 32 * 1024 * 1024;
 
-/** Mounts and resolves once the mount is gone (signal, or unmounted elsewhere). */
-export async function mountCommand(io: Io, index: string, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
-  const cacheBytes = flags.cacheSize ? parseSize(flags.cacheSize, '--cache-size') : DEFAULT_CACHE_BYTES;
+/** What a mount serves, ready to mount. */
+interface Prepared {
+  session: FuseSession;
+  fs: LowLevelFilesystem;
+  fsname: string;
+  /** For the line printed once mounted. */
+  what: string;
+  started: number;
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
+
+const owner = (): { uid: number; gid: number } => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+const reporter = (io: Io) => (line: string): void => void io.stderr.write(`dtar mount: ${line}\n`);
+
+/** One index: its tree loaded whole before mounting, while the key is derived. */
+async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
   const started = Date.now();
   const meta = await readIndexMeta(index);
   // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
   const stopLoading = new AbortController();
   const expectedEntries = (await trailerEntryCount(index, meta.tag)) ?? undefined;
-  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 } });
+  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: owner() });
   loading.catch(() => undefined); // awaited below, once the store is open
   let repo: Repository;
   try {
@@ -48,30 +72,58 @@ export async function mountCommand(io: Io, index: string, mountpoint: string, fl
   const archive = await loading;
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.keepChunks ? repo.cacheDir : null });
   const session = new FuseSession();
-  const fs = new ArchiveFilesystem(session, archive.tree, files, {
-    thawHint: `dtar thaw ${index}`,
-    report: (line) => io.stderr.write(`dtar mount: ${line}\n`),
-  });
-  await session.mount(resolve(mountpoint), fs, {
-    allowOther: Boolean(flags.allowOther),
-    fsname: `dtar:${resolve(index)}`,
-    readAheadKb: READ_AHEAD_KB,
-  });
+  const fs = new ArchiveFilesystem(session, archive.tree, files, { thawHint: `dtar thaw ${index}`, report: reporter(io) });
+  return { session, fs, fsname: `dtar:${resolve(index)}`, what: `${index} (${archive.counts.entries} entries)`, started };
+}
+
+/** The whole store: every stored archive, each loaded from its sealed copy when first entered. */
+async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
+  const started = Date.now();
+  const repo = await openRepository(io, flags);
+  const stored = await listStoredIndexes(repo);
+  const report = reporter(io);
+  for (const s of stored) if (!s.meta) report(`${s.key} is left out: ${s.damage ?? 'unreadable'}`);
+  const byId = new Map(stored.filter((s) => s.meta).map((s) => [s.id, s]));
+  // One set of chunk-opening workers for every archive; each loaded archive gets a share of the cache.
+  const pool = chunkWorkers(repo);
+  const perArchive = Math.max(MIN_ARCHIVE_CACHE, Math.floor(cacheBytes / 4));
+  const session = new FuseSession();
+  const fs = new StoreFilesystem(
+    session,
+    [...byId.values()].map((s) => ({ id: s.id, name: s.meta!.name, created: s.meta!.created })),
+    {
+      ...owner(),
+      thawHint: 'dtar thaw @ARCHIVE',
+      report,
+      memoryBytes: flags.archiveMemory ? parseSize(flags.archiveMemory, '--archive-memory') : DEFAULT_ARCHIVE_MEMORY,
+      load: async (a) => {
+        const index = await loadStoredIndexCached(repo, byId.get(a.id)!.key);
+        const archive = await loadArchive(once(index), { where: `stored index ${a.id}`, impliedDirs: owner() });
+        const files = archive.contents(repo, { cacheBytes: perArchive, cacheDir: flags.keepChunks ? repo.cacheDir : null, pool });
+        return { tree: archive.tree, files, extraBytes: perArchive };
+      },
+    },
+  );
+  return { session, fs, fsname: `dtar:${storeLocation(io, flags)}`, what: `the store (${byId.size} archives)`, started };
+}
+
+/** Mounts and resolves once the mount is gone (signal, or unmounted elsewhere). */
+export async function mountCommand(io: Io, index: string | null, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
+  const cacheBytes = flags.cacheSize ? parseSize(flags.cacheSize, '--cache-size') : DEFAULT_CACHE_BYTES;
+  const p = index === null ? await prepareStore(io, flags, cacheBytes) : await prepareIndex(io, index, flags, cacheBytes);
+  await p.session.mount(resolve(mountpoint), p.fs, { allowOther: Boolean(flags.allowOther), fsname: p.fsname, readAheadKb: READ_AHEAD_KB });
   // Loading leaves garbage (parsed headers and records, path strings, the read buffers) that
   // V8 would not collect while the mount sits idle: one full collection once the mount
   // answers, so that mount time does not pay for it (docs/ARCHITECTURE.md, Mount).
   setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
-  const stop = (): void => void session.unmount();
+  const stop = (): void => void p.session.unmount();
   signals.on('SIGINT', stop);
   signals.on('SIGTERM', stop);
   if (!flags.quiet) {
-    io.stderr.write(
-      `mounted ${index} at ${session.mountpoint} (${archive.counts.entries} entries, loaded in ${Date.now() - started} ms); ` +
-        `Ctrl-C or 'dtar umount ${mountpoint}' unmounts\n`,
-    );
+    io.stderr.write(`mounted ${p.what} at ${p.session.mountpoint}, in ${Date.now() - p.started} ms; Ctrl-C or 'dtar umount ${mountpoint}' unmounts\n`);
   }
   try {
-    await session.gone;
+    await p.session.gone;
   } finally {
     signals.off('SIGINT', stop);
     signals.off('SIGTERM', stop);
@@ -82,18 +134,21 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('mount')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
-      .argument('<MOUNTPOINT>', 'an existing directory')
-      .description('mount a backup read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
+      .argument('<INDEX|MOUNTPOINT>', 'index tar written by dtar ingest; alone, the mount point of the whole store')
+      .argument('[MOUNTPOINT]', 'an existing directory')
+      .description('mount a backup, or every backup in the store, read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
       .option('--cache-size <BYTES>', 'memory for decrypted chunks (default 256M)')
       .option('--keep-chunks', 'keep fetched chunks (encrypted) in the cache directory, so that the next mount does not download them again')
-      .option('--allow-other', 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)')
+      .option('--archive-memory <BYTES>', 'whole store: memory for loaded archives before the least recently used are dropped (default 1G)')
+      .option('--allow-other', 'let other users see the mount, as the modes allow (needs user_allow_other in /etc/fuse.conf)')
       .addHelpText(
         'after',
-        '\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G',
+        '\nThe whole store appears as MOUNTPOINT/NAME/CREATED/... for each archive, and MOUNTPOINT/NAME/latest;' +
+          '\nan archive is loaded from its copy in the store when first entered.' +
+          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
       ),
-  ).action(async (index: string, mountpoint: string, flags: MountFlags) => {
-    await mountCommand(io, index, mountpoint, flags, process);
+  ).action(async (first: string, second: string | undefined, flags: MountFlags) => {
+    await mountCommand(io, second === undefined ? null : first, second ?? first, flags, process);
   });
   program
     .command('umount')

@@ -2,6 +2,9 @@
  * The index copies kept in the store (`indexes/<id>`): listing them with their sealed
  * metadata (a ranged read of each head), finding one by id or name, and reading one back.
  */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { makeDirs } from '../fs/make-dirs';
 import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, INDEXES_PREFIX } from '../index/copy';
 import { BadIndexError, CorruptDataError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
@@ -57,4 +60,33 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
 /** The index tar of a stored copy, every segment authenticated. */
 export async function loadStoredIndex(repo: Repository, key: string): Promise<Buffer> {
   return Buffer.concat([...decodeIndexCopy(repo.keys.data, await repo.backend.get(key), key)]);
+}
+
+/**
+ * The index tar of a stored copy, kept sealed in the cache directory so that the next reader
+ * (a whole-store mount entering the archive again) does not download it again. A cached copy
+ * that does not authenticate is fetched anew.
+ */
+export async function loadStoredIndexCached(repo: Repository, key: string): Promise<Buffer> {
+  const path = repo.cacheDir ? join(repo.cacheDir, key) : null;
+  if (path) {
+    try {
+      return Buffer.concat([...decodeIndexCopy(repo.keys.data, await readFile(path), key)]);
+    } catch {
+      // Absent or damaged: the store has it.
+    }
+  }
+  const sealed = await repo.backend.get(key);
+  const index = Buffer.concat([...decodeIndexCopy(repo.keys.data, sealed, key)]);
+  if (path) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      await makeDirs(dirname(path), 0o700);
+      await writeFile(tmp, sealed, { mode: 0o600 });
+      await rename(tmp, path);
+    } catch {
+      // A cache that cannot be written only costs a download next time.
+    }
+  }
+  return index;
 }

@@ -7,7 +7,8 @@
  */
 import { constants } from 'node:os';
 import { LRUCache } from 'lru-cache';
-import type { ArchiveTree, ContentReader, OpenFile } from '../archive';
+import { ArchiveTree } from '../archive';
+import type { ContentReader, OpenFile } from '../archive';
 import { ArchivedError } from '../errors';
 import type { FuseSession, LowLevelFilesystem } from './mount';
 
@@ -32,6 +33,16 @@ export interface FilesystemOptions {
   report: FaultReporter;
 }
 
+/**
+ * Where an archive's inodes sit among the mount's: inode i of the archive is base + i, and
+ * the directory above its root is rootParent (a whole-store mount puts many archives in one
+ * filesystem; a single archive mount has base 0 and its root as its own parent).
+ */
+export interface InodeSpace {
+  base: number;
+  rootParent: number;
+}
+
 export class ArchiveFilesystem implements LowLevelFilesystem {
   private readonly readers = new LRUCache<number, OpenFile>({ max: READERS });
   private readonly reported = new Set<string>();
@@ -44,39 +55,50 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     private readonly tree: ArchiveTree,
     private readonly files: ContentReader,
     private readonly options: FilesystemOptions,
+    private readonly space: InodeSpace = { base: 0, rootParent: ArchiveTree.ROOT },
   ) {
     // With no xattr handlers the kernel stops asking after the first ENOSYS: no request per lookup.
     this.xattrs = tree.tables.xattrs.size > 0 ? { get: (r, i, n, s) => this.getxattr(r, i, n, s), list: (r, i, s) => this.listxattr(r, i, s) } : undefined;
   }
 
-  /** Record `slot` of the session's attributes gets inode `ino`'s. */
-  private put(slot: number, ino: number): void {
+  /** Record `slot` of the session's attributes gets archive inode `ino`'s, shown as inode `shown`. */
+  private put(slot: number, ino: number, shown = this.space.base + ino): void {
     const s = this.tree.stat(ino);
-    this.session.putAttributes(slot, { ino, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size, blocks: Math.ceil(s.storedSize / 512), mtimeMs: s.mtimeMs });
+    this.session.putAttributes(slot, { ino: shown, mode: s.mode, nlink: s.nlink, uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size, blocks: Math.ceil(s.storedSize / 512), mtimeMs: s.mtimeMs });
+  }
+
+  /** Answers a LOOKUP of the archive's root (a whole-store mount's archive directory). */
+  lookupRoot(req: number): void {
+    this.put(0, ArchiveTree.ROOT);
+    this.session.replyEntry(req);
   }
 
   lookup(req: number, parent: number, name: Buffer): void {
-    const ino = this.tree.lookupName(parent, name);
-    if (ino === null) return this.session.replyErr(req, this.tree.has(parent) && this.tree.kind(parent) === 'directory' ? ENOENT : ENOTDIR);
+    const dir = parent - this.space.base;
+    const ino = this.tree.lookupName(dir, name);
+    if (ino === null) return this.session.replyErr(req, this.tree.has(dir) && this.tree.kind(dir) === 'directory' ? ENOENT : ENOTDIR);
     this.put(0, ino);
     this.session.replyEntry(req);
   }
 
-  getattr(req: number, ino: number): void {
+  getattr(req: number, shown: number): void {
+    const ino = shown - this.space.base;
     if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
     this.put(0, ino);
     this.session.replyAttr(req);
   }
 
-  readlink(req: number, ino: number): void {
+  readlink(req: number, shown: number): void {
+    const ino = shown - this.space.base;
     const target = this.tree.has(ino) ? this.tree.readlink(ino) : null;
     if (!target) return this.session.replyErr(req, EINVAL);
     this.session.replyReadlink(req, target);
   }
 
   /** Entries from position `offset` on ("." is 0, ".." is 1), as many as fit in `size` bytes. */
-  readdirplus(req: number, dir: number, size: number, offset: number): void {
+  readdirplus(req: number, shown: number, size: number, offset: number): void {
     const tree = this.tree;
+    const dir = shown - this.space.base;
     if (!tree.has(dir)) return this.session.replyErr(req, ENOENT);
     if (tree.kind(dir) !== 'directory') return this.session.replyErr(req, ENOTDIR);
     const names = this.session.outNames;
@@ -90,7 +112,8 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
       if (bytes + need > size || nameAt + name.length + 1 > names.length) break;
       name.copy(names, nameAt);
       names[nameAt + name.length] = 0;
-      this.put(n, pos === 0 ? dir : pos === 1 ? tree.parentOf(dir) : tree.entryIno(dir, pos - 2));
+      if (pos === 1 && dir === ArchiveTree.ROOT) this.put(n, dir, this.space.rootParent);
+      else this.put(n, pos === 0 ? dir : pos === 1 ? tree.parentOf(dir) : tree.entryIno(dir, pos - 2));
       this.session.putDirectoryEntry(n, nameAt, pos + 1);
       nameAt += name.length + 1;
       bytes += need;
@@ -99,7 +122,8 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     this.session.replyDirectory(req, size, n);
   }
 
-  read(req: number, ino: number, size: number, offset: number): void {
+  read(req: number, shown: number, size: number, offset: number): void {
+    const ino = shown - this.space.base;
     let file = this.readers.get(ino);
     if (!file) {
       if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
@@ -128,7 +152,8 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     else got.then(answer, fail);
   }
 
-  private getxattr(req: number, ino: number, name: Buffer, size: number): void {
+  private getxattr(req: number, shown: number, name: Buffer, size: number): void {
+    const ino = shown - this.space.base;
     if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
     const value = this.tree.xattrs(ino).get(name.toString('utf8'));
     if (!value) return this.session.replyErr(req, ENODATA);
@@ -137,7 +162,8 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     this.session.replyData(req, value, value.length);
   }
 
-  private listxattr(req: number, ino: number, size: number): void {
+  private listxattr(req: number, shown: number, size: number): void {
+    const ino = shown - this.space.base;
     if (!this.tree.has(ino)) return this.session.replyErr(req, ENOENT);
     const list = Buffer.concat([...this.tree.xattrs(ino).keys()].map((k) => Buffer.from(`${k}\0`)));
     if (size === 0) return this.session.replyXattrSize(req, list.length);

@@ -180,11 +180,15 @@ export class FuseSession {
     r[at + StatField.MtimeNsec] = Math.min(999_999_999, Math.round((a.mtimeMs - sec * 1000) * 1e6));
   }
 
-  /** Where directory entry `slot`'s name lies in outNames, and the offset after it. */
-  putDirectoryEntry(slot: number, nameAt: number, nextOffset: number): void {
+  /**
+   * Where directory entry `slot`'s name lies in outNames and the offset after it; `unresolved`
+   * lists it without the kernel keeping its attributes, so that its use sends a LOOKUP.
+   */
+  putDirectoryEntry(slot: number, nameAt: number, nextOffset: number, unresolved = false): void {
     const at = slot * this.fields;
     this.stats[at + StatField.NameAt] = nameAt;
     this.stats[at + StatField.NextOffset] = nextOffset;
+    this.stats[at + StatField.Unresolved] = unresolved ? 1 : 0;
   }
 
   replyErr(req: number, errno: number): void {

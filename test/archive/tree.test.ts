@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ArchiveBuilder, normalizePath } from '../../src/archive/build';
 import { ArchiveTree, type InodeStat } from '../../src/archive/tree';
+import { tableBytes } from '../../src/archive/tables';
 import type { IndexEntry } from '../../src/index/reader';
 import type { BodyRecord } from '../../src/index/record';
 import type { EntryType, TarHeader } from '../../src/tar/types';
@@ -163,18 +164,7 @@ for (const sized of [false, true]) {
     for (const e of entries) b.add(e);
     const tables = b.finish();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    // What the tables hold: each memory block once and whole (a table may be a view of a
-    // larger block, or share one with another table).
-    const blocks = new Set<ArrayBufferLike>();
-    const count = (o: object): void => {
-      for (const v of Object.values(o)) {
-        if (ArrayBuffer.isView(v)) blocks.add(v.buffer);
-        else if (v && typeof v === 'object' && !(v instanceof Map)) count(v as object);
-      }
-    };
-    count(tables);
-    let bytes = 0;
-    for (const block of blocks) bytes += block.byteLength;
+    const bytes = tableBytes(tables);
     const tree = new ArchiveTree(tables);
     assert.equal(tree.stat(tree.resolve('src/d99/file-number-999.txt')!).size, 1099);
     assert.ok(bytes / entries.length < 200, `${(bytes / entries.length).toFixed(0)} bytes per entry`);

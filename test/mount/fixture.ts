@@ -75,10 +75,11 @@ export interface RunningMount {
   stop(): Promise<void>;
 }
 
-/** Runs `dtar mount INDEX DIR ...` and waits until DIR is a mount point. */
-export async function startMount(f: Fixture, dir: string, extra: string[] = []): Promise<RunningMount> {
+/** Runs `dtar mount INDEX DIR ...` (without an index: the whole store) and waits until DIR is a mount point. */
+export async function startMount(f: { env: NodeJS.ProcessEnv; index?: string }, dir: string, extra: string[] = []): Promise<RunningMount> {
   await mkdir(dir, { recursive: true });
-  const child = spawn(process.execPath, [...DTAR_ARGV, 'mount', f.index, dir, ...extra], { env: f.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const what = f.index === undefined ? [dir] : [f.index, dir];
+  const child = spawn(process.execPath, [...DTAR_ARGV, 'mount', ...what, ...extra], { env: f.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

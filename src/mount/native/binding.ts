@@ -29,6 +29,8 @@ export const enum StatField {
   NextOffset,
   /** Directory entries only: where the entry's NUL-terminated name starts in `outNames`. */
   NameAt,
+  /** Directory entries only: 1 to list the entry without its attributes being kept (a LOOKUP follows on use). */
+  Unresolved,
 }
 
 export interface SessionConfig {

@@ -27,8 +27,10 @@
 #include <uv.h>
 
 /* One attribute record: ino, mode, nlink, uid, gid, rdev, size, blocks, mtime s, mtime ns,
- * then for directory entries: offset of the next entry, name offset in the names buffer. */
-#define STAT_FIELDS 12
+ * then for directory entries: offset of the next entry, name offset in the names buffer,
+ * and 1 where the entry is listed without being looked up (the kernel sends a LOOKUP when
+ * it is used: how the whole-store mount leaves archives unloaded until they are entered). */
+#define STAT_FIELDS 13
 /* Requests handled per wake-up, so that a busy mount cannot starve the rest of the loop. */
 #define BATCH 64
 
@@ -380,6 +382,7 @@ static napi_value reply_dirplus(napi_env env, napi_callback_info info) {
     if (name_at >= s->out_len) break;
     struct fuse_entry_param e;
     fill_entry(s, r, &e);
+    if (r[12] != 0) e.ino = 0; /* d_ino and d_type still come from the attributes */
     size_t need = fuse_add_direntry_plus(req, s->dirbuf + used, size - used, s->out_names + name_at, &e, (off_t)r[10]);
     if (need > size - used) break;
     used += need;
