@@ -15,6 +15,8 @@ import { FuseSession, LowLevelFilesystem } from '../src/mount/mount';
 
 const { ENOENT, ENOTDIR } = constants.errno;
 const SLASH = Buffer.from('/');
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
 
 interface Node {
   ino: number;
@@ -80,22 +82,14 @@ async function main(): Promise<void> {
       count('readdirplus');
       const dir = get(ino);
       if (!dir?.names) return session.replyErr(req, ENOTDIR);
-      let bytes = 0;
-      let at = 0;
-      let k = 0;
-      for (let pos = offset; pos < dir.names.length + 2; pos++) {
-        const name = pos === 0 ? Buffer.from('.') : pos === 1 ? Buffer.from('..') : dir.names[pos - 2]!;
-        const need = 152 + ((name.length + 7) & ~7);
-        if (bytes + need > size) break;
-        name.copy(session.outNames, at);
-        session.outNames[at + name.length] = 0;
-        put(k, get(pos === 0 ? ino : pos === 1 ? parent[ino - 1]! : dir.children![pos - 2]!)!);
-        session.putDirectoryEntry(k, at, pos + 1);
-        at += name.length + 1;
-        bytes += need;
-        k++;
-      }
-      session.replyDirectory(req, size, k);
+      session.replyDirectory(req, size, offset, {
+        count: dir.names.length + 2,
+        name: (pos) => (pos === 0 ? DOT : pos === 1 ? DOTDOT : dir.names![pos - 2]!),
+        put: (pos, slot) => {
+          put(slot, get(pos === 0 ? ino : pos === 1 ? parent[ino - 1]! : dir.children![pos - 2]!)!);
+          return false;
+        },
+      });
     },
     statfs(req) {
       session.replyStatfs(req, 0, nodes.length);

@@ -57,9 +57,14 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
   return newest;
 }
 
+/** The index tar held in a stored copy's bytes, every segment authenticated. */
+function indexOf(repo: Repository, sealed: Buffer, key: string): Buffer {
+  return Buffer.concat([...decodeIndexCopy(repo.keys.data, sealed, key)]);
+}
+
 /** The index tar of a stored copy, every segment authenticated. */
 export async function loadStoredIndex(repo: Repository, key: string): Promise<Buffer> {
-  return Buffer.concat([...decodeIndexCopy(repo.keys.data, await repo.backend.get(key), key)]);
+  return indexOf(repo, await repo.backend.get(key), key);
 }
 
 /**
@@ -71,13 +76,13 @@ export async function loadStoredIndexCached(repo: Repository, key: string): Prom
   const path = repo.cacheDir ? join(repo.cacheDir, key) : null;
   if (path) {
     try {
-      return Buffer.concat([...decodeIndexCopy(repo.keys.data, await readFile(path), key)]);
+      return indexOf(repo, await readFile(path), key);
     } catch {
       // Absent or damaged: the store has it.
     }
   }
   const sealed = await repo.backend.get(key);
-  const index = Buffer.concat([...decodeIndexCopy(repo.keys.data, sealed, key)]);
+  const index = indexOf(repo, sealed, key);
   if (path) {
     const tmp = `${path}.${process.pid}.tmp`;
     try {

@@ -16,8 +16,6 @@ const { ENOENT, EIO, EISDIR, ENOTDIR, ENODATA, ERANGE, EINVAL } = constants.errn
 const BLOCK = 4096;
 /** Files being read at once, each keeping its read-ahead. */
 const READERS = 256;
-/** Bytes of one READDIRPLUS entry besides its name: fuse_entry_out (128) and fuse_dirent (24). */
-const DIRENT_PLUS = 152;
 /** The kernel's largest read (max_pages 256), and how many such buffers are kept for reuse. */
 const READ_BUFFER = 1024 * 1024;
 const SPARE_BUFFERS = 16;
@@ -101,25 +99,15 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     const dir = shown - this.space.base;
     if (!tree.has(dir)) return this.session.replyErr(req, ENOENT);
     if (tree.kind(dir) !== 'directory') return this.session.replyErr(req, ENOTDIR);
-    const names = this.session.outNames;
-    const total = tree.entryCount(dir) + 2;
-    let bytes = 0;
-    let nameAt = 0;
-    let n = 0;
-    for (let pos = offset; pos < total && n < this.session.maxDirRecords; pos++) {
-      const name = pos === 0 ? DOT : pos === 1 ? DOTDOT : tree.entryName(dir, pos - 2);
-      const need = DIRENT_PLUS + ((name.length + 7) & ~7);
-      if (bytes + need > size || nameAt + name.length + 1 > names.length) break;
-      name.copy(names, nameAt);
-      names[nameAt + name.length] = 0;
-      if (pos === 1 && dir === ArchiveTree.ROOT) this.put(n, dir, this.space.rootParent);
-      else this.put(n, pos === 0 ? dir : pos === 1 ? tree.parentOf(dir) : tree.entryIno(dir, pos - 2));
-      this.session.putDirectoryEntry(n, nameAt, pos + 1);
-      nameAt += name.length + 1;
-      bytes += need;
-      n++;
-    }
-    this.session.replyDirectory(req, size, n);
+    this.session.replyDirectory(req, size, offset, {
+      count: tree.entryCount(dir) + 2,
+      name: (pos) => (pos === 0 ? DOT : pos === 1 ? DOTDOT : tree.entryName(dir, pos - 2)),
+      put: (pos, slot) => {
+        if (pos === 1 && dir === ArchiveTree.ROOT) this.put(slot, dir, this.space.rootParent);
+        else this.put(slot, pos === 0 ? dir : pos === 1 ? tree.parentOf(dir) : tree.entryIno(dir, pos - 2));
+        return false;
+      },
+    });
   }
 
   read(req: number, shown: number, size: number, offset: number): void {

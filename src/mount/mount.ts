@@ -47,6 +47,16 @@ export interface Attributes {
   mtimeMs: number;
 }
 
+/** A directory's entries as a READDIRPLUS answer asks for them, by position ("." is 0, ".." is 1). */
+export interface DirectoryListing {
+  count: number;
+  name(pos: number): Buffer;
+  /** Writes entry `pos`'s attributes into record `slot`; true to list it unresolved (a LOOKUP follows on use). */
+  put(pos: number, slot: number): boolean;
+}
+
+/** Bytes of one READDIRPLUS entry besides its name: fuse_entry_out (128) and fuse_dirent (24). */
+const DIRENT_PLUS = 152;
 /** Longest name the kernel sends (FUSE_NAME_MAX is 1024) with its NUL. */
 const IN_NAME_BYTES = 4096;
 /** Directory entries answered at most per READDIRPLUS (the kernel's buffer holds fewer). */
@@ -92,8 +102,7 @@ export class FuseSession {
   private readonly fields: number;
   private readonly inName = Buffer.alloc(IN_NAME_BYTES);
   /** Names of the directory entries of one READDIRPLUS answer, each NUL-terminated. */
-  readonly outNames = Buffer.alloc(DIR_RECORDS * 64);
-  readonly maxDirRecords = DIR_RECORDS;
+  private readonly outNames = Buffer.alloc(DIR_RECORDS * 64);
   private handle: SessionHandle | null = null;
   private mountpointPath = '';
   /** Settles when the filesystem is no longer mounted. */
@@ -180,16 +189,6 @@ export class FuseSession {
     r[at + StatField.MtimeNsec] = Math.min(999_999_999, Math.round((a.mtimeMs - sec * 1000) * 1e6));
   }
 
-  /**
-   * Where directory entry `slot`'s name lies in outNames and the offset after it; `unresolved`
-   * lists it without the kernel keeping its attributes, so that its use sends a LOOKUP.
-   */
-  putDirectoryEntry(slot: number, nameAt: number, nextOffset: number, unresolved = false): void {
-    const at = slot * this.fields;
-    this.stats[at + StatField.NameAt] = nameAt;
-    this.stats[at + StatField.NextOffset] = nextOffset;
-    this.stats[at + StatField.Unresolved] = unresolved ? 1 : 0;
-  }
 
   replyErr(req: number, errno: number): void {
     if (this.handle) this.native.replyErr(this.handle, req, errno);
@@ -213,9 +212,28 @@ export class FuseSession {
     if (this.handle) this.native.replyReadlink(this.handle, req, target);
   }
 
-  /** Answers a READDIRPLUS with records [0, count), as many as fit in `size` bytes. */
-  replyDirectory(req: number, size: number, count: number): void {
-    if (this.handle) this.native.replyDirPlus(this.handle, req, size, count);
+  /** Answers a READDIRPLUS with the entries from position `offset` on, as many as fit in `size` bytes. */
+  replyDirectory(req: number, size: number, offset: number, listing: DirectoryListing): void {
+    const names = this.outNames;
+    let bytes = 0;
+    let nameAt = 0;
+    let n = 0;
+    for (let pos = offset; pos < listing.count && n < DIR_RECORDS; pos++) {
+      const name = listing.name(pos);
+      const need = DIRENT_PLUS + ((name.length + 7) & ~7);
+      if (bytes + need > size || nameAt + name.length + 1 > names.length) break;
+      name.copy(names, nameAt);
+      names[nameAt + name.length] = 0;
+      const unresolved = listing.put(pos, n);
+      const at = n * this.fields;
+      this.stats[at + StatField.NameAt] = nameAt;
+      this.stats[at + StatField.NextOffset] = pos + 1;
+      this.stats[at + StatField.Unresolved] = unresolved ? 1 : 0;
+      nameAt += name.length + 1;
+      bytes += need;
+      n++;
+    }
+    if (this.handle) this.native.replyDirPlus(this.handle, req, size, n);
   }
 
   replyXattrSize(req: number, size: number): void {

@@ -17,7 +17,6 @@ import type { FuseSession, LowLevelFilesystem } from './mount';
 const { ENOENT, EIO, EISDIR, ENOTDIR, ENODATA, EINVAL } = constants.errno;
 const SLOT = 2 ** 32;
 const ROOT = 1;
-const DIRENT_PLUS = 152;
 const LATEST = Buffer.from('latest');
 
 export interface StoredArchive {
@@ -244,25 +243,17 @@ export class StoreFilesystem implements LowLevelFilesystem {
       entries.push({ name: LATEST, ino: this.latestIno(m.i), archive: false });
       for (const k of this.names[m.i]!.archives) entries.push({ name: this.dirNames[k - 1]!, ino: k * SLOT + ArchiveTree.ROOT, archive: true });
     }
-    const names = this.session.outNames;
-    let bytes = 0;
-    let at = 0;
-    let n = 0;
-    for (let pos = offset; pos < entries.length + 2 && n < this.session.maxDirRecords; pos++) {
-      const e = pos === 0 ? { name: DOT, ino, archive: false } : pos === 1 ? { name: DOTDOT, ino: ROOT, archive: false } : entries[pos - 2]!;
-      const need = DIRENT_PLUS + ((e.name.length + 7) & ~7);
-      if (bytes + need > size || at + e.name.length + 1 > names.length) break;
-      e.name.copy(names, at);
-      names[at + e.name.length] = 0;
-      // An archive is listed as a directory without loading it; entering it sends a LOOKUP.
-      if (e.archive) this.putDir(n, e.ino, 0);
-      else this.putMadeUp(n, e.ino);
-      this.session.putDirectoryEntry(n, at, pos + 1, e.archive);
-      at += e.name.length + 1;
-      bytes += need;
-      n++;
-    }
-    this.session.replyDirectory(req, size, n);
+    this.session.replyDirectory(req, size, offset, {
+      count: entries.length + 2,
+      name: (pos) => (pos === 0 ? DOT : pos === 1 ? DOTDOT : entries[pos - 2]!.name),
+      put: (pos, slot) => {
+        const e = pos === 0 ? { ino, archive: false } : pos === 1 ? { ino: ROOT, archive: false } : entries[pos - 2]!;
+        // An archive is listed as a directory without loading it; entering it sends a LOOKUP.
+        if (e.archive) this.putDir(slot, e.ino, 0);
+        else this.putMadeUp(slot, e.ino);
+        return e.archive;
+      },
+    });
   }
 
   private getxattr(req: number, ino: number, name: Buffer, size: number): void {
