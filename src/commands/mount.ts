@@ -111,6 +111,7 @@ async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Prom
 export async function mountCommand(io: Io, index: string | null, mountpoint: string, flags: MountFlags, signals: NodeJS.EventEmitter): Promise<void> {
   const cacheBytes = flags.cacheSize ? parseSize(flags.cacheSize, '--cache-size') : DEFAULT_CACHE_BYTES;
   const p = index === null ? await prepareStore(io, flags, cacheBytes) : await prepareIndex(io, index, flags, cacheBytes);
+  p.session.onDefect = (e) => reporter(io)(`a request failed with EIO on an internal error (please report it): ${e instanceof Error ? e.message : String(e)}`);
   await p.session.mount(resolve(mountpoint), p.fs, { allowOther: Boolean(flags.allowOther), fsname: p.fsname, readAheadKb: READ_AHEAD_KB });
   // Loading leaves garbage (parsed headers and records, path strings, the read buffers) that
   // V8 would not collect while the mount sits idle: one full collection once the mount

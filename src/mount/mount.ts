@@ -6,6 +6,7 @@
  * goes away, whether we unmount it or someone runs `dtar umount` / `fusermount3 -u`.
  */
 import { execFile } from 'node:child_process';
+import { constants } from 'node:os';
 import { stat, writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors';
 import { NativeBinding, nativeBinding, NativeHandlers, SessionHandle, StatField } from './native/binding';
@@ -46,6 +47,8 @@ export interface Attributes {
   blocks: number;
   mtimeMs: number;
 }
+
+const { EIO } = constants.errno;
 
 /** A directory's entries as a READDIRPLUS answer asks for them, by position ("." is 0, ".." is 1). */
 export interface DirectoryListing {
@@ -133,18 +136,19 @@ export class FuseSession {
     const opts = [...MOUNT_OPTIONS, `fsname=${optionValue(options.fsname)}`];
     if (options.allowOther) opts.push('allow_other');
     const name = this.inName;
+    const g = this.guarded.bind(this);
     const handlers: NativeHandlers = {
-      lookup: (req, parent, n) => fs.lookup(req, parent, name.subarray(0, n)),
-      getattr: (req, ino) => fs.getattr(req, ino),
-      readlink: (req, ino) => fs.readlink(req, ino),
-      read: (req, ino, size, offset) => fs.read(req, ino, size, offset),
-      readdirplus: (req, ino, size, offset) => fs.readdirplus(req, ino, size, offset),
-      statfs: (req) => fs.statfs(req),
+      lookup: (req, parent, n) => g(req, () => fs.lookup(req, parent, name.subarray(0, n))),
+      getattr: (req, ino) => g(req, () => fs.getattr(req, ino)),
+      readlink: (req, ino) => g(req, () => fs.readlink(req, ino)),
+      read: (req, ino, size, offset) => g(req, () => fs.read(req, ino, size, offset)),
+      readdirplus: (req, ino, size, offset) => g(req, () => fs.readdirplus(req, ino, size, offset)),
+      statfs: (req) => g(req, () => fs.statfs(req)),
     };
     const x = fs.xattrs;
     if (x) {
-      handlers.getxattr = (req, ino, n, size) => x.get(req, ino, name.subarray(0, n), size);
-      handlers.listxattr = (req, ino, size) => x.list(req, ino, size);
+      handlers.getxattr = (req, ino, n, size) => g(req, () => x.get(req, ino, name.subarray(0, n), size));
+      handlers.listxattr = (req, ino, size) => g(req, () => x.list(req, ino, size));
     }
     try {
       this.handle = this.native.mount(
@@ -161,6 +165,36 @@ export class FuseSession {
     // Asynchronous on purpose: the kernel asks this very thread for the root's attributes.
     const dev = (await stat(mountpoint)).dev;
     await setReadAhead(dev, options.readAheadKb);
+  }
+
+  /** The request being dispatched, and whether it has been answered yet. */
+  private current = 0;
+  private answered = false;
+
+  /**
+   * Runs a handler; one that throws before answering gets EIO instead of killing the process
+   * (which would leave the mount to auto_unmount). Handlers answer exactly once by design;
+   * this is the net under a defect, not a way to answer.
+   */
+  private guarded(req: number, handle: () => void): void {
+    this.current = req;
+    this.answered = false;
+    try {
+      handle();
+    } catch (e) {
+      if (!this.answered) this.replyErr(req, EIO);
+      this.onDefect(e);
+    } finally {
+      this.current = 0;
+    }
+  }
+
+  /** Told of a handler that threw (the mount reports it on stderr). */
+  onDefect: (e: unknown) => void = () => undefined;
+
+  private sent(req: number): boolean {
+    if (req === this.current) this.answered = true;
+    return this.handle !== null;
   }
 
   /** Unmounts (lazily, so a busy mount goes away once its users let go). */
@@ -191,25 +225,25 @@ export class FuseSession {
 
 
   replyErr(req: number, errno: number): void {
-    if (this.handle) this.native.replyErr(this.handle, req, errno);
+    if (this.sent(req)) this.native.replyErr(this.handle!, req, errno);
   }
 
   /** Answers a LOOKUP with the attributes in record 0. */
   replyEntry(req: number): void {
-    if (this.handle) this.native.replyEntry(this.handle, req);
+    if (this.sent(req)) this.native.replyEntry(this.handle!, req);
   }
 
   /** Answers a GETATTR with the attributes in record 0. */
   replyAttr(req: number): void {
-    if (this.handle) this.native.replyAttr(this.handle, req);
+    if (this.sent(req)) this.native.replyAttr(this.handle!, req);
   }
 
   replyData(req: number, data: Buffer, length: number): void {
-    if (this.handle) this.native.replyBuf(this.handle, req, data, length);
+    if (this.sent(req)) this.native.replyBuf(this.handle!, req, data, length);
   }
 
   replyReadlink(req: number, target: Buffer): void {
-    if (this.handle) this.native.replyReadlink(this.handle, req, target);
+    if (this.sent(req)) this.native.replyReadlink(this.handle!, req, target);
   }
 
   /** Answers a READDIRPLUS with the entries from position `offset` on, as many as fit in `size` bytes. */
@@ -233,15 +267,15 @@ export class FuseSession {
       bytes += need;
       n++;
     }
-    if (this.handle) this.native.replyDirPlus(this.handle, req, size, n);
+    if (this.sent(req)) this.native.replyDirPlus(this.handle!, req, size, n);
   }
 
   replyXattrSize(req: number, size: number): void {
-    if (this.handle) this.native.replyXattrSize(this.handle, req, size);
+    if (this.sent(req)) this.native.replyXattrSize(this.handle!, req, size);
   }
 
   replyStatfs(req: number, blocks: number, files: number): void {
-    if (this.handle) this.native.replyStatfs(this.handle, req, blocks, files);
+    if (this.sent(req)) this.native.replyStatfs(this.handle!, req, blocks, files);
   }
 }
 
