@@ -112,12 +112,13 @@ export class LocalBackend implements Backend {
       opened.catch(() => undefined);
       h = { fh: opened, users: 0 };
       this.handles.set(key, h);
-      this.evictIdle();
     } else {
       this.handles.delete(key); // most recently used last
       this.handles.set(key, h);
     }
     h.users++;
+    // Only now, with this read counted: evicting first could close the handle it is about to use.
+    this.evictIdle();
     try {
       return await fn(await h.fh);
     } catch (e) {
