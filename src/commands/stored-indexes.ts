@@ -34,16 +34,19 @@ async function readMeta(repo: Repository, key: string): Promise<IndexCopyMeta> {
 /** Every stored index, oldest first. */
 export async function listStoredIndexes(repo: Repository): Promise<StoredIndex[]> {
   const out: StoredIndex[] = [];
-  for await (const o of repo.backend.list(INDEXES_PREFIX)) {
-    const entry: StoredIndex = { key: o.key, id: o.key.slice(INDEXES_PREFIX.length), size: o.size, meta: null };
-    try {
-      entry.meta = await readMeta(repo, o.key);
-    } catch (e) {
-      if (!(e instanceof CorruptDataError) && !(e instanceof BadIndexError)) throw e;
-      entry.damage = e.message;
-    }
-    out.push(entry);
-  }
+  for await (const o of repo.backend.list(INDEXES_PREFIX)) out.push({ key: o.key, id: o.key.slice(INDEXES_PREFIX.length), size: o.size, meta: null });
+  // All heads asked for at once (the backend bounds how many reads are in flight): a store of
+  // a thousand archives lists in the time of a few round trips, not a thousand.
+  await Promise.all(
+    out.map(async (entry) => {
+      try {
+        entry.meta = await readMeta(repo, entry.key);
+      } catch (e) {
+        if (!(e instanceof CorruptDataError) && !(e instanceof BadIndexError)) throw e;
+        entry.damage = e.message;
+      }
+    }),
+  );
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
