@@ -1,5 +1,5 @@
-# Shared by the benchmark scripts: timing with peak memory, and the test data.
-# Sourced, not run.
+# Shared by the benchmark scripts: timing with peak memory, the test data, and mounts.
+# Sourced, not run (by bash and by sh scripts alike: POSIX shell only).
 
 # time_cmd LABEL CMD... : runs CMD, records wall seconds and peak RSS (KiB) in $WORK/LABEL.time
 time_cmd() {
@@ -18,3 +18,10 @@ make_data() {
   mkdir -p "$dir"
   tar -C / -cf "$dir/data.tar" usr/share/doc usr/share/man usr/share/locale usr/bin usr/lib/x86_64-linux-gnu 2>/dev/null || true
 }
+
+# now : seconds since the epoch, with nanoseconds
+now() { date +%s.%N; }
+# cold : an empty page cache (root only; elsewhere a warm one, silently)
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+# wait_mount DIR : until DIR is a mount point, at most a minute
+wait_mount() { i=0; until mountpoint -q "$1"; do i=$((i+1)); [ $i -lt 3000 ] || { echo "no mount at $1" >&2; exit 1; }; sleep 0.02; done; }

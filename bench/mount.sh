@@ -18,6 +18,7 @@ set -eu
 DATA=${1:-/usr/lib/x86_64-linux-gnu}
 SMALL_DIRS=${SMALL_DIRS:-/usr/share/man /usr/share/doc /usr/share/perl /usr/share/perl5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+. "$HERE/bench/lib.sh"
 DTAR="$HERE/bin/dtar.js"
 W=$(mktemp -d /tmp/dtar-bench-mount.XXXXXX)
 export DTAR_STORE=$W/store DTAR_PASSWORD=bench XDG_CACHE_HOME=$W/cache BORG_PASSPHRASE=bench BORG_REPO=$W/borg
@@ -30,9 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-now() { date +%s.%N; }
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-wait_mount() { i=0; until mountpoint -q "$1"; do i=$((i+1)); [ $i -lt 600 ] || { echo "no mount at $1" >&2; exit 1; }; sleep 0.1; done; }
 
 # Mounts with dtar (in the background) or borg, waits for it, prints seconds taken by "$@" run in the mount.
 timed_dtar() { # INDEX NAME CMD

@@ -8,6 +8,7 @@
 set -eu
 N=${ARCHIVES:-1000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+. "$HERE/bench/lib.sh"
 DTAR="$HERE/bin/dtar.js"
 W=$(mktemp -d /tmp/dtar-bench-store.XXXXXX)
 export DTAR_STORE=$W/store DTAR_PASSWORD=bench XDG_CACHE_HOME=$W/cache
@@ -18,9 +19,6 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
-now() { date +%s.%N; }
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-wait_mount() { i=0; until mountpoint -q "$1"; do i=$((i+1)); [ $i -lt 600 ] || { echo "no mount at $1" >&2; exit 1; }; sleep 0.02; done; }
 
 mkdir -p "$W/src"
 python3 - "$W/src" <<'PY'
