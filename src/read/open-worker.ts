@@ -1,11 +1,11 @@
 /**
  * Worker thread body for reading: authenticates, decompresses and id-checks chunks, so
- * that restore and mount use every core for it. Replies with the plaintexts, or with the
- * first chunk that failed and why.
+ * that every reader uses every core for it. Replies with each chunk's plaintext or why it
+ * failed: a damaged chunk fails alone, not the other files' chunks that shared its job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { openChunk } from '../brick/chunk-codec';
 import { DtarError } from '../errors';
-import { openChunk } from './chunk-codec';
 
 export interface OpenWorkerData {
   dataKey: Uint8Array;
@@ -27,8 +27,15 @@ export interface OpenRequest {
   where: string;
 }
 
-/** On success `bytes` comes back too (moved) when the request says so, for its sender to reuse. */
-export type OpenReply = { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array | null } | { seq: number; ok: false; message: string };
+/**
+ * Per chunk, its plaintext or the message of the CorruptDataError it failed with; `bytes`
+ * comes back too (moved) when the request says so, for its sender to reuse.
+ */
+export interface OpenReply {
+  seq: number;
+  plains: (Uint8Array | string)[];
+  bytes: Uint8Array | null;
+}
 
 const init = workerData as OpenWorkerData;
 const dataKey = Buffer.from(init.dataKey);
@@ -41,22 +48,20 @@ function view(u: Uint8Array): Buffer {
 parentPort?.on('message', (r: OpenRequest) => {
   const bytes = view(r.bytes);
   const ids = view(r.ids);
-  let reply: OpenReply;
   const moved = new Set<ArrayBuffer>();
-  try {
-    const plains = r.offsets.map((o, i) => {
-      const into = r.outputs[i];
+  const plains = r.offsets.map((o, i): Uint8Array | string => {
+    const into = r.outputs[i];
+    try {
       const plain = openChunk(dataKey, idKey, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
       // Plaintexts that own their memory are moved, not copied (nor concatenated: that copy
       // and its fresh pages were a third of restore's time); views of shared memory are copied.
       if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);
       return plain;
-    });
-    if (r.recycle) moved.add(r.bytes.buffer as ArrayBuffer);
-    reply = { seq: r.seq, ok: true, plains, bytes: r.recycle ? r.bytes : null };
-  } catch (e) {
-    moved.clear();
-    reply = { seq: r.seq, ok: false, message: e instanceof DtarError ? e.message : String(e) };
-  }
+    } catch (e) {
+      return e instanceof DtarError ? e.message : String(e);
+    }
+  });
+  if (r.recycle) moved.add(r.bytes.buffer as ArrayBuffer);
+  const reply: OpenReply = { seq: r.seq, plains, bytes: r.recycle ? r.bytes : null };
   parentPort!.postMessage(reply, [...moved]);
 });
