@@ -16,6 +16,7 @@ import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
 import { refuseArchivedFor } from './thaw';
 import { indexFileBytes } from '../index/file';
+import { pullArray } from '../tar/pull';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
@@ -51,7 +52,7 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   }
   const record = entry.record;
   if (!record) return;
-  const body = BodyStream.open(repo, [{ value: null, body: record.body, path: h.path }][Symbol.iterator](), null);
+  const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: h.path }]), null);
   try {
     await body.next();
     const layout = new BodyLayout(record.sparse, h.path);

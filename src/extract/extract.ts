@@ -7,11 +7,12 @@
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
 import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
-import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
 import { BodyJob, BodyStream, noteBody } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
+import { mapPulled } from '../tar/pull';
 import { Placement, TargetDir } from './target';
 import { EntryWriter } from './writer';
 
@@ -48,12 +49,12 @@ async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selecti
   const plan = new StretchPlan<string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  for await (const item of readIndex(index(), indexName)) {
-    if (item.kind !== 'entry') continue;
+  await visitIndex(index(), indexName ?? 'index', (item) => {
+    if (item.kind !== 'entry') return;
     const h = item.header;
     if (!selection.matches(h.path)) {
       if (item.record) unselectedSize.set(memberKey(h.path), contentSize(item));
-      continue;
+      return;
     }
     total += contentSize(item);
     if (item.record) noteBody(plan, item.record.body);
@@ -62,7 +63,7 @@ async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selecti
       aliasFor.set(target, h.path);
       total += unselectedSize.get(target) ?? 0;
     }
-  }
+  });
   return { total, aliasFor, plan };
 }
 
@@ -91,22 +92,20 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   /** Where each extracted alias target went: hard links to it point there. */
   const aliasPlaced = new Map<string, string>();
 
-  async function* jobs(): AsyncGenerator<BodyJob<Work>> {
-    for await (const item of readIndex(index(), opts.indexName)) {
-      if (item.kind !== 'entry') continue;
-      const h = item.header;
-      let alias: string | null = null;
-      if (!opts.selection.matches(h.path, false)) {
-        alias = aliasFor.get(memberKey(h.path)) ?? null;
-        if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) continue;
-      }
-      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+  const job = (item: IndexItem): BodyJob<Work> | undefined => {
+    if (item.kind !== 'entry') return undefined;
+    const h = item.header;
+    let alias: string | null = null;
+    if (!opts.selection.matches(h.path, false)) {
+      alias = aliasFor.get(memberKey(h.path)) ?? null;
+      if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) return undefined;
     }
-  }
+    return { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+  };
 
-  const bodies = BodyStream.open(repo, jobs(), plan);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName), job), plan);
   // The writer has written what it read before it reads again: that memory is free then.
-  const read = (): Promise<Buffer | null> => {
+  const read = async (): Promise<Buffer | null> => {
     bodies.release();
     return bodies.read();
   };

@@ -17,6 +17,7 @@ import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, DtarError } from '../errors';
 import type { BodyRef } from '../index/record';
 import type { Backend } from '../store/backend';
+import type { Pullable } from '../tar/pull';
 import { BufferPool } from './buffer-pool';
 import { ChunkSource } from './chunks';
 import { readShape, StretchPlan } from './plan';
@@ -69,7 +70,7 @@ export interface WindowOptions {
   threads?: number;
 }
 
-export const DEFAULT_WINDOW: WindowOptions = { aheadBytes: 64 * 1024 * 1024, parallel: 8, stretchBytes: 128 * 1024 * 1024 };
+export const DEFAULT_WINDOW: WindowOptions = { aheadBytes: 32 * 1024 * 1024, parallel: 8, stretchBytes: 80 * 1024 * 1024 };
 
 /** Jobs (with their ops) queued ahead of the consumer, at most: many empty files take no bytes. */
 const MAX_OPS = 8192;
@@ -78,8 +79,10 @@ const MAX_OPS = 8192;
 interface Slot {
   key: string;
   size: number;
-  /** Set when it is asked for, before the consumer can reach it. */
+  /** Set when it is asked for. */
   data?: Promise<Buffer>;
+  /** Set once it is in. */
+  plain?: Buffer;
   /** Places in the window not yet read or skipped. */
   unread: number;
   /** Those, and reads not yet released: its buffer is recycled at 0. */
@@ -106,12 +109,16 @@ export class BodyStream<T> {
   private wanted: Wanted[] = [];
   private feeding: { job: BodyJob<T>; next: number } | null = null;
   private sourceDone = false;
+  /** The top-up under way: it runs beside the consumer, which waits for it only when the window is empty. */
+  private filling: Promise<void> | null = null;
+  /** What stopped the jobs, thrown once the jobs before it have been taken. */
+  private failure: { error: unknown } | null = null;
   private current: { job: BodyJob<T>; check: BodyCheck | null; ended: boolean } | null = null;
   private lent: Slot[] = [];
 
   constructor(
     private readonly source: ChunkSource,
-    private readonly jobs: AsyncIterator<BodyJob<T>> | Iterator<BodyJob<T>>,
+    private readonly jobs: Pullable<BodyJob<T>>,
     private readonly aheadBytes: number,
     /** The pool the source writes plaintexts into: released buffers go back to it. */
     private readonly plaintexts?: BufferPool,
@@ -122,22 +129,61 @@ export class BodyStream<T> {
    * plaintexts, and the brick stretches of `plan` (the chunks the jobs will read, noted
    * beforehand; null for none). close() it when done.
    */
-  static open<T>(store: { backend: Backend; keys: StoreKeys }, jobs: AsyncIterator<BodyJob<T>> | Iterator<BodyJob<T>>, plan: StretchPlan<string> | null, options: WindowOptions = DEFAULT_WINDOW): BodyStream<T> {
+  static open<T>(store: { backend: Backend; keys: StoreKeys }, jobs: Pullable<BodyJob<T>>, plan: StretchPlan<string> | null, options: WindowOptions = DEFAULT_WINDOW): BodyStream<T> {
     const plaintexts = new BufferPool();
     const stretches = plan ? StretchCache.of(plan, options.stretchBytes, readShape(store.backend).stretchChunk, (hex) => hex, true) : null;
     const source = new ChunkSource(store.backend, store.keys, { parallel: options.parallel, threads: options.threads, plaintexts, stretches });
     return new BodyStream(source, jobs, options.aheadBytes, plaintexts);
   }
 
-  /** The next job's value, skipping whatever is left of the current one; null after the last. */
-  async next(): Promise<T | null> {
+  /**
+   * The next job's value, skipping whatever is left of the current one; null after the last.
+   * A promise only when it has to wait (most jobs are queued already: no promise on the way).
+   */
+  next(): T | null | Promise<T | null> {
     const cur = this.current;
     while (cur && !cur.ended) {
-      const op = await this.take();
-      if (!op || op.kind === 'end') break;
-      if (op.kind === 'chunk') this.leave(op.slot, false);
+      const op = this.take();
+      if (op instanceof Promise) return op.then((o) => (this.skip(cur, o), this.next()));
+      this.skip(cur, op);
     }
-    const op = await this.take();
+    const op = this.take();
+    return op instanceof Promise ? op.then((o) => this.begin(o)) : this.begin(op);
+  }
+
+  /**
+   * The current job's next piece of body, in order; null at its end, once its checksum
+   * matched. After an error, call next(): it skips the rest of the damaged body. A promise
+   * only when the piece is not there yet.
+   */
+  read(): Buffer | null | Promise<Buffer | null> {
+    const cur = this.current;
+    if (!cur || cur.ended) return null;
+    const op = this.take();
+    return op instanceof Promise ? op.then((o) => this.piece(cur, o)) : this.piece(cur, op);
+  }
+
+  /** The consumer is done with every buffer read() gave it so far: their memory is reused. */
+  release(): void {
+    for (const slot of this.lent) this.unref(slot);
+    this.lent = [];
+  }
+
+  /** Closes the jobs and stops the workers; a stream not read to its end leaves its fetches to finish unread. */
+  async close(): Promise<void> {
+    try {
+      await this.jobs.close();
+    } finally {
+      await this.source.close();
+    }
+  }
+
+  private skip(cur: NonNullable<typeof this.current>, op: Op<T> | undefined): void {
+    if (!op || op.kind === 'end') cur.ended = true;
+    else if (op.kind === 'chunk') this.leave(op.slot, false);
+  }
+
+  private begin(op: Op<T> | undefined): T | null {
     if (!op) {
       this.current = null;
       return null;
@@ -147,14 +193,7 @@ export class BodyStream<T> {
     return op.job.value;
   }
 
-  /**
-   * The current job's next piece of body, in order; null at its end, once its checksum
-   * matched. After an error, call next(): it skips the rest of the damaged body.
-   */
-  async read(): Promise<Buffer | null> {
-    const cur = this.current;
-    if (!cur || cur.ended) return null;
-    const op = await this.take();
+  private piece(cur: NonNullable<typeof this.current>, op: Op<T> | undefined): Buffer | null | Promise<Buffer | null> {
     if (!op || op.kind === 'start') throw new Error('body stream out of step');
     if (op.kind === 'end') {
       cur.ended = true;
@@ -162,35 +201,30 @@ export class BodyStream<T> {
       if (problem) throw new CorruptDataError(`${cur.job.path}: ${problem}`);
       return null;
     }
-    let data: Buffer;
-    try {
-      data = await op.slot.data!;
-    } catch (e) {
-      this.leave(op.slot, false);
-      throw inFile(e, cur.job.path);
-    }
-    this.leave(op.slot, true);
+    const slot = op.slot;
+    // Admitted by a top-up still under way: ask for it (and the rest admitted) now.
+    if (!slot.data) this.dispatch();
+    if (slot.plain) return this.got(cur, slot, slot.plain);
+    return slot.data!.then(
+      (data) => this.got(cur, slot, data),
+      (e: unknown) => {
+        this.leave(slot, false);
+        throw inFile(e, cur.job.path);
+      },
+    );
+  }
+
+  private got(cur: NonNullable<typeof this.current>, slot: Slot, data: Buffer): Buffer {
+    this.leave(slot, true);
     cur.check!.update(data);
     return data;
   }
 
-  /** The consumer is done with every buffer read() gave it so far: their memory is reused. */
-  release(): void {
-    for (const slot of this.lent) this.unref(slot);
-    this.lent = [];
-  }
-
-  /** Stops the workers; a stream not read to its end leaves its fetches to finish unread. */
-  close(): Promise<void> {
-    return this.source.close();
-  }
-
-  private async take(): Promise<Op<T> | undefined> {
-    let queued = this.ops.length - this.head;
+  /** The next op, at once when one is queued (topping the window up beside the consumer when it is half empty). */
+  private take(): Op<T> | undefined | Promise<Op<T> | undefined> {
+    if (this.head === this.ops.length) return this.takeLater();
     // Topped up by halves, so that what is asked for together is many chunks, not one.
-    if (queued === 0 || (this.ahead <= this.aheadBytes / 2 && queued <= MAX_OPS / 2)) await this.fill();
-    queued = this.ops.length - this.head;
-    if (queued === 0) return undefined;
+    if (!this.filling && !this.sourceDone && this.ahead <= this.aheadBytes / 2 && this.ops.length - this.head <= MAX_OPS / 2) void this.topUp();
     const op = this.ops[this.head]!;
     this.ops[this.head++] = undefined;
     if (this.head >= MAX_OPS) {
@@ -198,6 +232,29 @@ export class BodyStream<T> {
       this.head = 0;
     }
     return op;
+  }
+
+  private async takeLater(): Promise<Op<T> | undefined> {
+    while (this.head === this.ops.length) {
+      if (this.failure) throw this.failure.error;
+      if (this.sourceDone) return undefined;
+      await (this.filling ?? this.topUp());
+    }
+    return this.take();
+  }
+
+  private topUp(): Promise<void> {
+    const f = this.fill().then(
+      () => void (this.filling = null),
+      (error: unknown) => {
+        this.filling = null;
+        // Nothing after the failure is taken: the consumer gets the jobs before it, then the error.
+        this.sourceDone = true;
+        this.failure = { error };
+      },
+    );
+    this.filling = f;
+    return f;
   }
 
   /** Queues jobs and their chunks until the window is full or the jobs end, then asks for the chunks. */
@@ -214,12 +271,12 @@ export class BodyStream<T> {
           }
           continue;
         }
-        const next = await this.jobs.next();
-        if (next.done) {
+        const next = this.jobs.next();
+        const job = next instanceof Promise ? await next : next;
+        if (job === null) {
           this.sourceDone = true;
           break;
         }
-        const job = next.value;
         this.ops.push({ kind: 'start', job });
         if (job.body && job.body.chunks.length > 0) this.feeding = { job, next: 0 };
         else this.ops.push({ kind: 'end' });
@@ -260,9 +317,10 @@ export class BodyStream<T> {
           group.map((w) => w.chunk),
         )
         .forEach((data, k) => {
-          // Awaited in order by the consumer; not unhandled meanwhile.
-          data.catch(() => undefined);
-          group[k]!.slot.data = data;
+          const slot = group[k]!.slot;
+          slot.data = data;
+          // A failure is the consumer's when it gets there; not unhandled meanwhile.
+          data.then((plain) => void (slot.plain = plain), () => undefined);
         });
     }
   }
@@ -281,9 +339,11 @@ export class BodyStream<T> {
     if (--slot.refs > 0 || !this.plaintexts) return;
     const pool = this.plaintexts;
     // The pool and the window together hold no more than the window's bound.
-    slot.data!.then(
-      (buf) => pool.give(buf, this.aheadBytes - this.ahead),
-      () => undefined,
-    );
+    if (slot.plain) pool.give(slot.plain, this.aheadBytes - this.ahead);
+    else
+      slot.data?.then(
+        (buf) => pool.give(buf, this.aheadBytes - this.ahead),
+        () => undefined,
+      );
   }
 }

@@ -83,7 +83,7 @@ export class ChunkSource {
     if (cache) {
       const found = await Promise.all(chunks.map((c) => cache.get(hex, c.offset, c.storedLength)));
       const hits = missing.filter((i) => found[i]);
-      this.open(
+      void this.open(
         hex,
         hits,
         hits.map((i) => found[i]!),
@@ -104,7 +104,7 @@ export class ChunkSource {
             const inside: number[] = [];
             const outside: number[] = [];
             for (const i of missing) (chunks[i]!.offset >= stretch.start && chunks[i]!.offset + chunks[i]!.storedLength <= stretch.end ? inside : outside).push(i);
-            this.open(
+            void this.open(
               hex,
               inside,
               inside.map((i) => this.kept(hex, chunks[i]!, cut(stretch, hex, chunks[i]!))),
@@ -135,39 +135,44 @@ export class ChunkSource {
   /**
    * Reads [start, end) of brick `hex` and opens the chunks `which` lying in it. With workers,
    * the read goes into memory they gave back and moves to one of them as it is: no copy, and
-   * no fresh pages.
+   * no fresh pages. A read holds its place at the gate until its chunks are opened, so the
+   * sealed bytes read and not yet opened are bounded too: the store is not read further
+   * ahead than the workers open, and their memory is not let go and taken afresh.
    */
-  private async readAndOpen(hex: string, range: { start: number; end: number }, which: readonly number[], chunks: readonly BrickChunk[], settle: readonly Settle[]): Promise<void> {
-    // The memory is taken once the read may start: a batch of reads waiting their turn holds none.
-    const { bytes, into } = await this.gate.run(async () => {
-      const buf = this.pool?.buffer(range.end - range.start);
+  private readAndOpen(hex: string, range: { start: number; end: number }, which: readonly number[], chunks: readonly BrickChunk[], settle: readonly Settle[]): Promise<void> {
+    return this.gate.run(async () => {
+      const into = this.pool?.buffer(range.end - range.start);
+      let bytes: Buffer;
       try {
-        return { bytes: await readBrick(this.backend, hex, { offset: range.start, length: range.end - range.start }, buf), into: buf };
+        bytes = await readBrick(this.backend, hex, { offset: range.start, length: range.end - range.start }, into);
       } catch (e) {
-        if (buf) this.pool!.unused(buf);
+        if (into) this.pool!.unused(into);
         throw e;
       }
+      const read: BrickBytes = { start: range.start, end: range.end, bytes };
+      const pieces = which.map((i) => this.kept(hex, chunks[i]!, cut(read, hex, chunks[i]!)));
+      if (!this.pool || !into || bytes.buffer !== into.buffer || !pieces.every((p) => p instanceof Buffer)) {
+        // The pieces are copied to the workers (or opened here) at once: `into` is free after.
+        const opened = this.open(hex, which, pieces, chunks, settle);
+        if (into) this.pool!.unused(into);
+        return opened;
+      }
+      const places = which.map((i) => ({ id: chunks[i]!.id, plainLength: chunks[i]!.plainLength, offset: chunks[i]!.offset - range.start, length: chunks[i]!.storedLength }));
+      return this.deliver(which, this.pool.openBytes(bytes, places, `brick ${hex}`, this.options.plaintexts), settle);
     });
-    const read: BrickBytes = { start: range.start, end: range.end, bytes };
-    const pieces = which.map((i) => this.kept(hex, chunks[i]!, cut(read, hex, chunks[i]!)));
-    const whole = pieces.every((p) => p instanceof Buffer);
-    if (!this.pool || !into || bytes.buffer !== into.buffer || !whole) {
-      // The pieces are copied to the workers (or opened here) at once: `into` is free after.
-      this.open(hex, which, pieces, chunks, settle);
-      if (into) this.pool!.unused(into);
-      return;
-    }
-    const places = which.map((i) => ({ id: chunks[i]!.id, plainLength: chunks[i]!.plainLength, offset: chunks[i]!.offset - range.start, length: chunks[i]!.storedLength }));
-    this.deliver(which, this.pool.openBytes(bytes, places, `brick ${hex}`, this.options.plaintexts), settle);
   }
 
-  /** Opens chunks `which` from their sealed bytes (or the error cutting them met), in jobs of JOB_BYTES. */
-  private open(hex: string, which: readonly number[], sealedBytes: readonly (Buffer | CorruptDataError)[], chunks: readonly BrickChunk[], settle: readonly Settle[]): void {
+  /**
+   * Opens chunks `which` from their sealed bytes (or the error cutting them met), in jobs of
+   * JOB_BYTES; settles once all are opened or failed.
+   */
+  private open(hex: string, which: readonly number[], sealedBytes: readonly (Buffer | CorruptDataError)[], chunks: readonly BrickChunk[], settle: readonly Settle[]): Promise<void> {
+    const jobs: Promise<void>[] = [];
     let job: number[] = [];
     let pieces: SealedPiece[] = [];
     let bytes = 0;
     const send = (): void => {
-      if (job.length > 0) this.deliver(job, this.openPieces(pieces, `brick ${hex}`), settle);
+      if (job.length > 0) jobs.push(this.deliver(job, this.openPieces(pieces, `brick ${hex}`), settle));
       job = [];
       pieces = [];
       bytes = 0;
@@ -185,6 +190,7 @@ export class ChunkSource {
       if (bytes >= JOB_BYTES) send();
     }
     send();
+    return Promise.all(jobs).then(() => undefined);
   }
 
   /** Opens sealed pieces on the workers, or on this thread without them. */
@@ -204,8 +210,9 @@ export class ChunkSource {
     );
   }
 
-  private deliver(which: readonly number[], opened: Promise<Opened[]>, settle: readonly Settle[]): void {
-    opened.then(
+  /** Settles each chunk of a job as it came back; settles itself once they all have. */
+  private deliver(which: readonly number[], opened: Promise<Opened[]>, settle: readonly Settle[]): Promise<void> {
+    return opened.then(
       (plains) =>
         which.forEach((i, k) => {
           const p = plains[k]!;

@@ -32,7 +32,7 @@ export interface SealedChunk {
 export type Opened = Buffer | CorruptDataError;
 
 /** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
-const IDLE_INPUT_BYTES = 32 * 1024 * 1024;
+const IDLE_INPUT_BYTES = 8 * 1024 * 1024;
 
 interface Lane {
   worker: Worker;
@@ -43,6 +43,7 @@ export class OpenPool {
   private readonly lanes: Lane[] = [];
   private readonly jobs = new Map<number, { resolve: (b: Opened[]) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  private closed = false;
   private readonly inputs = new BufferPool();
 
   constructor(
@@ -65,8 +66,12 @@ export class OpenPool {
         this.jobs.clear();
       };
       worker.on('error', failAll);
-      // A worker that is gone answers no more: what it held must fail, not wait forever.
-      worker.on('exit', () => failAll(new Error('a chunk-opening worker stopped')));
+      // A worker that is gone answers no more: what it held must fail, not wait forever, and
+      // it gets no more jobs (the next job starts new workers if none is left).
+      worker.on('exit', () => {
+        this.lanes.splice(this.lanes.indexOf(lane), 1);
+        failAll(new Error('a chunk-opening worker stopped'));
+      });
       // Idle workers must not keep a finished command alive.
       worker.unref();
       this.lanes.push(lane);
@@ -107,6 +112,8 @@ export class OpenPool {
    * the caller must not touch it after.
    */
   openBytes(bytes: Buffer, chunks: readonly SealedChunk[], where: string, outputs?: BufferPool): Promise<Opened[]> {
+    // Reads still in flight when their reader stopped (a failed restore) start no new workers.
+    if (this.closed) return Promise.reject(new Error('the chunk-opening workers were stopped'));
     if (this.lanes.length === 0) this.start();
     const seq = this.seq++;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
@@ -149,6 +156,7 @@ export class OpenPool {
    * message. Unref'd, the workers cannot keep the process alive meanwhile.
    */
   async close(): Promise<void> {
+    this.closed = true;
     for (const l of this.lanes) {
       l.worker.unref();
       void l.worker.terminate().catch(() => undefined);

@@ -6,10 +6,11 @@
  * is written, so that damage in it (caught by its trailer's checksum) writes nothing.
  */
 import { WrongStoreError } from '../errors';
-import { readIndex } from '../index/reader';
+import { IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { BodyJob, BodyStream, DEFAULT_WINDOW, noteBody, WindowOptions } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
+import { mapPulled } from '../tar/pull';
 
 const OUTPUT_BATCH = 1024 * 1024;
 
@@ -40,35 +41,30 @@ export async function restoreTar(
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
   const plan = new StretchPlan<string>();
-  for await (const item of readIndex(index(), opts.indexName)) {
+  await visitIndex(index(), opts.indexName ?? 'index', (item) => {
     if (item.kind === 'entry' && item.record) noteBody(plan, item.record.body);
     else if (item.kind === 'trailer') noteBody(plan, item.trailer.tail);
-  }
+  });
   const progress: RestoreProgress = { bytesOut: 0, totalBytes: null };
 
-  async function* jobs(): AsyncGenerator<BodyJob<Around>> {
-    for await (const item of readIndex(index(), opts.indexName)) {
-      switch (item.kind) {
-        case 'meta':
-          if (item.meta.storeId !== repo.id) {
-            throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
-          }
-          break;
-        case 'global':
-          yield { value: { before: item.raw, after: null }, body: null, path: '' };
-          break;
-        case 'entry':
-          yield { value: { before: item.original(), after: item.record ? item.padding : null }, body: item.record?.body ?? null, path: item.header.path };
-          break;
-        case 'trailer':
-          progress.totalBytes = item.trailer.tarSize;
-          yield { value: { before: null, after: null }, body: item.trailer.tail, path: '(end of archive)' };
-          break;
-      }
+  const job = (item: IndexItem): BodyJob<Around> | undefined => {
+    switch (item.kind) {
+      case 'meta':
+        if (item.meta.storeId !== repo.id) {
+          throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+        }
+        return undefined;
+      case 'global':
+        return { value: { before: item.raw, after: null }, body: null, path: '' };
+      case 'entry':
+        return { value: { before: item.original(), after: item.record ? item.padding : null }, body: item.record?.body ?? null, path: item.header.path };
+      case 'trailer':
+        progress.totalBytes = item.trailer.tarSize;
+        return { value: { before: null, after: null }, body: item.trailer.tail, path: '(end of archive)' };
     }
-  }
+  };
 
-  const bodies = BodyStream.open(repo, jobs(), plan, opts.readAhead ?? DEFAULT_WINDOW);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName), job), plan, opts.readAhead ?? DEFAULT_WINDOW);
   // Many small pieces (headers, small files, padding) are gathered into large writes.
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -84,18 +80,29 @@ export async function restoreTar(
     progress.bytesOut += bytes;
     opts.onProgress?.(progress);
   };
-  const out = async (data: Buffer | null): Promise<void> => {
-    if (!data || data.length === 0) return;
-    pending.push(data);
-    pendingBytes += data.length;
-    if (pendingBytes >= OUTPUT_BATCH) await flush();
+  /** Adds a piece to the next write; true when that write is due. */
+  const add = (data: Buffer | null): boolean => {
+    if (data && data.length > 0) {
+      pending.push(data);
+      pendingBytes += data.length;
+    }
+    return pendingBytes >= OUTPUT_BATCH;
   };
 
+  // Jobs and pieces mostly come without a wait: a promise is awaited only when there is one.
   try {
-    for (let job = await bodies.next(); job; job = await bodies.next()) {
-      await out(job.before);
-      for (let data = await bodies.read(); data; data = await bodies.read()) await out(data);
-      await out(job.after);
+    for (;;) {
+      const next = bodies.next();
+      const job = next instanceof Promise ? await next : next;
+      if (!job) break;
+      if (add(job.before)) await flush();
+      for (;;) {
+        const read = bodies.read();
+        const data = read instanceof Promise ? await read : read;
+        if (!data) break;
+        if (add(data)) await flush();
+      }
+      if (add(job.after)) await flush();
     }
     await flush();
     return { bytes: progress.bytesOut };
