@@ -17,8 +17,8 @@
  * evicted while they waited.
  */
 import { LRUCache } from 'lru-cache';
-import { BufferPool, classSize } from '../brick/buffer-pool';
-import type { ChunkFetcher } from './fetch';
+import { BufferPool, classSize } from '../read/buffer-pool';
+import type { ChunkSource } from '../read/chunks';
 import type { ChunkTable } from './tables';
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -40,7 +40,7 @@ export class ChunkCache {
 
   constructor(
     private readonly chunks: ChunkTable,
-    private readonly fetcher: ChunkFetcher,
+    private readonly source: ChunkSource,
     maxBytes: number = DEFAULT_CACHE_BYTES,
     /** The pool the fetcher's plaintexts come from, if any: evicted buffers go back to it. */
     private readonly buffers?: BufferPool,
@@ -94,7 +94,7 @@ export class ChunkCache {
       out[i] = entry;
     }
     for (const group of byBrick.values()) {
-      this.fetcher.fetchEach(group.rows).forEach((fetched, k) => {
+      this.fetch(group.rows).forEach((fetched, k) => {
         const entry = group.entries[k]!;
         fetched.then(
           (plain) => {
@@ -122,9 +122,17 @@ export class ChunkCache {
       if (this.copyNow(row, target, at, start, end, entry)) return;
       entry = this.load([row])[0]!;
     }
-    const [plain] = await this.fetcher.fetch([row]);
-    plain!.copy(target, at, start, end);
-    this.release(plain!);
+    const plain = await this.fetch([row])[0]!;
+    plain.copy(target, at, start, end);
+    this.release(plain);
+  }
+
+  /** The plaintexts of chunk rows that all live in one brick, each settling on its own. */
+  private fetch(rows: readonly number[]): Promise<Buffer>[] {
+    const c = this.chunks;
+    const b = c.brick[rows[0]!]!;
+    const chunks = rows.map((r) => ({ id: Buffer.from(c.ids.buffer, c.ids.byteOffset + r * 32, 32), offset: c.offset[r]!, storedLength: c.storedLength[r]!, plainLength: c.plainLength[r]! }));
+    return this.source.fetchEach(c.bricks.toString('hex', b * 32, b * 32 + 32), chunks);
   }
 
   /** copy() if the chunk is there now: false when it is still being fetched or was evicted. */

@@ -12,16 +12,17 @@
  *   for await (const b of files.stream(ino))    -> the whole file
  */
 import { join } from 'node:path';
-import { BufferPool } from '../brick/buffer-pool';
-import { OpenPool } from '../brick/open-pool';
-import { SPAN_BYTES } from '../brick/reads';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import { visitIndex } from '../index/reader';
+import { BufferPool } from '../read/buffer-pool';
+import { ChunkSource } from '../read/chunks';
+import { OpenPool } from '../read/open-pool';
+import { readShape, StretchPlan } from '../read/plan';
+import { StretchCache } from '../read/stretches';
 import type { Repository } from '../repo/repository';
 import { ArchiveBuilder, ImpliedDirDefaults } from './build';
 import { ChunkCache, DEFAULT_CACHE_BYTES } from './chunk-cache';
 import { ContentReader } from './content';
-import { ChunkFetcher } from './fetch';
 import { SealedChunkCache } from './sealed-cache';
 import { ArchiveTree } from './tree';
 
@@ -41,6 +42,9 @@ export interface LoadOptions {
   /** The entry count the index states (its trailer), if known: the tables are sized for it up front. */
   expectedEntries?: number;
 }
+
+/** Memory a reader of the archive gives to brick stretches read whole (see StretchCache). */
+const STRETCH_BYTES = 128 * 1024 * 1024;
 
 export interface ContentOptions {
   /** Bytes of plaintext chunks kept in memory (default 256 MiB). */
@@ -67,11 +71,29 @@ export class Archive {
   /** A reader of file contents from the archive's store (the repository must be the index's store). */
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
     const chunks = this.tree.tables.chunks;
-    const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
-    const pool = options.pool ?? (options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads));
     const plaintexts = new BufferPool();
-    const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: options.parallel ?? 8, sealedCache, spanBytes: SPAN_BYTES, pool, plaintexts });
-    return new ContentReader(this.tree, new ChunkCache(chunks, fetcher, options.cacheBytes ?? DEFAULT_CACHE_BYTES, plaintexts));
+    const source = new ChunkSource(repo.backend, repo.keys, {
+      parallel: options.parallel ?? 8,
+      threads: options.threads,
+      pool: options.pool,
+      plaintexts,
+      stretches: this.stretches(repo),
+      sealed: options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null,
+    });
+    return new ContentReader(this.tree, new ChunkCache(chunks, source, options.cacheBytes ?? DEFAULT_CACHE_BYTES, plaintexts));
+  }
+
+  /**
+   * Bricks most of whose bytes the archive uses are read as one stretch on first use and
+   * kept a while (least recently used first): reading a brick's many small files is then one
+   * request to the store, not one per file. Which files a reader will read is not known, so
+   * stretches are kept by memory alone.
+   */
+  private stretches(repo: Repository): StretchCache {
+    const c = this.tree.tables.chunks;
+    const plan = new StretchPlan<number>();
+    for (let r = 0; r < c.brick.length; r++) plan.add(c.brick[r]!, c.offset[r]!, c.storedLength[r]!);
+    return StretchCache.of(plan, STRETCH_BYTES, readShape(repo.backend).stretchChunk, (b) => c.bricks.toString('hex', b * 32, b * 32 + 32), false);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
 import { BodyLayout } from '../extract/layout';
-import { BodyPipeline } from '../extract/bodies';
+import { BodyStream } from '../read/bodies';
 import { Io, StoreFlags } from './context';
 import { checkIndexStore } from './index-store';
 import { openIndexStore } from './index-file';
@@ -16,6 +16,7 @@ import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
 import { refuseArchivedFor } from './thaw';
 import { indexFileBytes } from '../index/file';
+import { pullArray } from '../tar/pull';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
@@ -51,18 +52,23 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   }
   const record = entry.record;
   if (!record) return;
-  const pipeline = new BodyPipeline(repo, [{ value: null, body: record.body, path: h.path }][Symbol.iterator]());
-  await pipeline.next();
-  const layout = new BodyLayout(record.sparse, h.path);
-  let at = 0;
-  for (let data = await pipeline.read(); data; data = await pipeline.read()) {
-    for (const piece of layout.place(data)) {
-      await writeZeros(io, piece.offset - at);
-      await writeChunk(io.stdout, piece.data);
-      at = piece.offset + piece.data.length;
+  const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: h.path }]), null);
+  try {
+    await body.next();
+    const layout = new BodyLayout(record.sparse, h.path);
+    let at = 0;
+    for (let data = await body.read(); data; data = await body.read()) {
+      for (const piece of layout.place(data)) {
+        await writeZeros(io, piece.offset - at);
+        await writeChunk(io.stdout, piece.data);
+        at = piece.offset + piece.data.length;
+      }
+      body.release(); // written: its memory is free
     }
+    await writeZeros(io, contentSize(entry) - at);
+  } finally {
+    await body.close();
   }
-  await writeZeros(io, contentSize(entry) - at);
 }
 
 export function register(program: Command, io: Io): void {

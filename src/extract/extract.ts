@@ -7,10 +7,12 @@
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
 import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
-import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
-import { BodyJob, BodyPipeline } from './bodies';
+import { BodyJob, BodyStream, noteBody } from '../read/bodies';
+import { StretchPlan } from '../read/plan';
+import { mapPulled } from '../tar/pull';
 import { Placement, TargetDir } from './target';
 import { EntryWriter } from './writer';
 
@@ -38,26 +40,31 @@ interface Work {
   alias: string | null;
 }
 
-/** Pass one: bytes to write, and for unselected hard link targets the link that needs them. */
-async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
+/**
+ * Pass one: bytes to write, for unselected hard link targets the link that needs them, and
+ * the chunks of the selected files (brick stretches they use densely are read whole).
+ */
+async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string>; plan: StretchPlan<string> }> {
   const aliasFor = new Map<string, string>();
+  const plan = new StretchPlan<string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  for await (const item of readIndex(index(), indexName)) {
-    if (item.kind !== 'entry') continue;
+  await visitIndex(index(), indexName ?? 'index', (item) => {
+    if (item.kind !== 'entry') return;
     const h = item.header;
     if (!selection.matches(h.path)) {
       if (item.record) unselectedSize.set(memberKey(h.path), contentSize(item));
-      continue;
+      return;
     }
     total += contentSize(item);
+    if (item.record) noteBody(plan, item.record.body);
     const target = memberKey(h.linkpath);
     if (h.type === 'hardlink' && !selection.matches(h.linkpath, false) && !aliasFor.has(target)) {
       aliasFor.set(target, h.path);
       total += unselectedSize.get(target) ?? 0;
     }
-  }
-  return { total, aliasFor };
+  });
+  return { total, aliasFor, plan };
 }
 
 /** Errors that concern one entry; anything else (store unreachable, archived, wrong store) stops extraction. */
@@ -71,7 +78,7 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
 }
 
 export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { total, aliasFor } = await survey(index, opts.selection, opts.indexName);
+  const { total, aliasFor, plan } = await survey(index, opts.selection, opts.indexName);
   const target = new TargetDir(dir);
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
@@ -85,50 +92,57 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   /** Where each extracted alias target went: hard links to it point there. */
   const aliasPlaced = new Map<string, string>();
 
-  async function* jobs(): AsyncGenerator<BodyJob<Work>> {
-    for await (const item of readIndex(index(), opts.indexName)) {
-      if (item.kind !== 'entry') continue;
-      const h = item.header;
-      let alias: string | null = null;
-      if (!opts.selection.matches(h.path, false)) {
-        alias = aliasFor.get(memberKey(h.path)) ?? null;
-        if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) continue;
-      }
-      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+  const job = (item: IndexItem): BodyJob<Work> | undefined => {
+    if (item.kind !== 'entry') return undefined;
+    const h = item.header;
+    let alias: string | null = null;
+    if (!opts.selection.matches(h.path, false)) {
+      alias = aliasFor.get(memberKey(h.path)) ?? null;
+      if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) return undefined;
     }
-  }
+    return { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+  };
 
-  const pipeline = new BodyPipeline(repo, jobs());
-  let warnedAbsolute = false;
-  for (let work = await pipeline.next(); work; work = await pipeline.next()) {
-    const { entry, alias } = work;
-    const h = entry.header;
-    const shown = alias ?? h.path;
-    try {
-      const p = target.place(alias === null ? h.pathBytes : Buffer.from(alias), shown);
-      if (target.strippedAbsolute && !warnedAbsolute) {
-        warnedAbsolute = true;
-        opts.warn("removing leading '/' from member names");
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName), job), plan);
+  // The writer has written what it read before it reads again: that memory is free then.
+  const read = async (): Promise<Buffer | null> => {
+    bodies.release();
+    return bodies.read();
+  };
+  try {
+    let warnedAbsolute = false;
+    for (let work = await bodies.next(); work; work = await bodies.next()) {
+      const { entry, alias } = work;
+      const h = entry.header;
+      const shown = alias ?? h.path;
+      try {
+        const p = target.place(alias === null ? h.pathBytes : Buffer.from(alias), shown);
+        if (target.strippedAbsolute && !warnedAbsolute) {
+          warnedAbsolute = true;
+          opts.warn("removing leading '/' from member names");
+        }
+        let linkTarget: Placement | null = null;
+        if (h.type === 'hardlink') {
+          const key = memberKey(h.linkpath);
+          const moved = aliasPlaced.get(key);
+          if (moved === memberKey(h.path)) continue; // this link's own name already holds the contents
+          linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes, h.linkpath);
+          if (linkTarget.components.length === 0) throw new UnsafePathError(h.path, 'hard link to the target directory itself');
+        }
+        const record = entry.record;
+        const body = record ? { sparse: record.sparse, size: contentSize(entry), read } : null;
+        await writer.write(p, h, body, linkTarget);
+        if (alias !== null) aliasPlaced.set(memberKey(h.path), memberKey(alias));
+        result.entries++;
+      } catch (e) {
+        const problem = entryProblem(e);
+        if (!problem) throw e;
+        result[problem]++;
+        opts.warn(e instanceof DtarError ? e.message : `${shown}: ${(e as Error).message}`);
       }
-      let linkTarget: Placement | null = null;
-      if (h.type === 'hardlink') {
-        const key = memberKey(h.linkpath);
-        const moved = aliasPlaced.get(key);
-        if (moved === memberKey(h.path)) continue; // this link's own name already holds the contents
-        linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes, h.linkpath);
-        if (linkTarget.components.length === 0) throw new UnsafePathError(h.path, 'hard link to the target directory itself');
-      }
-      const record = entry.record;
-      const body = record ? { sparse: record.sparse, size: contentSize(entry), read: () => pipeline.read() } : null;
-      await writer.write(p, h, body, linkTarget);
-      if (alias !== null) aliasPlaced.set(memberKey(h.path), memberKey(alias));
-      result.entries++;
-    } catch (e) {
-      const problem = entryProblem(e);
-      if (!problem) throw e;
-      result[problem]++;
-      opts.warn(e instanceof DtarError ? e.message : `${shown}: ${(e as Error).message}`);
     }
+  } finally {
+    await bodies.close();
   }
   await writer.finish();
   return result;

@@ -142,6 +142,11 @@ export function readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): A
   return pulled(() => new IndexItems(source, where));
 }
 
+/** readIndex item by item, with no promise while the bytes are buffered (see Pullable); close() it when done. */
+export function pullIndex(source: AsyncIterable<Uint8Array>, where = 'index'): Pullable<IndexItem> {
+  return new IndexItems(source, where);
+}
+
 /**
  * readIndex for a consumer that takes every item as it comes: no async generator between the
  * tar reader and the consumer, so a buffered piece of the index is read with no await at all

@@ -36,3 +36,30 @@ export async function visitAll<T>(source: Pullable<T>, visit: (item: T) => void)
     await source.close();
   }
 }
+
+/** The source's items through `map`, those it maps to undefined left out; no promise where the source gives none. */
+export function mapPulled<T, U>(source: Pullable<T>, map: (item: T) => U | undefined): Pullable<U> {
+  const step = (item: T | null): U | null | Promise<U | null> => {
+    for (;;) {
+      if (item === null) return null;
+      const out = map(item);
+      if (out !== undefined) return out;
+      const next = source.next();
+      if (next instanceof Promise) return next.then(step);
+      item = next;
+    }
+  };
+  return {
+    next: () => {
+      const next = source.next();
+      return next instanceof Promise ? next.then(step) : step(next);
+    },
+    close: () => source.close(),
+  };
+}
+
+/** The items of an array as a source. */
+export function pullArray<T>(items: readonly T[]): Pullable<T> {
+  let i = 0;
+  return { next: () => (i < items.length ? items[i++]! : null), close: () => Promise.resolve() };
+}

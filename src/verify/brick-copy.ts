@@ -8,7 +8,7 @@ import { open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BRICK_TRAILER_SIZE, decodeTable, parseTrailer } from '../brick/format';
 import { openChunk } from '../brick/chunk-codec';
-import type { ChunkPlace } from '../brick/reader';
+import type { ChunkRef } from '../index/record';
 import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError } from '../errors';
@@ -44,7 +44,7 @@ export class BrickCopy {
   }
 
   /** A chunk, authenticated, decompressed and checked against its id. */
-  async read(place: ChunkPlace): Promise<Buffer> {
+  async read(place: ChunkRef): Promise<Buffer> {
     const sealed = Buffer.alloc(place.storedLength);
     const { bytesRead } = await this.file.read(sealed, 0, place.storedLength, place.offset);
     if (bytesRead !== place.storedLength) throw new CorruptDataError(`brick ${this.hex}: chunk lies past the end of the brick`);

@@ -6,13 +6,13 @@
  * checked against their ids and hashed against the file's SHA-256. Damage does not stop
  * the check: it is collected, by brick and by file, into the report.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
 import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
 import { readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
+import { BodyCheck } from '../read/bodies';
 import type { Repository } from '../repo/repository';
 import { Semaphore } from '../store/limit';
 import { BrickCopy } from './brick-copy';
@@ -201,22 +201,18 @@ async function readData(
 
 /** What is wrong with one body, or null when every chunk and its SHA-256 check out. */
 async function checkBody(body: BodyRef, copies: Map<string, BrickCopy>, badBricks: Map<string, string>, brickProblem: (hex: string, problem: string) => void): Promise<string | null> {
-  const hash = createHash('sha256');
-  let size = 0;
+  const check = new BodyCheck(body);
   for (const c of body.chunks) {
     const hex = c.brick.toString('hex');
     const copy = copies.get(hex);
     if (!copy) return `in brick ${hex}, which is ${badBricks.get(hex) ?? 'unreadable'}`;
     try {
-      const data = await copy.read(c);
-      hash.update(data);
-      size += data.length;
+      check.update(await copy.read(c));
     } catch (e) {
       if (!(e instanceof CorruptDataError)) throw e;
       brickProblem(hex, `holds a damaged chunk (${e.message.replace(`brick ${hex}: `, '')})`);
       return e.message;
     }
   }
-  if (size !== body.storedSize || !hash.digest().equals(body.sha256)) return 'contents do not match the checksum recorded at ingest';
-  return null;
+  return check.problem();
 }

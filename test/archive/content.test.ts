@@ -14,9 +14,8 @@ import { after, before, test } from 'node:test';
 import { Archive, loadArchive } from '../../src/archive';
 import { ChunkCache } from '../../src/archive/chunk-cache';
 import { ContentReader } from '../../src/archive/content';
-import { ChunkFetcher } from '../../src/archive/fetch';
-import { BufferPool } from '../../src/brick/buffer-pool';
-import { OpenPool } from '../../src/brick/open-pool';
+import { BufferPool } from '../../src/read/buffer-pool';
+import { ChunkSource } from '../../src/read/chunks';
 import { Repository } from '../../src/repo/repository';
 import { openBackend } from '../../src/store/open';
 import { dtar, ok, testStore, TestStore } from '../support/dtar';
@@ -25,7 +24,6 @@ const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];
 let s: TestStore;
 let archive: Archive;
 let repo: Repository;
-let workers: OpenPool;
 
 before(async () => {
   s = await testStore();
@@ -37,18 +35,16 @@ before(async () => {
   ok(await dtar(['ingest', join(s.dir, 'in.tar'), '-o', join(s.dir, 'in.idx')], { env: s.env }), 'ingest');
   archive = await loadArchive(createReadStream(join(s.dir, 'in.idx')));
   repo = await Repository.open(openBackend(s.store), s.env.DTAR_PASSWORD!, null);
-  workers = new OpenPool(repo.keys, 2);
 });
 
 after(async () => {
-  await workers?.close();
   await s?.cleanup();
 });
 
 /** A reader whose chunk cache can be watched: its size counts chunks held or being fetched. */
 function watchedReader(): { files: ContentReader; cache: ChunkCache } {
   const chunks = archive.tree.tables.chunks;
-  const cache = new ChunkCache(chunks, new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: 4, sealedCache: null }));
+  const cache = new ChunkCache(chunks, new ChunkSource(repo.backend, repo.keys, { parallel: 4, threads: 0 }));
   return { files: new ContentReader(archive.tree, cache), cache };
 }
 
@@ -81,9 +77,11 @@ test('a cache too small for what is read at once still reads every byte right', 
 test('plaintext buffers the cache lets go of are kept for the next chunks', async () => {
   const chunks = archive.tree.tables.chunks;
   const pool = new BufferPool();
-  const cache = new ChunkCache(chunks, new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: 4, sealedCache: null, pool: workers, plaintexts: pool }), 450_000, pool);
+  const source = new ChunkSource(repo.backend, repo.keys, { parallel: 4, threads: 2, plaintexts: pool });
+  const cache = new ChunkCache(chunks, source, 450_000, pool);
   const files = new ContentReader(archive.tree, cache);
   for (const n of NAMES) assert.deepEqual(await readAll(files, n), await readFile(join(s.dir, 'src', n)));
+  await source.close();
   assert.ok(pool.idleBytes > 0, 'evicted chunks gave their buffers back');
   assert.ok(cache.size + pool.idleBytes <= cache.maxBytes, `cache ${cache.size} + idle ${pool.idleBytes} within ${cache.maxBytes}`);
 });

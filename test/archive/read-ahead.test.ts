@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { Archive, loadArchive } from '../../src/archive';
 import { ChunkCache } from '../../src/archive/chunk-cache';
 import { ContentReader } from '../../src/archive/content';
-import { ChunkFetcher } from '../../src/archive/fetch';
+import { ChunkSource } from '../../src/read/chunks';
 import { Repository } from '../../src/repo/repository';
 import { openBackend } from '../../src/store/open';
 import { dtar, ok, testStore, TestStore } from '../support/dtar';
@@ -43,27 +43,28 @@ after(async () => {
   await s?.cleanup();
 });
 
-/** A reader of the archive that notes every chunk row it fetches. */
-function watched(): { files: ContentReader; fetched: Set<number> } {
+/** A reader of the archive that notes every chunk it fetches, as brick:offset. */
+function watched(): { files: ContentReader; fetched: Set<string> } {
   const chunks = archive.tree.tables.chunks;
-  const fetcher = new ChunkFetcher(chunks, repo.backend, repo.keys, { parallel: 4, sealedCache: null });
-  const fetched = new Set<number>();
-  const fetchEach = fetcher.fetchEach.bind(fetcher);
-  fetcher.fetchEach = (rows) => {
-    for (const r of rows) fetched.add(r);
-    return fetchEach(rows);
+  const source = new ChunkSource(repo.backend, repo.keys, { parallel: 4, threads: 0 });
+  const fetched = new Set<string>();
+  const fetchEach = source.fetchEach.bind(source);
+  source.fetchEach = (hex, wanted) => {
+    for (const c of wanted) fetched.add(`${hex}:${c.offset}`);
+    return fetchEach(hex, wanted);
   };
-  return { files: new ContentReader(archive.tree, new ChunkCache(chunks, fetcher)), fetched };
+  return { files: new ContentReader(archive.tree, new ChunkCache(chunks, source)), fetched };
 }
 
-/** The chunk rows holding bytes [from, to) of the file. */
-function rowsOf(from: number, to: number): number[] {
+/** The chunks holding bytes [from, to) of the file, as brick:offset. */
+function rowsOf(from: number, to: number): string[] {
   const t = archive.tree.tables;
   const row = t.inodes.ref[archive.tree.resolve('big')!]!;
-  const out: number[] = [];
+  const out: string[] = [];
   for (let k = t.contents.chunkStart[row]!; k < t.contents.chunkEnd[row]!; k++) {
     const start = t.chunks.bodyOffset[k]!;
-    if (start < to && start + t.chunks.plainLength[k]! > from) out.push(k);
+    const b = t.chunks.brick[k]!;
+    if (start < to && start + t.chunks.plainLength[k]! > from) out.push(`${t.chunks.bricks.toString('hex', b * 32, b * 32 + 32)}:${t.chunks.offset[k]!}`);
   }
   return out;
 }

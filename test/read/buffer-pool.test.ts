@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BufferPool, classSize, MIN_POOLED } from '../../src/brick/buffer-pool';
+import { BufferPool, classSize, MIN_POOLED } from '../../src/read/buffer-pool';
 
 test('a size class holds the length asked for, with less than a quarter more', () => {
   for (const n of [MIN_POOLED, MIN_POOLED + 1, 100_000, 131_072, 131_073, 1_000_000, 4_194_304, 7_000_001]) {

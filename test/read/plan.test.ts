@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coalesce, StretchPlan } from '../../src/brick/reads';
+import { coalesce, StretchPlan } from '../../src/read/plan';
 
 const chunks = [
   { offset: 300, length: 100 }, // given out of order: reads come sorted

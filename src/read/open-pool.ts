@@ -1,8 +1,9 @@
 /**
  * A pool of workers that open sealed chunks (see open-worker.ts). Requests go to the worker
- * with the fewest in flight; a failure comes back as the CorruptDataError it would have been.
- * The sealed bytes go to a worker in one compact buffer, which comes back with the reply and
- * is reused; plaintexts are written into buffers of the caller's pool when it gives one.
+ * with the fewest in flight; each chunk comes back as its plaintext or as the
+ * CorruptDataError it failed with. The sealed bytes go to a worker in one compact buffer,
+ * which comes back with the reply and is reused; plaintexts are written into buffers of the
+ * caller's pool when it gives one.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +28,11 @@ export interface SealedChunk {
   length: number;
 }
 
+/** A chunk opened, or the error it failed with. */
+export type Opened = Buffer | CorruptDataError;
+
 /** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
-const IDLE_INPUT_BYTES = 32 * 1024 * 1024;
+const IDLE_INPUT_BYTES = 8 * 1024 * 1024;
 
 interface Lane {
   worker: Worker;
@@ -37,8 +41,9 @@ interface Lane {
 
 export class OpenPool {
   private readonly lanes: Lane[] = [];
-  private readonly jobs = new Map<number, { resolve: (b: Buffer[]) => void; reject: (e: Error) => void }>();
+  private readonly jobs = new Map<number, { resolve: (b: Opened[]) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  private closed = false;
   private readonly inputs = new BufferPool();
 
   constructor(
@@ -61,8 +66,12 @@ export class OpenPool {
         this.jobs.clear();
       };
       worker.on('error', failAll);
-      // A worker that is gone answers no more: what it held must fail, not wait forever.
-      worker.on('exit', () => failAll(new Error('a chunk-opening worker stopped')));
+      // A worker that is gone answers no more: what it held must fail, not wait forever, and
+      // it gets no more jobs (the next job starts new workers if none is left).
+      worker.on('exit', () => {
+        this.lanes.splice(this.lanes.indexOf(lane), 1);
+        failAll(new Error('a chunk-opening worker stopped'));
+      });
       // Idle workers must not keep a finished command alive.
       worker.unref();
       this.lanes.push(lane);
@@ -70,10 +79,11 @@ export class OpenPool {
   }
 
   /**
-   * Opens chunks (of one brick, named by `where` in errors); plaintexts come back in the order
-   * given. With `outputs`, those of pooled size are written into buffers taken from it.
+   * Opens chunks (of one brick, named by `where` in errors); they come back in the order
+   * given. With `outputs`, plaintexts of pooled size are written into buffers taken from it.
+   * Rejects only if a worker stops.
    */
-  open(pieces: readonly SealedPiece[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
+  open(pieces: readonly SealedPiece[], where: string, outputs?: BufferPool): Promise<Opened[]> {
     let total = 0;
     for (const p of pieces) total += p.sealed.length;
     const bytes = this.buffer(total);
@@ -101,7 +111,9 @@ export class OpenPool {
    * or otherwise): its memory moves to the worker (if of pooled size; else it is copied), so
    * the caller must not touch it after.
    */
-  openBytes(bytes: Buffer, chunks: readonly SealedChunk[], where: string, outputs?: BufferPool): Promise<Buffer[]> {
+  openBytes(bytes: Buffer, chunks: readonly SealedChunk[], where: string, outputs?: BufferPool): Promise<Opened[]> {
+    // Reads still in flight when their reader stopped (a failed restore) start no new workers.
+    if (this.closed) return Promise.reject(new Error('the chunk-opening workers were stopped'));
     if (this.lanes.length === 0) this.start();
     const seq = this.seq++;
     const lane = this.lanes.reduce((a, b) => (b.busy < a.busy ? b : a));
@@ -121,7 +133,7 @@ export class OpenPool {
     // Moving a buffer costs more than copying a few kilobytes (small files' chunks).
     const moved = req.recycle ? [bytes.buffer as ArrayBuffer] : [];
     for (const o of out) if (o) moved.push(o.buffer as ArrayBuffer);
-    const done = new Promise<Buffer[]>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
+    const done = new Promise<Opened[]>((resolve, reject) => this.jobs.set(seq, { resolve, reject }));
     // A pending reply keeps the process alive; an idle pool does not.
     if (this.jobs.size === 1) for (const l of this.lanes) l.worker.ref();
     lane.worker.postMessage(req, moved);
@@ -133,10 +145,8 @@ export class OpenPool {
     if (!job) return;
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
-    if (!r.ok) return job.reject(new CorruptDataError(r.message));
     if (r.bytes) this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
-    const out = r.plains.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-    job.resolve(out);
+    job.resolve(r.plains.map((p) => (typeof p === 'string' ? new CorruptDataError(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
   }
 
   /**
@@ -146,6 +156,7 @@ export class OpenPool {
    * message. Unref'd, the workers cannot keep the process alive meanwhile.
    */
   async close(): Promise<void> {
+    this.closed = true;
     for (const l of this.lanes) {
       l.worker.unref();
       void l.worker.terminate().catch(() => undefined);
