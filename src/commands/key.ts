@@ -8,11 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
-import { deriveKeys } from '../crypto/keys';
-import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
-import { checkConfigMac } from '../repo/config';
+import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { readConfig, unlock } from '../repo/repository';
-import { backendFor, Io, passphrase, StoreFlags } from './context';
+import { backendFor, Io, kdfLogN, passphrase, StoreFlags, warner } from './context';
 import { addStoreOptions } from './options';
 
 interface KeyFlags extends StoreFlags {
@@ -42,15 +40,14 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   const config = await readConfig(backend);
   const storeId = config.id;
   const old = await passphrase(io);
-  const found = await unlock(backend, old, storeId);
-  checkConfigMac(deriveKeys(found.master).config, config);
+  const found = await unlock(backend, old, config, warner(io));
   const fresh = await newPassphrase(io);
   if (fresh === old) throw new UsageError('the new passphrase is the same as the old one');
   const added = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
-  const wrapped = await wrapMaster(found.master, fresh, storeId);
+  const wrapped = await wrapMaster(found.master, fresh, storeId, kdfLogN(io));
   await backend.put(added, wrapped, { ifAbsent: true });
   // The new key file must open before the old one goes: otherwise the store would be locked for good.
-  const check = await unwrapMaster(await backend.get(added), fresh, storeId, added);
+  const check = await backend.get(added).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
   if (!check?.equals(found.master)) {
     await backend.delete(added);
     throw new UsageError('the new key file did not read back correctly; the old passphrase still works');

@@ -48,7 +48,7 @@ export function encodeConfig(macKey: Buffer, c: StoreConfig): Buffer {
   return Buffer.from(JSON.stringify(stored, null, 2) + '\n');
 }
 
-/** Parses and checks the shape and version; the MAC is checked once the key is open. */
+/** Parses and checks the shape and version; the MAC is checked with each key tried (repository.ts, unlock). */
 export function parseConfig(bytes: Buffer): StoredConfig {
   let v: unknown;
   try {
@@ -75,10 +75,9 @@ export function parseConfig(bytes: Buffer): StoredConfig {
   return c;
 }
 
-export function checkConfigMac(macKey: Buffer, c: StoredConfig): void {
+/** Whether the config's MAC holds under `macKey`: a key is accepted only when it does. */
+export function configMacMatches(macKey: Buffer, c: StoredConfig): boolean {
   const want = Buffer.from(configMac(macKey, c), 'base64');
   const got = Buffer.from(c.mac, 'base64');
-  if (want.length !== got.length || !timingSafeEqual(want, got)) {
-    throw new CorruptDataError('store config fails its authentication check: it was altered');
-  }
+  return want.length === got.length && timingSafeEqual(want, got);
 }

@@ -28,6 +28,7 @@ import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { Rng, seedFromEnv } from '../reliability/support';
 import { headerBlocks, mutate, mutateInPlace } from './mutate';
+import { FAST_KDF } from '../support/dtar';
 
 const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 150);
 const CASE_MS = 30_000;
@@ -76,7 +77,7 @@ async function sample(name: string, original: Buffer, index: Buffer): Promise<Sa
 
 before(async () => {
   tmp = await makeTempDir('fuzz-index');
-  env = { DTAR_PASSWORD: PASSPHRASE, DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  env = { DTAR_PASSWORD: PASSPHRASE, DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {

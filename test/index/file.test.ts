@@ -18,13 +18,14 @@ import { IndexItem, readIndex } from '../../src/index/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
 import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
+import { FAST_KDF } from '../support/dtar';
 
 let tmp: TempDir;
 const indexes: string[] = [];
 
 before(async () => {
   tmp = await makeTempDir('index-file');
-  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {
