@@ -3,7 +3,7 @@
  * whose file contents come out of the store on demand. This is what `dtar mount` serves
  * and what `cat`, `ls` and `extract` read through.
  *
- *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath });
+ *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath, auth: repo.indexAuth });
  *   archive.tree.resolve('etc/passwd')          -> inode number or null
  *   archive.tree.stat(ino), .readdir(ino), .readlink(ino), .xattrs(ino), .walk()
  *   const files = archive.contents(repo, { cacheBytes, cacheDir });
@@ -17,6 +17,7 @@ import { OpenPool } from '../brick/open-pool';
 import { SPAN_BYTES } from '../brick/reads';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import { visitIndex } from '../index/reader';
+import { authenticate, IndexAuth } from '../index/seal';
 import type { Repository } from '../repo/repository';
 import { ArchiveBuilder, ImpliedDirDefaults } from './build';
 import { ChunkCache, DEFAULT_CACHE_BYTES } from './chunk-cache';
@@ -39,6 +40,12 @@ export interface LoadOptions {
   impliedDirs?: Partial<ImpliedDirDefaults>;
   /** The entry count the index states (its trailer), if known: the tables are sized for it up front. */
   expectedEntries?: number;
+  /**
+   * The store's index authenticator. Without it (a mount loads the index while the key is
+   * still being derived) the archive is authenticated by `contents(repo)`, and hands out
+   * nothing before.
+   */
+  auth?: IndexAuth;
 }
 
 export interface ContentOptions {
@@ -53,16 +60,35 @@ export interface ContentOptions {
 }
 
 export class Archive {
+  private checked: boolean;
+
   constructor(
     readonly meta: IndexMeta,
     readonly trailer: IndexTrailer,
-    readonly tree: ArchiveTree,
+    private readonly loadedTree: ArchiveTree,
     /** Entries in the index, and how many of them extraction would skip (".." paths, dangling hard links, labels). */
     readonly counts: { entries: number; skipped: number },
-  ) {}
+    /** Names the index in errors; `checked`: authenticated while it loaded. */
+    private readonly load: { where: string; checked: boolean },
+  ) {
+    this.checked = load.checked;
+  }
 
-  /** A reader of file contents from the archive's store (the repository must be the index's store). */
+  /** The file tree; only once the index is authenticated. */
+  get tree(): ArchiveTree {
+    if (!this.checked) throw new Error('archive used before its index was authenticated: call contents(repo) first');
+    return this.loadedTree;
+  }
+
+  /**
+   * A reader of file contents from the archive's store (the repository must be the index's
+   * store). Authenticates the index first, if loading did not.
+   */
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
+    if (!this.checked) {
+      authenticate(this.meta, this.trailer, repo.indexAuth, this.load.where);
+      this.checked = true;
+    }
     const chunks = this.tree.tables.chunks;
     const sealedCache = options.cacheDir ? new SealedChunkCache(join(options.cacheDir, 'chunks')) : null;
     const pool = options.threads === 0 ? undefined : new OpenPool(repo.keys, options.threads);
@@ -74,17 +100,18 @@ export class Archive {
 
 /** Reads a whole index into an archive view. Throws BadIndexError for a damaged or truncated index. */
 export async function loadArchive(source: AsyncIterable<Uint8Array>, options: LoadOptions = {}): Promise<Archive> {
+  const where = options.where ?? 'index';
   let meta: IndexMeta | null = null;
   let trailer: IndexTrailer | null = null;
   let builder: ArchiveBuilder | null = null;
-  await visitIndex(source, options.where ?? 'index', (item) => {
+  await visitIndex(source, where, options.auth ?? null, (item) => {
     if (item.kind === 'entry') builder!.add(item);
     else if (item.kind === 'meta') {
       meta = item.meta;
-      const created = Date.parse(meta.created);
+      const created = Date.parse(item.meta.created);
       builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs }, options.expectedEntries);
     } else if (item.kind === 'trailer') trailer = item.trailer;
   });
   // visitIndex guarantees a meta first and a trailer last, or throws.
-  return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped });
+  return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped }, { where, checked: options.auth !== undefined });
 }

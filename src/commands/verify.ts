@@ -7,7 +7,7 @@ import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndex } from './stored-indexes';
+import { listStoredIndexes, loadStoredIndex, StoredIndex } from './stored-indexes';
 import type { Repository } from '../repo/repository';
 import { indexFileBytes } from '../index/file';
 
@@ -17,10 +17,10 @@ interface VerifyFlags extends StoreFlags {
   quiet?: boolean;
 }
 
-async function storedSources(repo: Repository): Promise<IndexSource[]> {
-  const all = await listStoredIndexes(repo);
+function storedSources(repo: Repository, all: readonly StoredIndex[]): IndexSource[] {
   return all.map((s) => ({
     name: s.meta ? `${s.meta.name} (${s.id})` : s.id,
+    stored: true,
     async *open() {
       yield await loadStoredIndex(repo, s.key);
     },
@@ -40,7 +40,7 @@ export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlag
   let store: string | undefined;
   for (const i of indexes) store ??= (await readIndexMeta(i)).store;
   const repo = await openRepository(io, flags, store);
-  const sources: IndexSource[] = indexes.length > 0 ? indexes.map((i) => ({ name: i, open: () => indexFileBytes(i) })) : await storedSources(repo);
+  const sources = indexes.length > 0 ? indexes.map((i): IndexSource => ({ name: i, open: () => indexFileBytes(i), stored: false })) : storedSources(repo, await listStoredIndexes(repo));
   const progress = flags.quiet ? null : io.progress(flags.readData ? 'verify (reading bricks)' : 'verify');
   let report: VerifyReport;
   try {

@@ -16,6 +16,8 @@ export interface StoreKeys {
   readonly chunker: Buffer;
   /** HMAC key authenticating the plaintext store config. */
   readonly config: Buffer;
+  /** Root of the keys that authenticate index tars, one per sealer (indexSealerKey). */
+  readonly indexMac: Buffer;
 }
 
 export function newMasterSecret(): Buffer {
@@ -32,5 +34,14 @@ export function deriveKeys(master: Buffer): StoreKeys {
     chunkId: derive(master, 'chunk-id'),
     chunker: derive(master, 'chunker'),
     config: derive(master, 'config'),
+    indexMac: derive(master, 'index-mac'),
   };
+}
+
+/**
+ * The MAC key of the indexes `sealer` writes. One per sealer, so that a key able to write
+ * indexes without the master secret (a writer key, docs/FORMAT.md §3) holds only its own.
+ */
+export function indexSealerKey(indexMac: Buffer, sealer: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', indexMac, Buffer.alloc(0), `dtar index sealer ${sealer}`, 32));
 }

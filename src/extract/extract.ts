@@ -7,7 +7,7 @@
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
 import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
-import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import { contentSize, IndexEntry, IndexItem, readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
 import { BodyJob, BodyPipeline } from './bodies';
@@ -39,11 +39,11 @@ interface Work {
 }
 
 /** Pass one: bytes to write, and for unselected hard link targets the link that needs them. */
-async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
+async function survey(items: AsyncIterable<IndexItem>, selection: Selection): Promise<{ total: number; aliasFor: Map<string, string> }> {
   const aliasFor = new Map<string, string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  for await (const item of readIndex(index(), indexName)) {
+  for await (const item of items) {
     if (item.kind !== 'entry') continue;
     const h = item.header;
     if (!selection.matches(h.path)) {
@@ -70,9 +70,12 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
   return typeof code === 'string' && code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' ? 'failed' : null;
 }
 
-export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { total, aliasFor } = await survey(index, opts.selection, opts.indexName);
-  const target = new TargetDir(dir);
+/** `makeDir` makes the target directory and gives its real path: called once the index was read whole, so that a refused index creates nothing. */
+export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, makeDir: () => Promise<string>, opts: ExtractOptions): Promise<ExtractResult> {
+  const items = (): AsyncGenerator<IndexItem> => readIndex(index(), opts.indexName ?? 'index', repo.indexAuth);
+  // Read whole (and so authenticated) before anything is created.
+  const { total, aliasFor } = await survey(items(), opts.selection);
+  const target = new TargetDir(await makeDir());
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
     asRoot: opts.asRoot,
@@ -86,7 +89,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   const aliasPlaced = new Map<string, string>();
 
   async function* jobs(): AsyncGenerator<BodyJob<Work>> {
-    for await (const item of readIndex(index(), opts.indexName)) {
+    for await (const item of items()) {
       if (item.kind !== 'entry') continue;
       const h = item.header;
       let alias: string | null = null;

@@ -10,7 +10,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkerParams, DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunk/chunker';
 import { keyedGearTable, publicGearTable } from '../chunk/gear';
-import { deriveKeys, newMasterSecret, StoreKeys } from '../crypto/keys';
+import { deriveKeys, indexSealerKey, newMasterSecret, StoreKeys } from '../crypto/keys';
+import type { IndexAuth } from '../index/seal';
 import { CorruptDataError, NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UnsupportedFormatError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Catalogue } from '../catalogue/catalogue';
@@ -37,6 +38,8 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 export class Repository {
   readonly gear: Uint32Array;
+  /** Authenticates this store's indexes; warns (once per index) about those too old to carry a MAC. */
+  readonly indexAuth: IndexAuth;
   private catalogueLoaded: Catalogue | null = null;
 
   private constructor(
@@ -45,8 +48,18 @@ export class Repository {
     readonly keys: StoreKeys,
     /** Directory for local caches of this store, or null for none. */
     readonly cacheDir: string | null,
+    warn: Warn = () => undefined,
   ) {
     this.gear = config.chunker.keyed ? keyedGearTable(keys.chunker) : publicGearTable();
+    const warned = new Set<string>();
+    this.indexAuth = {
+      sealerKey: (sealer) => indexSealerKey(keys.indexMac, sealer),
+      unauthenticated: (where) => {
+        if (warned.has(where)) return;
+        warned.add(where);
+        warn(`${where} is not authenticated (written before index format 2): see "Old indexes" in docs/COMMANDS.md to replace it`);
+      },
+    };
   }
 
   get id(): string {
@@ -99,7 +112,7 @@ export class Repository {
     const config = await readConfig(backend);
     const { master } = await unlock(backend, passphrase, config, warn);
     const keys = deriveKeys(master);
-    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null);
+    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null, warn);
   }
 }
 

@@ -41,6 +41,7 @@ export async function restoreTar(
   write: (pieces: Buffer[]) => Promise<void>,
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
+  const items = (): AsyncGenerator<IndexItem> => readIndex(index(), opts.indexName ?? 'index', repo.indexAuth);
   const ahead = opts.readAhead ?? DEFAULT_READ_AHEAD;
   const pool = new OpenPool(repo.keys);
   const spans = new BrickSpans(SPAN_BYTES, spanChunkLimit(repo.backend));
@@ -109,12 +110,12 @@ export async function restoreTar(
   };
 
   try {
-    for await (const item of readIndex(index(), opts.indexName)) {
+    for await (const item of items()) {
       if (item.kind === 'entry' && item.record) spans.add(item.record.body);
       else if (item.kind === 'trailer') spans.add(item.trailer.tail);
     }
     spans.finish();
-    for await (const item of readIndex(index(), opts.indexName) as AsyncIterable<IndexItem>) {
+    for await (const item of items() as AsyncIterable<IndexItem>) {
       switch (item.kind) {
         case 'meta':
           if (item.meta.storeId !== repo.id) {

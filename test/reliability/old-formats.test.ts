@@ -22,11 +22,20 @@ describe('a store and indexes of format version 1', () => {
   });
   after(() => s.cleanup());
 
-  test('the version 1 key file opens the store and restores both indexes byte for byte', async () => {
+  const warning = (n: number): string => `dtar: ${index(n)} is not authenticated (written before index format 2): see "Old indexes" in docs/COMMANDS.md to replace it\n`;
+
+  test('the version 1 key file opens the store; version 1 indexes restore byte for byte, with one warning line', async () => {
     for (const n of [1, 2]) {
       const r = ok(await dtar(['restore', index(n)], { env: s.env }), `restore old-${n}`);
       assert.ok(r.stdout.equals(await original(n)), `old-${n} restores byte for byte`);
+      assert.equal(r.stderr, warning(n), 'one warning, although restore reads the index twice');
     }
+    const listed = ok(await dtar(['ls', index(1)], { env: s.env }), 'ls');
+    assert.equal(listed.stdout.toString(), 'd/\nd/b.bin\nd/l\nd/a.txt\n');
+    assert.equal(listed.stderr, warning(1));
+    const cat = ok(await dtar(['cat', index(2), 'd/c.txt'], { env: s.env }), 'cat');
+    assert.equal(cat.stdout.toString(), 'second\n');
+    ok(await dtar(['verify', '--read-data', index(1), index(2)], { env: s.env }), 'verify');
   });
 
   test('key passwd turns the version 1 key file into a version 2 one', async () => {
