@@ -46,6 +46,8 @@ export interface IngestResult {
   bricks: number;
   storedBytes: number;
   indexSize: number;
+  /** The index's tag (docs/FORMAT.md §7), which its stored copy records. */
+  tag: string;
 }
 
 /**
@@ -138,5 +140,6 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     bricks: packer.bricks,
     storedBytes: packer.storedBytes,
     indexSize: sink.bytes,
+    tag: meta.tag,
   };
 }

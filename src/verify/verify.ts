@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
 import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
-import { readIndex } from '../index/reader';
+import { Readable } from 'node:stream';
+import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
 import { Semaphore } from '../store/limit';
@@ -23,6 +24,15 @@ export interface IndexSource {
   open(): AsyncIterable<Uint8Array>;
   /** A copy from the store, which its sealing authenticates: no warning when it is of format version 1. */
   stored: boolean;
+  /** Copies in the store that may be this index's: it is compared with the one that is. */
+  copies?: readonly StoredCopy[];
+}
+
+export interface StoredCopy {
+  /** As `dtar archives` names it. */
+  id: string;
+  /** The index tar it holds, authenticated by its sealing. */
+  load(): Promise<Buffer>;
 }
 
 export interface FileProblem {
@@ -64,6 +74,45 @@ async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ 
     if (item.kind === 'entry' && item.record) yield { path: item.header.path, body: item.record.body };
     if (item.kind === 'trailer') yield { path: TAIL, body: item.trailer.tail };
   }
+}
+
+/** Where `source` differs from `expected`, or null when they are the same bytes. */
+async function firstDifference(source: AsyncIterable<Uint8Array>, expected: Buffer): Promise<number | null> {
+  let at = 0;
+  for await (const piece of source) {
+    const want = expected.subarray(at, at + piece.length);
+    if (!want.equals(piece)) {
+      let i = 0;
+      while (i < want.length && want[i] === piece[i]) i++;
+      return at + i;
+    }
+    at += piece.length;
+  }
+  return at === expected.length ? null : at;
+}
+
+/**
+ * How the index differs from its sealed copy in the store, or null when it does not (or has
+ * no copy). Its copy is the candidate with its tag: for an index of format version 1, which
+ * has no MAC, this is what shows whether it was rewritten.
+ */
+async function copyProblem(source: IndexSource): Promise<string | null> {
+  if (!source.copies?.length) return null;
+  const tag = (await readIndexHeader(source.open(), source.name)).tag;
+  for (const copy of source.copies) {
+    let stored: Buffer;
+    try {
+      stored = await copy.load();
+    } catch (e) {
+      if (!(e instanceof BadIndexError || e instanceof CorruptDataError)) throw e;
+      return `its copy in the store (${copy.id}) cannot be read: ${e.message}`;
+    }
+    const at = await firstDifference(source.open(), stored);
+    if (at === null) return null;
+    if ((await readIndexHeader(Readable.from([stored]), copy.id)).tag !== tag) continue; // another backup of that name
+    return `differs from its copy in the store from byte ${at}: bring the copy back with 'dtar archives get ${copy.id}'`;
+  }
+  return null;
 }
 
 /** Damage found in the store (missing or corrupt objects), as opposed to failing to reach it. */
@@ -119,6 +168,10 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
       if (!(e instanceof BadIndexError || e instanceof CorruptDataError)) throw e;
       report.indexProblems.push({ index: source.name, problem: e.message });
     }
+  }
+  for (const source of readable) {
+    const problem = await copyProblem(source);
+    if (problem) report.indexProblems.push({ index: source.name, problem });
   }
   for (const [index, path] of missingChunk.values()) {
     report.fileProblems.push({ index, path, problem: "a chunk is missing from the catalogue (run 'dtar repair')" });

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { cp, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { writeFile } from 'node:fs/promises';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
+import { parseIndex, reseal, setuidFirst } from '../support/forge';
 
 const FIXTURE = resolve(__dirname, '../../../test/fixtures/format-v1');
 
@@ -36,6 +38,21 @@ describe('a store and indexes of format version 1', () => {
     const cat = ok(await dtar(['cat', index(2), 'd/c.txt'], { env: s.env }), 'cat');
     assert.equal(cat.stdout.toString(), 'second\n');
     ok(await dtar(['verify', '--read-data', index(1), index(2)], { env: s.env }), 'verify');
+  });
+
+  test('a rewritten version 1 index (no MAC) reads with the warning, and verify finds it differs from its copy', async () => {
+    const bytes = await readFile(index(1));
+    const parsed = await parseIndex(bytes);
+    const forged = join(s.dir, 'forged-v1.idx');
+    await writeFile(forged, reseal(parsed, setuidFirst(bytes, parsed)));
+    const r = await dtar(['verify', forged], { env: s.env });
+    assert.equal(r.code, 1, r.stderr);
+    const copy = (await readdir(join(s.store, 'indexes'))).sort()[0]!;
+    const at = Number(/from byte (\d+)/.exec(r.stdout.toString())?.[1]);
+    assert.ok(at >= parsed.files[0]!.header + 100 && at < parsed.files[0]!.header + 108, `the difference is in the first file's mode field (byte ${at})`);
+    assert.equal(r.stdout.toString(), `damaged index ${forged}: differs from its copy in the store from byte ${at}: bring the copy back with 'dtar archives get ${copy}'\n`);
+    // The genuine one matches its copy (the other copy of the same name is another backup).
+    ok(await dtar(['verify', index(1), index(2)], { env: s.env }), 'verify of the genuine indexes');
   });
 
   test('key passwd turns the version 1 key file into a version 2 one', async () => {
