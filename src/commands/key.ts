@@ -3,6 +3,8 @@
  * new passphrase into a new key file, which is checked to open before the old key file is
  * removed; no data is re-encrypted. The new passphrase comes from DTAR_NEW_PASSWORD_FILE,
  * DTAR_NEW_PASSWORD or the terminal (asked twice).
+ * `dtar key export-writer -o FILE`: a writer key for a machine that is to back up without
+ * the passphrase (src/repo/writer-key.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,12 +12,18 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { readConfig, unlock } from '../repo/repository';
-import { backendFor, Io, kdfLogN, passphrase, StoreFlags, warner } from './context';
+import { encodeWriterKey, newWriterKey } from '../repo/writer-key';
+import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
 import { addStoreOptions } from './options';
+import { tempFileFor } from './output-file';
 
 interface KeyFlags extends StoreFlags {
   quiet?: boolean;
   json?: boolean;
+}
+
+interface ExportFlags extends KeyFlags {
+  output?: string;
 }
 
 async function newPassphrase(io: Io): Promise<string> {
@@ -56,8 +64,24 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   return { removed: found.key, added };
 }
 
+export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promise<{ sealer: string; output: string }> {
+  const output = flags.output;
+  if (!output) throw new UsageError('give -o FILE: a writer key is a secret, written only to a file of its own');
+  const repo = await openRepository(io, flags);
+  const key = newWriterKey(repo.config, repo.keys, storeLocation(io, flags));
+  const tmp = await tempFileFor(output);
+  try {
+    await tmp.handle.write(encodeWriterKey(key));
+    await tmp.publish();
+  } catch (e) {
+    await tmp.discard();
+    throw e;
+  }
+  return { sealer: key.sealer, output };
+}
+
 export function register(program: Command, io: Io): void {
-  const key = program.command('key').description('manage the passphrase of the store');
+  const key = program.command('key').description('manage the passphrase of the store, and writer keys');
   addStoreOptions(
     key
       .command('passwd')
@@ -70,5 +94,19 @@ export function register(program: Command, io: Io): void {
     const r = await keyPasswdCommand(io, flags);
     if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`passphrase changed: wrote ${r.added}, removed ${r.removed}\n`);
+  });
+  addStoreOptions(
+    key
+      .command('export-writer')
+      .description('write a writer key: for a machine that is to back up into the store without the passphrase')
+      .option('-o, --output <FILE>', 'write the writer key here (created 0600)')
+      .addHelpText(
+        'after',
+        '\nA writer key opens nothing in the store: it holds the store\'s public key, the keys that cut and\nidentify chunks, and the key that authenticates the indexes it writes (docs/FORMAT.md §3).\nIngest with a writer key is not written yet (issue 23).\n\nExamples:\n  dtar key export-writer -o backup-host.writer.key',
+      ),
+  ).action(async (flags: ExportFlags) => {
+    const r = await keyExportWriterCommand(io, flags);
+    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    else if (!flags.quiet) io.stderr.write(`wrote writer key ${r.sealer} to ${r.output}\n`);
   });
 }

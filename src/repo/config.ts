@@ -4,7 +4,7 @@
  * secret (so that nobody with write access to the bucket can weaken, say, the chunker
  * without the passphrase). Unknown format versions are refused.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ChunkerParams, validateChunkerParams } from '../chunk/chunker';
 import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
@@ -37,6 +37,11 @@ function canonical(c: StoreConfig): string {
     chunker: { algorithm: chunker.algorithm, keyed: chunker.keyed, min: chunker.min, avg: chunker.avg, max: chunker.max },
     brickSize,
   });
+}
+
+/** SHA-256 of the config's canonical JSON: how a writer key, which cannot check its MAC, knows the config it was made for. */
+export function configDigest(c: StoreConfig): Buffer {
+  return createHash('sha256').update(canonical(c)).digest();
 }
 
 export function configMac(macKey: Buffer, c: StoreConfig): string {

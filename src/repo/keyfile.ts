@@ -72,9 +72,10 @@ export function parseKeyFile(bytes: Buffer): KeyFile {
     throw new CorruptDataError('not valid JSON');
   }
   const f = v as Partial<StoredKeyFile> | null;
-  if (typeof f !== 'object' || f === null || typeof f.wrapped !== 'string') throw new CorruptDataError('not a dtar key file');
+  if (typeof f !== 'object' || f === null || !('version' in f)) throw new CorruptDataError('not a dtar key file');
   if (f.version !== 1 && f.version !== KEYFILE_VERSION) throw new UnsupportedFormatError('the key file', f.version);
   if (f.version === KEYFILE_VERSION && f.kind !== OWNER) throw new CorruptDataError(`a key of kind ${JSON.stringify(f.kind)}, which no passphrase opens`);
+  if (typeof f.wrapped !== 'string') throw new CorruptDataError('not a dtar key file');
   const problem = scryptParamsProblem(f.kdf);
   if (problem) throw new CorruptDataError(problem);
   const wrapped = Buffer.from(f.wrapped, 'base64');

@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { globalHeader, IndexMeta, parseMeta, parseTrailer } from '../../src/index/meta';
+import { encodeMeta, globalHeader, IndexMeta, parseMeta, parseTrailer } from '../../src/index/meta';
 import { indexMac } from '../../src/index/seal';
 import { recomputeChecksum } from '../../src/tar/header';
 import { readTar } from '../../src/tar/reader';
 
 export interface Parsed {
   meta: IndexMeta;
+  /** Where the index's own header (its first global header) ends. */
+  metaEnd: number;
   /** Offset of the trailer's header: everything before it is what indexSha256 covers. */
   trailerAt: number;
   trailerBin: Buffer;
@@ -22,12 +24,16 @@ export interface Parsed {
 
 export async function parseIndex(index: Buffer): Promise<Parsed> {
   let meta: IndexMeta | null = null;
+  let metaEnd = -1;
   let trailerAt = -1;
   let trailerBin: Buffer | null = null;
   const files: Parsed['files'] = [];
   for await (const item of readTar(Readable.from([index]))) {
     if (item.kind === 'global') {
-      meta ??= parseMeta(item.records);
+      if (!meta) {
+        meta = parseMeta(item.records);
+        metaEnd = item.offset + item.raw.length;
+      }
       const t = meta && parseTrailer(item.records, meta.tag);
       if (t) {
         trailerAt = item.offset;
@@ -38,7 +44,7 @@ export async function parseIndex(index: Buffer): Promise<Parsed> {
     }
   }
   assert.ok(meta && trailerBin && trailerAt > 0);
-  return { meta, trailerAt, trailerBin, files };
+  return { meta, metaEnd, trailerAt, trailerBin, files };
 }
 
 /**
@@ -84,3 +90,8 @@ export function swapContents(index: Buffer, p: Parsed, a: string, b: string): Bu
   return body;
 }
 
+
+/** The bytes before the trailer, with the header naming another sealer. */
+export function withSealer(index: Buffer, p: Parsed, sealer: string): Buffer {
+  return Buffer.concat([encodeMeta({ ...p.meta, sealer }), index.subarray(p.metaEnd, p.trailerAt)]);
+}
