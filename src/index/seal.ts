@@ -23,6 +23,11 @@ export interface IndexAuth {
   unauthenticated(where: string): void;
 }
 
+/** `auth` for an index taken out of a stored copy, which its sealing already authenticates: no warning for format version 1. */
+export function storedCopyAuth(auth: IndexAuth): IndexAuth {
+  return { sealerKey: (sealer) => auth.sealerKey(sealer), unauthenticated: () => undefined };
+}
+
 export function isSealer(v: unknown): v is string {
   return typeof v === 'string' && SEALER.test(v);
 }
