@@ -3,7 +3,7 @@
  * whose file contents come out of the store on demand. This is what `dtar mount` serves
  * and what `cat`, `ls` and `extract` read through.
  *
- *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath });
+ *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath, auth: repo.indexAuth });
  *   archive.tree.resolve('etc/passwd')          -> inode number or null
  *   archive.tree.stat(ino), .readdir(ino), .readlink(ino), .xattrs(ino), .walk()
  *   const files = archive.contents(repo, { cacheBytes, cacheDir });
@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import { visitIndex } from '../index/reader';
+import { authenticate, IndexAuth } from '../index/seal';
 import { BufferPool } from '../read/buffer-pool';
 import { ChunkSource } from '../read/chunks';
 import { OpenPool } from '../read/open-pool';
@@ -41,6 +42,12 @@ export interface LoadOptions {
   impliedDirs?: Partial<ImpliedDirDefaults>;
   /** The entry count the index states (its trailer), if known: the tables are sized for it up front. */
   expectedEntries?: number;
+  /**
+   * The store's index authenticator. Without it (a mount loads the index while the key is
+   * still being derived) the archive is authenticated by `contents(repo)`, and hands out
+   * nothing before.
+   */
+  auth?: IndexAuth;
 }
 
 /** Memory a reader of the archive gives to brick stretches read whole (see StretchCache). */
@@ -60,16 +67,35 @@ export interface ContentOptions {
 }
 
 export class Archive {
+  private checked: boolean;
+
   constructor(
     readonly meta: IndexMeta,
     readonly trailer: IndexTrailer,
-    readonly tree: ArchiveTree,
+    private readonly loadedTree: ArchiveTree,
     /** Entries in the index, and how many of them extraction would skip (".." paths, dangling hard links, labels). */
     readonly counts: { entries: number; skipped: number },
-  ) {}
+    /** Names the index in errors; `checked`: authenticated while it loaded. */
+    private readonly load: { where: string; checked: boolean },
+  ) {
+    this.checked = load.checked;
+  }
 
-  /** A reader of file contents from the archive's store (the repository must be the index's store). */
+  /** The file tree; only once the index is authenticated. */
+  get tree(): ArchiveTree {
+    if (!this.checked) throw new Error('archive used before its index was authenticated: call contents(repo) first');
+    return this.loadedTree;
+  }
+
+  /**
+   * A reader of file contents from the archive's store (the repository must be the index's
+   * store). Authenticates the index first, if loading did not.
+   */
   contents(repo: Repository, options: ContentOptions = {}): ContentReader {
+    if (!this.checked) {
+      authenticate(this.meta, this.trailer, repo.indexAuth, this.load.where);
+      this.checked = true;
+    }
     const chunks = this.tree.tables.chunks;
     const plaintexts = new BufferPool();
     const source = new ChunkSource(repo.backend, repo.keys, {
@@ -104,17 +130,18 @@ export function chunkWorkers(repo: Repository, threads?: number): OpenPool {
 
 /** Reads a whole index into an archive view. Throws BadIndexError for a damaged or truncated index. */
 export async function loadArchive(source: AsyncIterable<Uint8Array>, options: LoadOptions = {}): Promise<Archive> {
+  const where = options.where ?? 'index';
   let meta: IndexMeta | null = null;
   let trailer: IndexTrailer | null = null;
   let builder: ArchiveBuilder | null = null;
-  await visitIndex(source, options.where ?? 'index', (item) => {
+  await visitIndex(source, where, options.auth ?? null, (item) => {
     if (item.kind === 'entry') builder!.add(item);
     else if (item.kind === 'meta') {
       meta = item.meta;
-      const created = Date.parse(meta.created);
+      const created = Date.parse(item.meta.created);
       builder = new ArchiveBuilder({ uid: 0, gid: 0, mode: 0o755, mtimeMs: Number.isNaN(created) ? 0 : created, ...options.impliedDirs }, options.expectedEntries);
     } else if (item.kind === 'trailer') trailer = item.trailer;
   });
   // visitIndex guarantees a meta first and a trailer last, or throws.
-  return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped });
+  return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped }, { where, checked: options.auth !== undefined });
 }

@@ -2,14 +2,14 @@
  * The dtar command line: builds the commands, runs one, and turns any failure into one
  * line on stderr (a stack trace only with --debug) and an exit code, documented with
  * examples in docs/COMMANDS.md:
- *   0 ok; 1 damage found (verify, missing or corrupt data); 2 usage or input error (bad
+ *   0 ok; 1 damage found (verify, missing or corrupt data, an index that is not authentic); 2 usage or input error (bad
  *   arguments, unreadable index, refused unsafe paths); 3 store or key problem (no store,
  *   wrong passphrase, wrong store, unreachable backend); 4 data archived in Glacier, thaw
  *   first; 5 internal error (a bug: please report it with --debug output).
  * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
-import { BadIndexError, DtarError, systemErrorReason } from '../errors';
+import { BadIndexError, DtarError, NotAuthenticIndexError, systemErrorReason } from '../errors';
 import type { Io } from '../commands/context';
 import { register as registerInit } from '../commands/init';
 import { register as registerIngest } from '../commands/ingest';
@@ -59,7 +59,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** Where to turn when a local index is damaged: ingest kept a sealed copy of it in the store. */
+/** Where to turn when a local index is damaged or was rewritten: ingest kept a sealed copy of it in the store. */
 const INDEX_COPY_HINT = "; the store keeps a copy of every index: find it with 'dtar archives', bring it back with 'dtar archives get ID -o FILE'";
 
 /** The one-line message and exit code for what a command threw. */
@@ -68,7 +68,7 @@ function report(e: unknown, io: Io, debug: boolean, command: string | undefined)
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof DtarError) {
-    const hint = e instanceof BadIndexError && command !== 'archives' ? INDEX_COPY_HINT : '';
+    const hint = (e instanceof BadIndexError || e instanceof NotAuthenticIndexError) && command !== 'archives' ? INDEX_COPY_HINT : '';
     io.stderr.write(`dtar: ${e.message}${hint}\n`);
     if (debug && e.stack) io.stderr.write(e.stack + '\n');
     return e.exitCode;

@@ -5,25 +5,23 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
-import { contentSize, IndexEntry, readIndex } from '../index/reader';
+import { contentSize, IndexEntry, IndexItem } from '../index/reader';
 import { BodyLayout } from '../extract/layout';
 import { BodyStream } from '../read/bodies';
 import { Io, StoreFlags } from './context';
-import { checkIndexStore } from './index-store';
-import { openIndexStore } from './index-file';
+import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
-import { refuseArchivedFor } from './thaw';
-import { indexFileBytes } from '../index/file';
+import { refuseArchived } from '../thaw/refusal';
 import { pullArray } from '../tar/pull';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 
 /** The last entry named `key` before entry `before`. */
-async function findMember(index: string, key: string, before = Infinity): Promise<IndexEntry | null> {
+async function findMember(items: AsyncIterable<IndexItem>, key: string, before = Infinity): Promise<IndexEntry | null> {
   let found: IndexEntry | null = null;
-  for await (const item of readIndex(indexFileBytes(index), index)) {
+  for await (const item of items) {
     if (item.kind !== 'entry') continue;
     if (item.seq >= before) break;
     if (memberKey(item.header.path) === key) found = item;
@@ -36,12 +34,12 @@ async function writeZeros(io: Io, n: number): Promise<void> {
 }
 
 export async function catCommand(io: Io, index: string, path: string, flags: StoreFlags): Promise<void> {
-  const { meta, repo } = await openIndexStore(io, index, flags);
-  checkIndexStore(meta, repo);
-  let entry = await findMember(index, memberKey(path));
+  const { repo, items } = await openIndex(io, index, flags);
+  // This search reads the index to its end, which authenticates it, before anything is used.
+  let entry = await findMember(items(), memberKey(path));
   if (!entry) throw new UsageError(`${path}: not in the archive`);
   if (entry.header.type === 'hardlink') {
-    const target: IndexEntry | null = await findMember(index, memberKey(entry.header.linkpath), entry.seq);
+    const target: IndexEntry | null = await findMember(items(), memberKey(entry.header.linkpath), entry.seq);
     if (!target) throw new UsageError(`${path}: hard link to ${entry.header.linkpath}, which is not in the archive before it`);
     entry = target;
   }
@@ -52,23 +50,26 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   }
   const record = entry.record;
   if (!record) return;
-  const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: h.path }]), null);
-  try {
-    await body.next();
-    const layout = new BodyLayout(record.sparse, h.path);
-    let at = 0;
-    for (let data = await body.read(); data; data = await body.read()) {
-      for (const piece of layout.place(data)) {
-        await writeZeros(io, piece.offset - at);
-        await writeChunk(io.stdout, piece.data);
-        at = piece.offset + piece.data.length;
+  const size = contentSize(entry);
+  await refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, async () => {
+    const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: h.path }]), null);
+    try {
+      await body.next();
+      const layout = new BodyLayout(record.sparse, h.path);
+      let at = 0;
+      for (let data = await body.read(); data; data = await body.read()) {
+        for (const piece of layout.place(data)) {
+          await writeZeros(io, piece.offset - at);
+          await writeChunk(io.stdout, piece.data);
+          at = piece.offset + piece.data.length;
+        }
+        body.release(); // written: its memory is free
       }
-      body.release(); // written: its memory is free
+      await writeZeros(io, size - at);
+    } finally {
+      await body.close();
     }
-    await writeZeros(io, contentSize(entry) - at);
-  } finally {
-    await body.close();
-  }
+  });
 }
 
 export function register(program: Command, io: Io): void {
@@ -80,6 +81,6 @@ export function register(program: Command, io: Io): void {
       .description("write one file's contents to standard output")
       .addHelpText('after', '\nExamples:\n  dtar cat home.index.tar home/alice/.bashrc\n  dtar cat etc.index.tar etc/fstab | diff - /etc/fstab'),
   ).action(async (index: string, path: string, flags: StoreFlags) => {
-    await refuseArchivedFor(io, index, [path], flags, () => catCommand(io, index, path, flags));
+    await catCommand(io, index, path, flags);
   });
 }

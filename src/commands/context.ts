@@ -4,7 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { NoPassphraseError, UsageError } from '../errors';
-import { Repository, defaultCacheDir } from '../repo/repository';
+import { LEGACY_LOG_N } from '../crypto/kdf';
+import { Repository, defaultCacheDir, Warn } from '../repo/repository';
 import type { Backend } from '../store/backend';
 import { defaultStoreDir, openBackend } from '../store/open';
 
@@ -84,7 +85,21 @@ export function cacheRoot(io: Io, flags: StoreFlags): string {
   return flags.cacheDir ?? defaultCacheDir(io.env);
 }
 
+/** A warning: one line on stderr, as errors are. */
+export function warner(io: Io): Warn {
+  return (line) => io.stderr.write(`dtar: ${line}\n`);
+}
+
+/**
+ * The scrypt cost of key files that init and key passwd write: the default, or for test
+ * suites (DTAR_TEST_FAST_KDF=1) the cost key files had before version 2, which readers still
+ * accept, so that the hundreds of stores a test suite opens stay fast (docs/COMMANDS.md).
+ */
+export function kdfLogN(io: Io): number | undefined {
+  return io.env.DTAR_TEST_FAST_KDF === '1' ? LEGACY_LOG_N : undefined;
+}
+
 export async function openRepository(io: Io, flags: StoreFlags, fromIndex?: string): Promise<Repository> {
   const backend = backendFor(io, flags, fromIndex);
-  return Repository.open(backend, await passphrase(io), cacheRoot(io, flags));
+  return Repository.open(backend, await passphrase(io), cacheRoot(io, flags), warner(io));
 }

@@ -6,11 +6,10 @@ import { extractArchive, ExtractResult } from '../extract/extract';
 import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
-import { openIndexStore } from './index-file';
-import { checkIndexStore } from './index-store';
+import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { Selection } from '../archive/select';
-import { refuseArchivedFor } from './thaw';
+import { refuseArchived } from '../thaw/refusal';
 import { indexFileBytes } from '../index/file';
 
 interface ExtractFlags extends StoreFlags {
@@ -28,24 +27,27 @@ class ExtractIncompleteError extends DtarError {
 }
 
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, asRoot: boolean): Promise<ExtractResult> {
-  const { meta, repo } = await openIndexStore(io, index, flags);
-  checkIndexStore(meta, repo);
-  await makeDirs(flags.directory);
-  const dir = await realpath(flags.directory);
+  const { repo, items } = await openIndex(io, index, flags);
+  const makeDir = async (): Promise<string> => {
+    await makeDirs(flags.directory);
+    return realpath(flags.directory);
+  };
   const selection = new Selection(paths);
   const progress = flags.quiet ? null : io.progress('extract');
   let result: ExtractResult;
   try {
-    result = await extractArchive(repo, () => indexFileBytes(index), dir, {
-      indexName: index,
-      selection,
-      asRoot,
-      warn: (m) => {
-        progress?.done();
-        io.stderr.write(`dtar: ${m}\n`);
-      },
-      onProgress: (done, total) => progress?.update(done, total),
-    });
+    const extract = (): Promise<ExtractResult> =>
+      extractArchive(repo, () => indexFileBytes(index), makeDir, {
+        indexName: index,
+        selection,
+        asRoot,
+        warn: (m) => {
+          progress?.done();
+          io.stderr.write(`dtar: ${m}\n`);
+        },
+        onProgress: (done, total) => progress?.update(done, total),
+      });
+    result = await refuseArchived(repo.backend, { index, paths, store: flags }, items, extract);
   } finally {
     progress?.done();
   }
@@ -81,7 +83,7 @@ Examples:
   dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore`,
       ),
   ).action(async (index: string, paths: string[], flags: ExtractFlags) => {
-    const r = await refuseArchivedFor(io, index, paths, flags, () => extractCommand(io, index, paths, flags, process.getuid?.() === 0));
+    const r = await extractCommand(io, index, paths, flags, process.getuid?.() === 0);
     if (flags.json) io.stdout.write(JSON.stringify({ entries: r.entries, bytes: r.bytes }) + '\n');
     else if (!flags.quiet) io.stderr.write(`extracted ${r.entries} entries, ${formatBytes(r.bytes)}\n`);
   });

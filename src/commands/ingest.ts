@@ -69,7 +69,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     // producer failed, and a backup of nothing must not pass for a success.
     if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
     const created = new Date();
-    const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize };
+    const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
     // A function body, so that a retried upload reads the index again from the start.
     await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
     await tmp.publish();

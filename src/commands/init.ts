@@ -1,7 +1,7 @@
 /** `dtar init`: create a store with a fresh master key wrapped by the passphrase. */
 import type { Command } from 'commander';
 import { Repository } from '../repo/repository';
-import { backendFor, cacheRoot, Io, passphrase, StoreFlags } from './context';
+import { backendFor, cacheRoot, Io, kdfLogN, passphrase, StoreFlags } from './context';
 import { parseSize } from './format';
 import { addStoreOptions } from './options';
 
@@ -14,7 +14,7 @@ interface InitFlags extends StoreFlags {
 export async function initCommand(io: Io, flags: InitFlags): Promise<Repository> {
   const backend = backendFor(io, flags);
   const brickSize = flags.brickSize ? parseSize(flags.brickSize, '--brick-size') : undefined;
-  return Repository.init(backend, await passphrase(io, true), { brickSize }, cacheRoot(io, flags));
+  return Repository.init(backend, await passphrase(io, true), { brickSize, kdfLogN: kdfLogN(io) }, cacheRoot(io, flags));
 }
 
 export function register(program: Command, io: Io): void {

@@ -3,21 +3,27 @@
  * new passphrase into a new key file, which is checked to open before the old key file is
  * removed; no data is re-encrypted. The new passphrase comes from DTAR_NEW_PASSWORD_FILE,
  * DTAR_NEW_PASSWORD or the terminal (asked twice).
+ * `dtar key export-writer -o FILE`: a writer key for a machine that is to back up without
+ * the passphrase (src/repo/writer-key.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
-import { deriveKeys } from '../crypto/keys';
-import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
-import { checkConfigMac } from '../repo/config';
+import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { readConfig, unlock } from '../repo/repository';
-import { backendFor, Io, passphrase, StoreFlags } from './context';
+import { encodeWriterKey, newWriterKey } from '../repo/writer-key';
+import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
 import { addStoreOptions } from './options';
+import { tempFileFor } from './output-file';
 
 interface KeyFlags extends StoreFlags {
   quiet?: boolean;
   json?: boolean;
+}
+
+interface ExportFlags extends KeyFlags {
+  output?: string;
 }
 
 async function newPassphrase(io: Io): Promise<string> {
@@ -42,15 +48,14 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   const config = await readConfig(backend);
   const storeId = config.id;
   const old = await passphrase(io);
-  const found = await unlock(backend, old, storeId);
-  checkConfigMac(deriveKeys(found.master).config, config);
+  const found = await unlock(backend, old, config, warner(io));
   const fresh = await newPassphrase(io);
   if (fresh === old) throw new UsageError('the new passphrase is the same as the old one');
   const added = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
-  const wrapped = await wrapMaster(found.master, fresh, storeId);
+  const wrapped = await wrapMaster(found.master, fresh, storeId, kdfLogN(io));
   await backend.put(added, wrapped, { ifAbsent: true });
   // The new key file must open before the old one goes: otherwise the store would be locked for good.
-  const check = await unwrapMaster(await backend.get(added), fresh, storeId, added);
+  const check = await backend.get(added).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
   if (!check?.equals(found.master)) {
     await backend.delete(added);
     throw new UsageError('the new key file did not read back correctly; the old passphrase still works');
@@ -59,8 +64,24 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   return { removed: found.key, added };
 }
 
+export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promise<{ sealer: string; output: string }> {
+  const output = flags.output;
+  if (!output) throw new UsageError('give -o FILE: a writer key is a secret, written only to a file of its own');
+  const repo = await openRepository(io, flags);
+  const key = newWriterKey(repo.config, repo.keys, storeLocation(io, flags));
+  const tmp = await tempFileFor(output);
+  try {
+    await tmp.handle.write(encodeWriterKey(key));
+    await tmp.publish();
+  } catch (e) {
+    await tmp.discard();
+    throw e;
+  }
+  return { sealer: key.sealer, output };
+}
+
 export function register(program: Command, io: Io): void {
-  const key = program.command('key').description('manage the passphrase of the store');
+  const key = program.command('key').description('manage the passphrase of the store, and writer keys');
   addStoreOptions(
     key
       .command('passwd')
@@ -73,5 +94,19 @@ export function register(program: Command, io: Io): void {
     const r = await keyPasswdCommand(io, flags);
     if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`passphrase changed: wrote ${r.added}, removed ${r.removed}\n`);
+  });
+  addStoreOptions(
+    key
+      .command('export-writer')
+      .description('write a writer key: for a machine that is to back up into the store without the passphrase')
+      .option('-o, --output <FILE>', 'write the writer key here (created 0600)')
+      .addHelpText(
+        'after',
+        '\nA writer key opens nothing in the store: it holds the store\'s public key, the keys that cut and\nidentify chunks, and the key that authenticates the indexes it writes (docs/FORMAT.md §3).\nIngest with a writer key is not written yet (issue 23).\n\nExamples:\n  dtar key export-writer -o backup-host.writer.key',
+      ),
+  ).action(async (flags: ExportFlags) => {
+    const r = await keyExportWriterCommand(io, flags);
+    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    else if (!flags.quiet) io.stderr.write(`wrote writer key ${r.sealer} to ${r.output}\n`);
   });
 }

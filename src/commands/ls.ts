@@ -1,24 +1,28 @@
-/** `dtar ls INDEX [PATH...]`: the entries of a backup, from its index alone (no store, no passphrase). */
+/**
+ * `dtar ls INDEX [PATH...]`: the entries of a backup, from its index. The store's key is
+ * needed to authenticate the index: a listing is something a user acts on.
+ */
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
-import { readIndex } from '../index/reader';
-import type { Io } from './context';
-import { readIndexMeta } from './index-file';
+import type { Io, StoreFlags } from './context';
+import { openIndex } from './index-file';
 import { entryJson, longLine } from './listing';
+import { addStoreOptions } from './options';
 import { Selection } from '../archive/select';
 import { writeChunk } from './stdout';
-import { indexFileBytes } from '../index/file';
 
-interface LsFlags {
+interface LsFlags extends StoreFlags {
   long?: boolean;
   json?: boolean;
 }
 
 export async function lsCommand(io: Io, index: string, paths: string[], flags: LsFlags): Promise<void> {
-  await readIndexMeta(index);
+  const { items, check } = await openIndex(io, index, flags);
+  // Listing streams, so the index is read once first to authenticate it: nothing is printed from a rewritten one.
+  await check();
   const selection = new Selection(paths);
   let batch = '';
-  for await (const item of readIndex(indexFileBytes(index), index)) {
+  for await (const item of items()) {
     if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
     batch += (flags.json ? JSON.stringify(entryJson(item)) : flags.long ? longLine(item) : item.header.path) + '\n';
     if (batch.length > 64 * 1024) {
@@ -32,15 +36,15 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
 }
 
 export function register(program: Command, io: Io): void {
-  program
-    .command('ls')
-    .argument('<INDEX>', 'index tar written by dtar ingest')
-    .argument('[PATH...]', 'only these members (a directory lists everything below it)')
-    .description('list the files of a backup, like tar tvf, with real file sizes; reads only the index')
-    .option('-l, --long', 'mode, owner, size, date and link target, as tar tvf shows them')
-    .option('--json', 'one JSON object per line: path, type, mode, uid, gid, uname, gname, size, mtime, linkpath')
-    .addHelpText('after', '\nExamples:\n  dtar ls home.index.tar\n  dtar ls -l home.index.tar home/alice/Documents\n  dtar ls --json home.index.tar | jq -r \'select(.size > 1e9) | .path\'')
-    .action(async (index: string, paths: string[], flags: LsFlags) => {
-      await lsCommand(io, index, paths, flags);
-    });
+  addStoreOptions(
+    program
+      .command('ls')
+      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('[PATH...]', 'only these members (a directory lists everything below it)')
+      .description("list the files of a backup, like tar tvf, with real file sizes; reads only the index (the store's key authenticates it)")
+      .option('-l, --long', 'mode, owner, size, date and link target, as tar tvf shows them')
+      .addHelpText('after', '\n--json: one JSON object per line: path, type, mode, uid, gid, uname, gname, size, mtime, linkpath.\n\nExamples:\n  dtar ls home.index.tar\n  dtar ls -l home.index.tar home/alice/Documents\n  dtar ls --json home.index.tar | jq -r \'select(.size > 1e9) | .path\''),
+  ).action(async (index: string, paths: string[], flags: LsFlags) => {
+    await lsCommand(io, index, paths, flags);
+  });
 }

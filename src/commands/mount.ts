@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { indexFileBytes, trailerEntryCount } from '../index/file';
+import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
 import { StoreFilesystem } from '../mount/store-filesystem';
@@ -98,7 +99,8 @@ async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Prom
       memoryBytes: flags.archiveMemory ? parseSize(flags.archiveMemory, '--archive-memory') : DEFAULT_ARCHIVE_MEMORY,
       load: async (a) => {
         const index = await loadStoredIndexCached(repo, byId.get(a.id)!.key);
-        const archive = await loadArchive(once(index), { where: `stored index ${a.id}`, impliedDirs: owner() });
+        // The copy's sealing authenticates it (a version 1 index inside needs no warning).
+        const archive = await loadArchive(once(index), { where: `stored index ${a.id}`, impliedDirs: owner(), auth: storedCopyAuth(repo.indexAuth) });
         const files = archive.contents(repo, { cacheBytes: perArchive, cacheDir: flags.keepChunks ? repo.cacheDir : null, pool });
         return { tree: archive.tree, files, extraBytes: perArchive };
       },

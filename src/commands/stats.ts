@@ -76,7 +76,7 @@ async function indexStats(repo: Repository, paths: readonly string[]): Promise<O
   let chunkBytes = 0;
   for (const path of paths) {
     checkIndexStore(await readIndexMeta(path), repo);
-    for await (const item of readIndex(indexFileBytes(path), path)) {
+    for await (const item of readIndex(indexFileBytes(path), path, repo.indexAuth)) {
       const body = item.kind === 'entry' ? item.record?.body : item.kind === 'trailer' ? item.trailer.tail : undefined;
       if (item.kind === 'trailer') {
         logicalBytes += item.trailer.tarSize;

@@ -1,12 +1,14 @@
 /**
  * The index copies kept in the store (`indexes/<id>`): listing them with their sealed
  * metadata (a ranged read of each head), finding one by id or name, and reading one back.
+ * Copies are ordered by their sealed creation time: their names are not authenticated, and
+ * an old copy stored again under a later name must not pass for the newest.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDirs } from '../fs/make-dirs';
-import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, INDEXES_PREFIX } from '../index/copy';
-import { BadIndexError, CorruptDataError, UsageError } from '../errors';
+import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLength, INDEXES_PREFIX } from '../index/copy';
+import { BadIndexError, CorruptDataError, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
 
 const HEAD = 16 * 1024;
@@ -24,14 +26,18 @@ export interface StoredIndex {
 
 async function readMeta(repo: Repository, key: string): Promise<IndexCopyMeta> {
   let head = await repo.backend.get(key, { offset: 0, length: HEAD });
-  if (head.length >= 12) {
-    const need = 12 + head.readUInt32LE(8);
-    if (need > head.length && need < 16 * 1024 * 1024) head = await repo.backend.get(key, { offset: 0, length: need });
-  }
+  const need = indexCopyHeadLength(head, key);
+  if (need > head.length && need < 16 * 1024 * 1024) head = await repo.backend.get(key, { offset: 0, length: need });
   return decodeIndexCopyMeta(repo.keys.data, head, key).meta;
 }
 
-/** Every stored index, oldest first. */
+/** When a copy was made, by its sealed metadata; copies whose metadata cannot be read come first. */
+function createdTime(s: StoredIndex): number {
+  const t = s.meta ? Date.parse(s.meta.created) : NaN;
+  return Number.isNaN(t) ? -Infinity : t;
+}
+
+/** Every stored index, oldest first by the time sealed in it (then by id). */
 export async function listStoredIndexes(repo: Repository): Promise<StoredIndex[]> {
   const out: StoredIndex[] = [];
   for await (const o of repo.backend.list(INDEXES_PREFIX)) out.push({ key: o.key, id: o.key.slice(INDEXES_PREFIX.length), size: o.size, meta: null });
@@ -42,12 +48,12 @@ export async function listStoredIndexes(repo: Repository): Promise<StoredIndex[]
       try {
         entry.meta = await readMeta(repo, entry.key);
       } catch (e) {
-        if (!(e instanceof CorruptDataError) && !(e instanceof BadIndexError)) throw e;
+        if (!(e instanceof CorruptDataError || e instanceof BadIndexError || e instanceof UnsupportedFormatError)) throw e;
         entry.damage = e.message;
       }
     }),
   );
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+  return out.sort((a, b) => createdTime(a) - createdTime(b) || a.id.localeCompare(b.id));
 }
 
 /** By id, else the newest with that name. */

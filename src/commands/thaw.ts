@@ -2,25 +2,22 @@
  * `dtar thaw INDEX [PATH...]`: make the bricks that those paths need readable again when
  * they sit in Glacier (GLACIER or DEEP_ARCHIVE): plan, estimate cost and wait, send one
  * RestoreObject per archived brick; `--status` reports where they stand and `--wait` polls
- * until all are readable. Needs only the index and the store, not the passphrase.
+ * until all are readable. The passphrase is needed to authenticate the index: a rewritten
+ * one could otherwise send restore requests (and their costs) for any brick.
  */
 import type { Command } from 'commander';
-import { NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
-import type { IndexMeta } from '../index/meta';
-import { readIndex } from '../index/reader';
-import { parseConfig } from '../repo/config';
-import type { Backend, RestoreTier } from '../store/backend';
+import { NotFoundError, UsageError } from '../errors';
+import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
 import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
-import { NotThawedError, notThawedMessage, refuseArchived, thawCommandLine, ThawHint } from '../thaw/refusal';
+import { NotThawedError, notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
 import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
 import { waitUntilReadable } from '../thaw/wait';
-import { backendFor, Io, StoreFlags } from './context';
+import type { Io, StoreFlags } from './context';
 import { formatBytes, parseIntOption } from './format';
-import { readIndexMeta } from './index-file';
+import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { indexFileBytes } from '../index/file';
 
 interface ThawFlags extends StoreFlags {
   days: number;
@@ -47,14 +44,13 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   const timeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
   const prices = flags.status ? null : loadPrices(flags.prices ?? io.env[PRICES_ENV]);
 
-  const meta = await readIndexMeta(index);
-  const plan = await planForPaths(() => readIndex(indexFileBytes(index), index), paths);
+  const { repo, items } = await openIndex(io, index, flags);
+  const backend = repo.backend;
+  const plan = await planForPaths(items, paths);
   if (plan.unmatched.length > 0) throw new UsageError(`not in the archive: ${plan.unmatched.join(', ')}`);
   const hint: ThawHint = { index, paths, store: flags };
   const progress = flags.quiet ? null : io.progress('thaw');
-  const backend = backendFor(io, flags, meta.store);
   try {
-    await checkStore(backend, meta);
     let seen = 0;
     let statuses = await surveyBricks(
       backend,
@@ -109,34 +105,6 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   } finally {
     progress?.done();
     await backend.close();
-  }
-}
-
-/**
- * Runs a command that reads bricks of `index` for `paths` (all when empty), turning an
- * archived brick into the one clear refusal: how many bricks are not thawed, and the
- * `dtar thaw` command that fixes it. For commands that do not hold the backend themselves.
- */
-export function refuseArchivedFor<T>(io: Io, index: string, paths: readonly string[], flags: StoreFlags, read: () => Promise<T>): Promise<T> {
-  const open = async (): Promise<Backend> => backendFor(io, flags, (await readIndexMeta(index)).store);
-  return refuseArchived(open, { index, paths, store: flags }, read);
-}
-
-/**
- * The index must belong to the store opened. Without the passphrase the config's MAC
- * cannot be checked, but its id tells stores apart, which is what matters before paying
- * for retrievals.
- */
-async function checkStore(backend: Backend, meta: IndexMeta): Promise<void> {
-  let id: string;
-  try {
-    id = parseConfig(await backend.get('config')).id;
-  } catch (e) {
-    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
-    throw e;
-  }
-  if (id !== meta.storeId) {
-    throw new WrongStoreError(`this index belongs to store ${meta.storeId.slice(0, 8)} (${meta.store}), not to the store at ${backend.location} (${id.slice(0, 8)}); give --store`);
   }
 }
 

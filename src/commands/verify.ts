@@ -1,4 +1,5 @@
 /** `dtar verify [INDEX...] [--read-data]`: check that backups can be restored, and report what cannot. */
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { DamageFoundError } from '../errors';
@@ -7,7 +8,7 @@ import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndex } from './stored-indexes';
+import { listStoredIndexes, loadStoredIndex, StoredIndex } from './stored-indexes';
 import type { Repository } from '../repo/repository';
 import { indexFileBytes } from '../index/file';
 
@@ -17,10 +18,22 @@ interface VerifyFlags extends StoreFlags {
   quiet?: boolean;
 }
 
-async function storedSources(repo: Repository): Promise<IndexSource[]> {
-  const all = await listStoredIndexes(repo);
+/** Local index files, each with the stored copies that may be its own (same tag; for copies too old to record it, same name and size). */
+async function localSources(indexes: readonly string[], stored: readonly StoredIndex[], repo: Repository): Promise<IndexSource[]> {
+  const sources: IndexSource[] = [];
+  for (const name of indexes) {
+    const meta = await readIndexMeta(name);
+    const size = (await stat(name)).size;
+    const mine = stored.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === size));
+    sources.push({ name, open: () => indexFileBytes(name), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s.key) })) });
+  }
+  return sources;
+}
+
+function storedSources(repo: Repository, all: readonly StoredIndex[]): IndexSource[] {
   return all.map((s) => ({
     name: s.meta ? `${s.meta.name} (${s.id})` : s.id,
+    stored: true,
     async *open() {
       yield await loadStoredIndex(repo, s.key);
     },
@@ -40,7 +53,8 @@ export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlag
   let store: string | undefined;
   for (const i of indexes) store ??= (await readIndexMeta(i)).store;
   const repo = await openRepository(io, flags, store);
-  const sources: IndexSource[] = indexes.length > 0 ? indexes.map((i) => ({ name: i, open: () => indexFileBytes(i) })) : await storedSources(repo);
+  const stored = await listStoredIndexes(repo);
+  const sources = indexes.length > 0 ? await localSources(indexes, stored, repo) : storedSources(repo, stored);
   const progress = flags.quiet ? null : io.progress(flags.readData ? 'verify (reading bricks)' : 'verify');
   let report: VerifyReport;
   try {
@@ -73,7 +87,8 @@ export function register(program: Command, io: Io): void {
         'after',
         `
 Without --read-data: every chunk referenced is in the catalogue, every brick exists with its
-recorded size (no brick contents are read). With --read-data, bricks are downloaded to a
+recorded size (no brick contents are read). A local INDEX is also compared with its sealed
+copy in the store, where one exists. With --read-data, bricks are downloaded to a
 temporary directory (room for the bricks the indexes use is needed) and checked whole.
 Damaged files are listed by path, with the bricks concerned, on standard output.
 

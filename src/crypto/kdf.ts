@@ -1,6 +1,8 @@
 /**
  * Passphrase -> key-encryption key, with scrypt. The parameters are stored beside each
- * wrapped key so that they can be raised later without breaking older key files.
+ * wrapped key so that they can be raised later without breaking older key files; a reader
+ * accepts only the range dtar writes, because a key file is read from the store, where
+ * anyone with write access could plant one that costs gigabytes and minutes to try.
  */
 import { randomBytes, scrypt } from 'node:crypto';
 
@@ -14,17 +16,32 @@ export interface ScryptParams {
   salt: string;
 }
 
-/** 2^15 * 8 * 128 = 32 MiB and ~0.1 s per derivation: slows guessing without slowing use. */
-export function newScryptParams(): ScryptParams {
-  return { name: 'scrypt', logN: 15, r: 8, p: 1, salt: randomBytes(16).toString('base64') };
+/** What new key files use: 2^17 * 8 * 128 = 128 MiB and ~0.4 s per derivation (OWASP's minimum for scrypt). */
+export const KDF_LOG_N = 17;
+/** The cost of every key file before key file version 2: still accepted, and what DTAR_TEST_FAST_KDF writes. */
+export const LEGACY_LOG_N = 15;
+/** The most a key file may ask for (1 GiB, a few seconds): room to raise the cost, no more. */
+const MAX_LOG_N = 20;
+const R = 8;
+const SALT_BYTES = 16;
+
+export function newScryptParams(logN = KDF_LOG_N): ScryptParams {
+  return { name: 'scrypt', logN, r: R, p: 1, salt: randomBytes(SALT_BYTES).toString('base64') };
 }
 
-const MAX_LOG_N = 22;
-
-export function deriveKek(passphrase: string, params: ScryptParams): Promise<Buffer> {
-  if (params.name !== 'scrypt' || !(params.logN >= 10 && params.logN <= MAX_LOG_N) || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16) {
-    return Promise.reject(new Error(`unsupported key derivation parameters`));
+/** Why `v` is not parameters dtar would write, or null when it is. */
+export function scryptParamsProblem(v: unknown): string | null {
+  const k = v as Partial<ScryptParams> | null;
+  if (typeof k !== 'object' || k === null || k.name !== 'scrypt') return 'unknown key derivation';
+  if (!(Number.isInteger(k.logN) && k.logN! >= LEGACY_LOG_N && k.logN! <= MAX_LOG_N) || k.r !== R || k.p !== 1) {
+    return `scrypt parameters out of bounds (logN ${LEGACY_LOG_N}-${MAX_LOG_N}, r ${R}, p 1 accepted)`;
   }
+  if (typeof k.salt !== 'string' || Buffer.from(k.salt, 'base64').length !== SALT_BYTES) return 'malformed salt';
+  return null;
+}
+
+/** The key-encryption key; `params` must have passed scryptParamsProblem. */
+export function deriveKek(passphrase: string, params: ScryptParams): Promise<Buffer> {
   const N = 2 ** params.logN;
   return new Promise((resolve, reject) => {
     scrypt(

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'BAD_TAR'
   | 'BAD_INDEX'
+  | 'NOT_AUTHENTIC'
   | 'UNSUPPORTED_FORMAT'
   | 'STORE_NOT_FOUND'
   | 'STORE_EXISTS'
@@ -62,6 +63,16 @@ export class BadTarError extends DtarError {
 export class BadIndexError extends DtarError {
   constructor(message: string) {
     super('BAD_INDEX', message, 2);
+  }
+}
+
+/**
+ * An index whose checksum holds but whose MAC does not: rewritten by someone without the
+ * store's key. Exit 1, as for data that fails authentication in the store.
+ */
+export class NotAuthenticIndexError extends DtarError {
+  constructor(where: string) {
+    super('NOT_AUTHENTIC', `${where} is not an authentic index of this store`, 1);
   }
 }
 

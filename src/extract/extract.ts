@@ -8,6 +8,7 @@
  */
 import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
+import type { IndexAuth } from '../index/seal';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
 import { BodyJob, BodyStream, noteBody } from '../read/bodies';
@@ -44,12 +45,12 @@ interface Work {
  * Pass one: bytes to write, for unselected hard link targets the link that needs them, and
  * the chunks of the selected files (brick stretches they use densely are read whole).
  */
-async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string>; plan: StretchPlan<string> }> {
+async function survey(index: () => AsyncIterable<Uint8Array>, auth: IndexAuth, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string>; plan: StretchPlan<string> }> {
   const aliasFor = new Map<string, string>();
   const plan = new StretchPlan<string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  await visitIndex(index(), indexName ?? 'index', (item) => {
+  await visitIndex(index(), indexName ?? 'index', auth, (item) => {
     if (item.kind !== 'entry') return;
     const h = item.header;
     if (!selection.matches(h.path)) {
@@ -77,9 +78,11 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
   return typeof code === 'string' && code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' ? 'failed' : null;
 }
 
-export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { total, aliasFor, plan } = await survey(index, opts.selection, opts.indexName);
-  const target = new TargetDir(dir);
+/** `makeDir` makes the target directory and gives its real path: called once the index was read whole, so that a refused index creates nothing. */
+export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, makeDir: () => Promise<string>, opts: ExtractOptions): Promise<ExtractResult> {
+  // Read whole (and so authenticated) before anything is created.
+  const { total, aliasFor, plan } = await survey(index, repo.indexAuth, opts.selection, opts.indexName);
+  const target = new TargetDir(await makeDir());
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
     asRoot: opts.asRoot,
@@ -103,7 +106,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
     return { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
   };
 
-  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName), job), plan);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName ?? 'index', repo.indexAuth), job), plan);
   // The writer has written what it read before it reads again: that memory is free then.
   const read = async (): Promise<Buffer | null> => {
     bodies.release();

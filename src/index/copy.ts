@@ -1,19 +1,23 @@
 /**
  * Sealed copies of index tars kept in the store (`indexes/<id>`), so that the passphrase
  * and the store suffice to recover everything after the local index is lost. Streamed in
- * segments so that memory stays bounded whatever the index size:
- *   "DTIDX1\0\0" | u32le metaLength | sealed(meta JSON)
- *   | segments: u32le length | sealed(zstd(plaintext segment)), AAD = label | u64le seq | u8 last
+ * segments so that memory stays bounded whatever the index size (docs/FORMAT.md §8):
+ *   "DTIDX2\0\0" | copyId[16] | u8 sealing | u32le metaLength | sealed(meta JSON)
+ *   | segments: u32le length | sealed(zstd(plaintext segment)), AAD = label | copyId | u64le seq | u8 last
+ * The random copy id in every AAD binds a copy's metadata and segments together. Version 1
+ * ("DTIDX1", no copy id, no sealing byte) is still read.
  */
 import { randomBytes } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import { open, seal } from '../crypto/aead';
-import { BadIndexError, CorruptDataError } from '../errors';
+import { BadIndexError, CorruptDataError, UnsupportedFormatError } from '../errors';
 
 export const INDEXES_PREFIX = 'indexes/';
-const MAGIC = Buffer.from('DTIDX1\0\0');
-const META_AAD = Buffer.from('dtar-index-copy-meta-v1');
-const SEGMENT_LABEL = 'dtar-index-copy-v1';
+const MAGIC = Buffer.from('DTIDX2\0\0');
+const MAGIC_V1 = Buffer.from('DTIDX1\0\0');
+const COPY_ID_SIZE = 16;
+/** Everything sealed with the data key; other values are reserved (write-only keys, docs/FORMAT.md §3). */
+const SEALED_WITH_DATA_KEY = 0;
 const SEGMENT_SIZE = 4 * 1024 * 1024;
 const MAX_SEALED_SEGMENT = 2 * SEGMENT_SIZE;
 
@@ -25,17 +29,28 @@ export interface IndexCopyMeta {
   entries: number;
   /** Bytes of the original tar. */
   tarSize: number;
+  /** The index's own tag (docs/FORMAT.md §7), by which a local index finds its copy; absent in version 1. */
+  tag?: string;
 }
+
+/** The copy id of a version 2 copy, null for version 1: what the AADs are built from. */
+type CopyId = Buffer | null;
 
 export function newIndexCopyKey(created: Date): string {
   return `${INDEXES_PREFIX}${created.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(6).toString('hex')}`;
 }
 
-function segmentAad(seq: number, last: boolean): Buffer {
-  const b = Buffer.alloc(SEGMENT_LABEL.length + 9);
-  b.write(SEGMENT_LABEL, 0, 'latin1');
-  b.writeBigUInt64LE(BigInt(seq), SEGMENT_LABEL.length);
-  b[SEGMENT_LABEL.length + 8] = last ? 1 : 0;
+function metaAad(id: CopyId): Buffer {
+  return id ? Buffer.concat([Buffer.from('dtar-index-copy-meta-v2'), id]) : Buffer.from('dtar-index-copy-meta-v1');
+}
+
+function segmentAad(id: CopyId, seq: number, last: boolean): Buffer {
+  const label = Buffer.from(id ? 'dtar-index-copy-v2' : 'dtar-index-copy-v1', 'latin1');
+  const b = Buffer.alloc(label.length + (id?.length ?? 0) + 9);
+  label.copy(b);
+  id?.copy(b, label.length);
+  b.writeBigUInt64LE(BigInt(seq), b.length - 9);
+  b[b.length - 1] = last ? 1 : 0;
   return b;
 }
 
@@ -68,26 +83,49 @@ async function* segments(source: AsyncIterable<Uint8Array>): AsyncGenerator<{ da
 }
 
 export async function* encodeIndexCopy(dataKey: Buffer, meta: IndexCopyMeta, index: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-  const sealedMeta = seal(dataKey, Buffer.from(JSON.stringify(meta)), META_AAD);
-  yield Buffer.concat([MAGIC, u32(sealedMeta.length), sealedMeta]);
+  const id = randomBytes(COPY_ID_SIZE);
+  const sealedMeta = seal(dataKey, Buffer.from(JSON.stringify(meta)), metaAad(id));
+  yield Buffer.concat([MAGIC, id, Buffer.from([SEALED_WITH_DATA_KEY]), u32(sealedMeta.length), sealedMeta]);
   let seq = 0;
   for await (const s of segments(index)) {
-    const sealed = seal(dataKey, zstd.compress(s.data), segmentAad(seq++, s.last));
+    const sealed = seal(dataKey, zstd.compress(s.data), segmentAad(id, seq++, s.last));
     yield Buffer.concat([u32(sealed.length), sealed]);
   }
 }
 
-export function decodeIndexCopyMeta(dataKey: Buffer, head: Buffer, where: string): { meta: IndexCopyMeta; dataOffset: number } {
-  if (head.length < 12 || !head.subarray(0, 8).equals(MAGIC)) throw new BadIndexError(`${where}: not a stored dtar index`);
-  const n = head.readUInt32LE(8);
-  if (12 + n > head.length) throw new BadIndexError(`${where}: stored index header truncated`);
-  const meta = JSON.parse(open(dataKey, head.subarray(12, 12 + n), META_AAD, where).toString('utf8')) as IndexCopyMeta;
-  return { meta, dataOffset: 12 + n };
+/** Where a copy's sealed metadata starts, and the copy id; throws for what is not a copy this dtar reads. */
+function framing(head: Buffer, where: string): { id: CopyId; metaAt: number } {
+  const magic = head.subarray(0, 8);
+  if (magic.equals(MAGIC_V1) && head.length >= 12) return { id: null, metaAt: 8 };
+  if (!magic.equals(MAGIC) || head.length < 8 + COPY_ID_SIZE + 5) {
+    const newer = /^DTIDX(\d)\0\0$/.exec(magic.toString('latin1'));
+    if (newer && Number(newer[1]) > 2) throw new UnsupportedFormatError(where, newer[1]);
+    throw new BadIndexError(`${where}: not a stored dtar index`);
+  }
+  const sealing = head[8 + COPY_ID_SIZE]!;
+  if (sealing !== SEALED_WITH_DATA_KEY) throw new UnsupportedFormatError(where, `2 with sealing ${sealing}`);
+  return { id: head.subarray(8, 8 + COPY_ID_SIZE), metaAt: 8 + COPY_ID_SIZE + 1 };
 }
 
-/** The index tar held in a whole stored copy; checks every segment and that none is missing. */
+/** How many bytes from a copy's start hold its header and sealed metadata (all decodeIndexCopyMeta needs), given its first bytes. */
+export function indexCopyHeadLength(first: Buffer, where: string): number {
+  const { metaAt } = framing(first, where);
+  return metaAt + 4 + first.readUInt32LE(metaAt);
+}
+
+export function decodeIndexCopyMeta(dataKey: Buffer, head: Buffer, where: string): { meta: IndexCopyMeta; dataOffset: number; id: CopyId } {
+  const { id, metaAt } = framing(head, where);
+  const n = head.readUInt32LE(metaAt);
+  const at = metaAt + 4;
+  if (at + n > head.length) throw new BadIndexError(`${where}: stored index header truncated`);
+  const meta = JSON.parse(open(dataKey, head.subarray(at, at + n), metaAad(id), where).toString('utf8')) as IndexCopyMeta;
+  return { meta, dataOffset: at + n, id };
+}
+
+/** The index tar held in a whole stored copy; checks every segment, that none is missing, and that all are this copy's. */
 export function* decodeIndexCopy(dataKey: Buffer, object: Buffer, where: string): Generator<Buffer> {
-  let { dataOffset: o } = decodeIndexCopyMeta(dataKey, object, where);
+  const { dataOffset, id } = decodeIndexCopyMeta(dataKey, object, where);
+  let o = dataOffset;
   let seq = 0;
   for (;;) {
     if (o + 4 > object.length) throw new CorruptDataError(`${where}: stored index is truncated`);
@@ -96,7 +134,7 @@ export function* decodeIndexCopy(dataKey: Buffer, object: Buffer, where: string)
     const sealed = object.subarray(o + 4, o + 4 + n);
     o += 4 + n;
     const last = o === object.length;
-    yield zstd.decompress(open(dataKey, sealed, segmentAad(seq++, last), `${where} segment ${seq}`));
+    yield zstd.decompress(open(dataKey, sealed, segmentAad(id, seq++, last), `${where} segment ${seq}`));
     if (last) return;
   }
 }

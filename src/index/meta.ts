@@ -8,8 +8,10 @@
 import { BadIndexError, UnsupportedFormatError } from '../errors';
 import { encodeHeader, encodePaxRecords, paddingFor } from '../tar/header';
 import { BodyRef, Cursor, decodeChunkList, encodeChunkList } from './record';
+import { indexMac, isSealer, MAC_SIZE } from './seal';
 
-export const INDEX_VERSION = 1;
+/** Version 2 adds the sealer and the trailer's MAC; version 1 indexes are still read (docs/FORMAT.md §7). */
+export const INDEX_VERSION = 2;
 const META_PREFIX = 'dtar-index ';
 const TRAILER_PREFIX = 'dtar-trailer ';
 
@@ -22,6 +24,8 @@ export interface IndexMeta {
   created: string;
   /** Random per index; the trailer repeats it, so that an ingested index tar's own trailer is not taken for ours. */
   tag: string;
+  /** Whose key authenticates the index (version 2): "owner" today. */
+  sealer?: string;
 }
 
 export interface IndexTrailer {
@@ -36,6 +40,8 @@ export interface IndexTrailer {
    * the index must be found by this before anything read from it is trusted.
    */
   indexSha256: Buffer;
+  /** The MAC (version 2) and the trailer bytes before it, which it covers; null in version 1. */
+  seal: { mac: Buffer; covered: Buffer } | null;
 }
 
 export function globalHeader(name: string, comment: Buffer): Buffer {
@@ -48,13 +54,15 @@ export function encodeMeta(meta: IndexMeta): Buffer {
   return globalHeader('dtar-index', Buffer.from(META_PREFIX + JSON.stringify(meta)));
 }
 
-export function encodeTrailer(tag: string, t: IndexTrailer): Buffer {
+/** The trailer, sealed with `macKey` (the sealer's key: seal.ts). */
+export function encodeTrailer(tag: string, t: Omit<IndexTrailer, 'seal'>, macKey: Buffer): Buffer {
   const fixed = Buffer.alloc(8 + 32 + 8 + 8);
   fixed.writeBigUInt64LE(BigInt(t.tail.storedSize), 0);
   t.tail.sha256.copy(fixed, 8);
   fixed.writeBigUInt64LE(BigInt(t.entries), 40);
   fixed.writeBigUInt64LE(BigInt(t.tarSize), 48);
-  const bin = Buffer.concat([fixed, encodeChunkList(t.tail.chunks), t.indexSha256]);
+  const covered = Buffer.concat([fixed, encodeChunkList(t.tail.chunks), t.indexSha256]);
+  const bin = Buffer.concat([covered, indexMac(macKey, covered)]);
   return globalHeader('dtar-trailer', Buffer.from(`${TRAILER_PREFIX}${tag} ${bin.toString('base64')}`));
 }
 
@@ -67,8 +75,9 @@ export function parseMeta(records: Map<string, Buffer>): IndexMeta | null {
   } catch {
     throw new BadIndexError('index header is damaged');
   }
-  if (meta.version !== INDEX_VERSION) throw new UnsupportedFormatError('the index', meta.version);
+  if (meta.version !== 1 && meta.version !== INDEX_VERSION) throw new UnsupportedFormatError('the index', meta.version);
   if (typeof meta.storeId !== 'string' || typeof meta.store !== 'string' || typeof meta.tag !== 'string') throw new BadIndexError('index header is damaged');
+  if (meta.version === INDEX_VERSION ? !isSealer(meta.sealer) : meta.sealer !== undefined) throw new BadIndexError('index header is damaged');
   return meta;
 }
 
@@ -84,6 +93,8 @@ export function parseTrailer(records: Map<string, Buffer>, tag: string): IndexTr
   const tarSize = c.u64();
   const chunks = decodeChunkList(c);
   const indexSha256 = c.bytes(32);
+  // Version 2 ends with the MAC; which version this is, the header says (seal.ts checks they agree).
+  const seal = c.pos + MAC_SIZE === c.buf.length ? { covered: c.buf.subarray(0, c.pos), mac: c.bytes(MAC_SIZE) } : null;
   if (c.pos !== c.buf.length) throw new BadIndexError('index trailer: trailing bytes');
-  return { tail: { storedSize, sha256, chunks }, entries, tarSize, indexSha256 };
+  return { tail: { storedSize, sha256, chunks }, entries, tarSize, indexSha256, seal };
 }

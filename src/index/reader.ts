@@ -2,7 +2,9 @@
  * Reads an index tar back: dtar's own header and trailer, the original's global headers,
  * and for each original entry its metadata, original header bytes and, where it had a
  * body, the body record. The same byte-exact tar reader as ingest parses it, so anything
- * GNU tar would not list is refused as a damaged index.
+ * GNU tar would not list is refused as a damaged index. This is where every index is
+ * checked: its checksum (damage) and its MAC (a rewrite without the key) when the trailer
+ * is reached, so a caller acts on nothing before it has read the index to its end.
  */
 import { createHash } from 'node:crypto';
 import { BadIndexError, BadTarError } from '../errors';
@@ -12,6 +14,7 @@ import type { TarEntry, TarHeader, TarItem } from '../tar/types';
 import { originalHeaderBytes, originalPadding } from './entry-bytes';
 import { IndexMeta, IndexTrailer, parseMeta, parseTrailer } from './meta';
 import { BodyRecord, decodeRecord } from './record';
+import { authenticate, IndexAuth } from './seal';
 
 const NO_PADDING = Buffer.alloc(0);
 
@@ -46,7 +49,11 @@ class IndexDecoder {
   /** Every byte before the trailer, checked against the trailer's checksum. */
   private readonly hash = createHash('sha256');
 
-  constructor(private readonly where: string) {}
+  /** `auth` null: the caller authenticates the meta and trailer itself (loadArchive). */
+  constructor(
+    private readonly where: string,
+    private readonly auth: IndexAuth | null,
+  ) {}
 
   /** The index item of a tar item; null at the end of the tar. A promise only when the record was not buffered yet. */
   decode(item: TarItem): IndexItem | null | Promise<IndexItem> {
@@ -66,6 +73,7 @@ class IndexDecoder {
         return { kind: 'global', raw: item.raw };
       }
       if (!this.hash.digest().equals(trailer.indexSha256)) throw new BadIndexError(`${where} is damaged: its contents do not match the checksum in its trailer`);
+      if (this.auth) authenticate(this.meta, trailer, this.auth, where);
       this.seenTrailer = true;
       return { kind: 'trailer', trailer };
     }
@@ -106,9 +114,9 @@ class IndexItems implements Pullable<IndexItem> {
   private readonly walker: TarWalker;
   private readonly decoder: IndexDecoder;
 
-  constructor(source: AsyncIterable<Uint8Array>, private readonly where: string) {
+  constructor(source: AsyncIterable<Uint8Array>, private readonly where: string, auth: IndexAuth | null) {
     this.walker = new TarWalker(source);
-    this.decoder = new IndexDecoder(where);
+    this.decoder = new IndexDecoder(where, auth);
   }
 
   /** The next item; null after the trailer and the end, once the index was checked whole. */
@@ -138,13 +146,30 @@ class IndexItems implements Pullable<IndexItem> {
   }
 }
 
-export function readIndex(source: AsyncIterable<Uint8Array>, where = 'index'): AsyncGenerator<IndexItem> {
-  return pulled(() => new IndexItems(source, where));
+/** The items of an index, checked against `auth` (its store's) at the end. */
+export function readIndex(source: AsyncIterable<Uint8Array>, where: string, auth: IndexAuth): AsyncGenerator<IndexItem> {
+  return pulled(() => new IndexItems(source, where, auth));
+}
+
+/**
+ * Only the header of an index, which says which store it belongs to: unauthenticated (the
+ * store's key is needed for that, and the header says where the store is), so it serves to
+ * open the store and nothing else.
+ */
+export async function readIndexHeader(source: AsyncIterable<Uint8Array>, where: string): Promise<IndexMeta> {
+  const items = new IndexItems(source, where, null);
+  try {
+    const first = await items.next();
+    if (first?.kind !== 'meta') throw new BadIndexError(`${where}: not a dtar index`);
+    return first.meta;
+  } finally {
+    await items.close();
+  }
 }
 
 /** readIndex item by item, with no promise while the bytes are buffered (see Pullable); close() it when done. */
-export function pullIndex(source: AsyncIterable<Uint8Array>, where = 'index'): Pullable<IndexItem> {
-  return new IndexItems(source, where);
+export function pullIndex(source: AsyncIterable<Uint8Array>, where: string, auth: IndexAuth): Pullable<IndexItem> {
+  return new IndexItems(source, where, auth);
 }
 
 /**
@@ -152,8 +177,8 @@ export function pullIndex(source: AsyncIterable<Uint8Array>, where = 'index'): P
  * tar reader and the consumer, so a buffered piece of the index is read with no await at all
  * (each generator level was about a tenth of loading a large index).
  */
-export function visitIndex(source: AsyncIterable<Uint8Array>, where: string, visit: (item: IndexItem) => void): Promise<void> {
-  return visitAll(new IndexItems(source, where), visit);
+export function visitIndex(source: AsyncIterable<Uint8Array>, where: string, auth: IndexAuth | null, visit: (item: IndexItem) => void): Promise<void> {
+  return visitAll(new IndexItems(source, where, auth), visit);
 }
 
 /** The logical size of an entry's file contents (sparse files expanded). */

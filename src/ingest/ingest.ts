@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import { encodeMeta, encodeTrailer, IndexMeta, INDEX_VERSION } from '../index/meta';
+import { OWNER_SEALER } from '../index/seal';
 import { indexBytesFor } from '../index/entry-bytes';
 import { readTar } from '../tar/reader';
 import type { Repository } from '../repo/repository';
@@ -45,6 +46,8 @@ export interface IngestResult {
   bricks: number;
   storedBytes: number;
   indexSize: number;
+  /** The index's tag (docs/FORMAT.md §7), which its stored copy records. */
+  tag: string;
 }
 
 /**
@@ -76,7 +79,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
   });
   const store = new ChunkPipeline(repo, catalogue, packer, opts.level, threads);
   const sink = new IndexSink(indexFile);
-  const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex') };
+  const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex'), sealer: OWNER_SEALER };
   sink.push(encodeMeta(meta));
   let entries = 0;
   let tail: BodyHandle | null = null;
@@ -120,7 +123,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
       if (!sl.place) throw new Error('archive tail chunks were never placed');
       return { id: sl.id, plainLength: sl.plainLength, ...sl.place };
     });
-    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn, indexSha256: await sink.digest() }));
+    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn, indexSha256: await sink.digest() }, repo.indexAuth.sealerKey(OWNER_SEALER)));
     sink.push(Buffer.alloc(1024));
     await sink.finish();
   } finally {
@@ -137,5 +140,6 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
     bricks: packer.bricks,
     storedBytes: packer.storedBytes,
     indexSize: sink.bytes,
+    tag: meta.tag,
   };
 }

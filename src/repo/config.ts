@@ -4,7 +4,7 @@
  * secret (so that nobody with write access to the bucket can weaken, say, the chunker
  * without the passphrase). Unknown format versions are refused.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ChunkerParams, validateChunkerParams } from '../chunk/chunker';
 import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
@@ -39,6 +39,11 @@ function canonical(c: StoreConfig): string {
   });
 }
 
+/** SHA-256 of the config's canonical JSON: how a writer key, which cannot check its MAC, knows the config it was made for. */
+export function configDigest(c: StoreConfig): Buffer {
+  return createHash('sha256').update(canonical(c)).digest();
+}
+
 export function configMac(macKey: Buffer, c: StoreConfig): string {
   return createHmac('sha256', macKey).update(canonical(c)).digest('base64');
 }
@@ -48,7 +53,7 @@ export function encodeConfig(macKey: Buffer, c: StoreConfig): Buffer {
   return Buffer.from(JSON.stringify(stored, null, 2) + '\n');
 }
 
-/** Parses and checks the shape and version; the MAC is checked once the key is open. */
+/** Parses and checks the shape and version; the MAC is checked with each key tried (repository.ts, unlock). */
 export function parseConfig(bytes: Buffer): StoredConfig {
   let v: unknown;
   try {
@@ -75,10 +80,9 @@ export function parseConfig(bytes: Buffer): StoredConfig {
   return c;
 }
 
-export function checkConfigMac(macKey: Buffer, c: StoredConfig): void {
+/** Whether the config's MAC holds under `macKey`: a key is accepted only when it does. */
+export function configMacMatches(macKey: Buffer, c: StoredConfig): boolean {
   const want = Buffer.from(configMac(macKey, c), 'base64');
   const got = Buffer.from(c.mac, 'base64');
-  if (want.length !== got.length || !timingSafeEqual(want, got)) {
-    throw new CorruptDataError('store config fails its authentication check: it was altered');
-  }
+  return want.length === got.length && timingSafeEqual(want, got);
 }

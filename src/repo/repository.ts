@@ -10,12 +10,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkerParams, DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunk/chunker';
 import { keyedGearTable, publicGearTable } from '../chunk/gear';
-import { deriveKeys, newMasterSecret, StoreKeys } from '../crypto/keys';
-import { NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UsageError, WrongPassphraseError } from '../errors';
+import { deriveKeys, indexSealerKey, newMasterSecret, StoreKeys } from '../crypto/keys';
+import type { IndexAuth } from '../index/seal';
+import { CorruptDataError, NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UnsupportedFormatError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Catalogue } from '../catalogue/catalogue';
-import { checkConfigMac, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
-import { KEYS_PREFIX, unwrapMaster, wrapMaster } from './keyfile';
+import { configMacMatches, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
+import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from './keyfile';
 
 export const DEFAULT_BRICK_SIZE = 32 * 1024 * 1024;
 
@@ -23,7 +24,12 @@ export interface InitOptions {
   chunker?: ChunkerParams;
   keyedChunker?: boolean;
   brickSize?: number;
+  /** scrypt cost of the key file (default KDF_LOG_N). */
+  kdfLogN?: number;
 }
+
+/** Where a command's warnings go (one line each, no newline). */
+export type Warn = (line: string) => void;
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
@@ -32,6 +38,8 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 export class Repository {
   readonly gear: Uint32Array;
+  /** Authenticates this store's indexes; warns (once per index) about those too old to carry a MAC. */
+  readonly indexAuth: IndexAuth;
   private catalogueLoaded: Catalogue | null = null;
 
   private constructor(
@@ -40,8 +48,18 @@ export class Repository {
     readonly keys: StoreKeys,
     /** Directory for local caches of this store, or null for none. */
     readonly cacheDir: string | null,
+    warn: Warn = () => undefined,
   ) {
     this.gear = config.chunker.keyed ? keyedGearTable(keys.chunker) : publicGearTable();
+    const warned = new Set<string>();
+    this.indexAuth = {
+      sealerKey: (sealer) => indexSealerKey(keys.indexMac, sealer),
+      unauthenticated: (where) => {
+        if (warned.has(where)) return;
+        warned.add(where);
+        warn(`${where} is not authenticated (written before index format 2): see "Old indexes" in docs/COMMANDS.md to replace it`);
+      },
+    };
   }
 
   get id(): string {
@@ -79,7 +97,7 @@ export class Repository {
     const master = newMasterSecret();
     const keys = deriveKeys(master);
     const keyName = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
-    await backend.put(keyName, await wrapMaster(master, passphrase, config.id), { ifAbsent: true });
+    await backend.put(keyName, await wrapMaster(master, passphrase, config.id, options.kdfLogN), { ifAbsent: true });
     try {
       await backend.put('config', encodeConfig(keys.config, config), { ifAbsent: true });
     } catch (e) {
@@ -90,16 +108,15 @@ export class Repository {
     return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null);
   }
 
-  static async open(backend: Backend, passphrase: string, cacheRoot: string | null): Promise<Repository> {
+  static async open(backend: Backend, passphrase: string, cacheRoot: string | null, warn: Warn = () => undefined): Promise<Repository> {
     const config = await readConfig(backend);
-    const { master } = await unlock(backend, passphrase, config.id);
+    const { master } = await unlock(backend, passphrase, config, warn);
     const keys = deriveKeys(master);
-    checkConfigMac(keys.config, config);
-    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null);
+    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null, warn);
   }
 }
 
-/** The store's config, shape and version checked (its MAC is checked once a key is open). */
+/** The store's config, shape and version checked (its MAC is checked with each key tried, in unlock). */
 export async function readConfig(backend: Backend): Promise<StoredConfig> {
   try {
     return parseConfig(await backend.get('config'));
@@ -109,11 +126,28 @@ export async function readConfig(backend: Backend): Promise<StoredConfig> {
   }
 }
 
-/** Tries every key file; the first the passphrase opens, and the master secret in it. */
-export async function unlock(backend: Backend, passphrase: string, storeId: string): Promise<{ key: string; master: Buffer }> {
-  for await (const o of backend.list(KEYS_PREFIX)) {
-    const master = await unwrapMaster(await backend.get(o.key), passphrase, storeId, o.key);
-    if (master) return { key: o.key, master };
+/**
+ * Tries every key file; the first the passphrase opens whose master secret also verifies the
+ * config's MAC. A key file that cannot be used is skipped with a warning; one that opens but
+ * fails the config is skipped like a wrong passphrase, so that a planted key file tells an
+ * attacker nothing about the passphrase. An altered config therefore reads as a wrong passphrase.
+ */
+export async function unlock(backend: Backend, passphrase: string, config: StoredConfig, warn: Warn): Promise<{ key: string; master: Buffer }> {
+  // In name order, as S3 lists them, so that every backend tries key files alike.
+  const names: string[] = [];
+  for await (const o of backend.list(KEYS_PREFIX)) names.push(o.key);
+  for (const name of names.sort()) {
+    let file;
+    try {
+      file = parseKeyFile(await backend.get(name));
+    } catch (e) {
+      if (e instanceof NotFoundError) continue; // removed since listed (a concurrent key passwd)
+      if (!(e instanceof CorruptDataError || e instanceof UnsupportedFormatError)) throw e;
+      warn(`skipping key file ${name}: ${e.message}`);
+      continue;
+    }
+    const master = await unwrapMaster(file, passphrase, config.id);
+    if (master && configMacMatches(deriveKeys(master).config, config)) return { key: name, master };
   }
   throw new WrongPassphraseError();
 }

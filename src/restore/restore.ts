@@ -41,7 +41,8 @@ export async function restoreTar(
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
   const plan = new StretchPlan<string>();
-  await visitIndex(index(), opts.indexName ?? 'index', (item) => {
+  // Read whole, and so authenticated, before a byte is written.
+  await visitIndex(index(), opts.indexName ?? 'index', repo.indexAuth, (item) => {
     if (item.kind === 'entry' && item.record) noteBody(plan, item.record.body);
     else if (item.kind === 'trailer') noteBody(plan, item.trailer.tail);
   });
@@ -64,7 +65,7 @@ export async function restoreTar(
     }
   };
 
-  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName), job), plan, opts.readAhead ?? DEFAULT_WINDOW);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName ?? 'index', repo.indexAuth), job), plan, opts.readAhead ?? DEFAULT_WINDOW);
   // Many small pieces (headers, small files, padding) are gathered into large writes.
   let pending: Buffer[] = [];
   let pendingBytes = 0;

@@ -6,11 +6,10 @@
  * the user.
  */
 import { ArchivedError, DtarError } from '../errors';
-import { readIndex } from '../index/reader';
+import type { IndexItem } from '../index/reader';
 import type { Backend } from '../store/backend';
 import { planForPaths } from './plan';
 import { surveyBricks, summarize } from './state';
-import { indexFileBytes } from '../index/file';
 
 /** Some bricks a command needs are archived or still being restored. Exit code 4. */
 export class NotThawedError extends DtarError {
@@ -78,9 +77,9 @@ export function notThawedMessage(archived: number, restoring: number, hint: Thaw
  * Counts the bricks the hint's paths need that are not readable (one HEAD per brick) and
  * builds the refusal. Should the count itself fail, the refusal still names the fix.
  */
-export async function explainArchived(backend: Backend, hint: ThawHint): Promise<NotThawedError> {
+export async function explainArchived(backend: Backend, hint: ThawHint, items: () => AsyncIterable<IndexItem>): Promise<NotThawedError> {
   try {
-    const plan = await planForPaths(() => readIndex(indexFileBytes(hint.index), hint.index), hint.paths);
+    const plan = await planForPaths(items, hint.paths);
     const survey = summarize(await surveyBricks(backend, plan.bricks.map((b) => b.id)));
     const archived = survey.byState.archived.bricks;
     const restoring = survey.byState.restoring.bricks;
@@ -90,22 +89,12 @@ export async function explainArchived(backend: Backend, hint: ThawHint): Promise
   }
 }
 
-/**
- * Runs `read`; an ArchivedError from it becomes the NotThawedError for `hint`. `backend` may
- * be a function opening one, for callers that hold none: it is opened (and closed) only
- * when an archived brick was met.
- */
-export async function refuseArchived<T>(backend: Backend | (() => Promise<Backend>), hint: ThawHint, read: () => Promise<T>): Promise<T> {
+/** Runs `read`; an ArchivedError from it becomes the NotThawedError for `hint`, counted from the index's `items`. */
+export async function refuseArchived<T>(backend: Backend, hint: ThawHint, items: () => AsyncIterable<IndexItem>, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (e) {
     if (!(e instanceof ArchivedError)) throw e;
-    if (typeof backend !== 'function') throw await explainArchived(backend, hint);
-    const opened = await backend();
-    try {
-      throw await explainArchived(opened, hint);
-    } finally {
-      await opened.close();
-    }
+    throw await explainArchived(backend, hint, items);
   }
 }

@@ -10,8 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
 import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
-import { readIndex } from '../index/reader';
+import { Readable } from 'node:stream';
+import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
+import { storedCopyAuth } from '../index/seal';
 import { BodyCheck } from '../read/bodies';
 import type { Repository } from '../repo/repository';
 import { Semaphore } from '../store/limit';
@@ -21,6 +23,17 @@ import { scanCatalogue } from './catalogue-scan';
 export interface IndexSource {
   name: string;
   open(): AsyncIterable<Uint8Array>;
+  /** A copy from the store, which its sealing authenticates: no warning when it is of format version 1. */
+  stored: boolean;
+  /** Copies in the store that may be this index's: it is compared with the one that is. */
+  copies?: readonly StoredCopy[];
+}
+
+export interface StoredCopy {
+  /** As `dtar archives` names it. */
+  id: string;
+  /** The index tar it holds, authenticated by its sealing. */
+  load(): Promise<Buffer>;
 }
 
 export interface FileProblem {
@@ -54,13 +67,53 @@ const TAIL = '(end of archive)';
 
 /** The bodies of an index, with the name to report them under; checks the index is this store's. */
 async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: string; body: BodyRef }> {
-  for await (const item of readIndex(source.open(), source.name)) {
+  const auth = source.stored ? storedCopyAuth(repo.indexAuth) : repo.indexAuth;
+  for await (const item of readIndex(source.open(), source.name, auth)) {
     if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
       throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
     }
     if (item.kind === 'entry' && item.record) yield { path: item.header.path, body: item.record.body };
     if (item.kind === 'trailer') yield { path: TAIL, body: item.trailer.tail };
   }
+}
+
+/** Where `source` differs from `expected`, or null when they are the same bytes. */
+async function firstDifference(source: AsyncIterable<Uint8Array>, expected: Buffer): Promise<number | null> {
+  let at = 0;
+  for await (const piece of source) {
+    const want = expected.subarray(at, at + piece.length);
+    if (!want.equals(piece)) {
+      let i = 0;
+      while (i < want.length && want[i] === piece[i]) i++;
+      return at + i;
+    }
+    at += piece.length;
+  }
+  return at === expected.length ? null : at;
+}
+
+/**
+ * How the index differs from its sealed copy in the store, or null when it does not (or has
+ * no copy). Its copy is the candidate with its tag: for an index of format version 1, which
+ * has no MAC, this is what shows whether it was rewritten.
+ */
+async function copyProblem(source: IndexSource): Promise<string | null> {
+  if (!source.copies?.length) return null;
+  const tag = (await readIndexHeader(source.open(), source.name)).tag;
+  for (const copy of source.copies) {
+    let stored: Buffer;
+    try {
+      stored = await copy.load();
+    } catch (e) {
+      if (!(e instanceof BadIndexError || e instanceof CorruptDataError)) throw e;
+      return `its copy in the store (${copy.id}) cannot be read: ${e.message}`;
+    }
+    const at = await firstDifference(source.open(), stored);
+    if (at === null) return null;
+    if ((await readIndexHeader(Readable.from([stored]), copy.id)).tag !== tag) continue; // another backup of that name
+    return `differs from its copy in the store from byte ${at}: bring the copy back with 'dtar archives get ${copy.id}'`;
+  }
+  return null;
 }
 
 /** Damage found in the store (missing or corrupt objects), as opposed to failing to reach it. */
@@ -116,6 +169,10 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
       if (!(e instanceof BadIndexError || e instanceof CorruptDataError)) throw e;
       report.indexProblems.push({ index: source.name, problem: e.message });
     }
+  }
+  for (const source of readable) {
+    const problem = await copyProblem(source);
+    if (problem) report.indexProblems.push({ index: source.name, problem });
   }
   for (const [index, path] of missingChunk.values()) {
     report.fileProblems.push({ index, path, problem: "a chunk is missing from the catalogue (run 'dtar repair')" });

@@ -35,8 +35,8 @@ before(async () => {
   execFileSync('tar', ['cf', join(s.dir, 'in.tar'), '-C', src, 'big']);
   ok(await dtar(['init'], { env: s.env }), 'init');
   ok(await dtar(['ingest', join(s.dir, 'in.tar'), '-o', join(s.dir, 'in.idx')], { env: s.env }), 'ingest');
-  archive = await loadArchive(createReadStream(join(s.dir, 'in.idx')));
   repo = await Repository.open(openBackend(s.store), s.env.DTAR_PASSWORD!, null);
+  archive = await loadArchive(createReadStream(join(s.dir, 'in.idx')), { auth: repo.indexAuth });
 });
 
 after(async () => {

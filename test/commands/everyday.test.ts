@@ -31,10 +31,14 @@ test('ls lists what tar tvf lists, with real sizes, and -l and --json agree with
   assert.equal(missing.stderr, 'dtar: not in the archive: nope\n');
 });
 
-test('ls needs no store or passphrase: it reads only the index', async () => {
-  const r = await dtar({ HOME: f.tmp.path }, 'ls', f.index, 'dir/hello.txt');
-  assert.equal(r.code, 0);
+test("ls lists from the index alone, which the store's key authenticates", async () => {
+  const r = await dtar({ ...f.env, DTAR_STORE: undefined }, 'ls', f.index, 'dir/hello.txt');
+  assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.toString(), 'dir/hello.txt\n');
+  const none = await dtar({ HOME: f.tmp.path }, 'ls', f.index);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^dtar: no passphrase/);
+  assert.equal(none.stdout.length, 0);
 });
 
 test('cat writes one file, sparse holes as zeros, and follows a hard link', async () => {

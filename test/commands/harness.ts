@@ -10,6 +10,7 @@ import { run } from '../../src/cli/main';
 import { silentProgress } from '../../src/cli/progress';
 import type { Io } from '../../src/commands/context';
 import { makeTempDir, TempDir } from '../support/tmp';
+import { FAST_KDF } from '../support/dtar';
 
 export interface Result {
   code: number;
@@ -69,7 +70,7 @@ export async function buildTree(tree: string): Promise<void> {
 export async function makeFixture(label: string): Promise<Fixture> {
   const tmp = await makeTempDir(label);
   const store = join(tmp.path, 'store');
-  const env: NodeJS.ProcessEnv = { DTAR_PASSWORD: 'correct horse', DTAR_STORE: store, XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  const env: NodeJS.ProcessEnv = { DTAR_PASSWORD: 'correct horse', DTAR_STORE: store, XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   const tree = join(tmp.path, 'tree');
   await buildTree(tree);
   const tar = join(tmp.path, 'a.tar');

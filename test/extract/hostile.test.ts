@@ -11,12 +11,13 @@ import { encodeHeader, paxHeaderBlocks } from '../../src/tar/header';
 import { extractCrafted as extractCraftedIn, Extracted, file } from '../support/crafted';
 import { dtar } from '../commands/harness';
 import { makeTempDir, TempDir } from '../support/tmp';
+import { FAST_KDF } from '../support/dtar';
 
 let tmp: TempDir;
 let env: NodeJS.ProcessEnv;
 before(async () => {
   tmp = await makeTempDir('hostile');
-  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init')).code, 0);
 });
 after(() => tmp.cleanup());

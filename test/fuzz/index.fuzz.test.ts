@@ -1,9 +1,10 @@
 /**
  * Hostile index tars. Indexes of real corpus archives are mutated two ways: as they are
- * (the trailer's checksum then no longer matches), and "resealed": header checksums and the
- * trailer's index checksum recomputed after the mutation, as a buggy writer or someone
- * editing the file would leave it, so that the record decoder, the tar reader and the
- * restore and listing code behind them meet the damage. Restore (in-process, on the real
+ * (the trailer's checksum then no longer matches), and "resealed": header checksums, the
+ * trailer's index checksum and its MAC recomputed with the store's key after the mutation,
+ * as a buggy writer would leave it, so that the record decoder, the tar reader and the
+ * restore and listing code behind them meet the damage (test/reliability/forged-index.test.ts
+ * has the rewrites of someone without the key). Restore (in-process, on the real
  * store) and `dtar ls` (the real command line) must either succeed or fail with a typed
  * error (exit 1, 2 or 3, one line); restore of an unsealed mutation writes nothing; a
  * resealed restore that succeeds writes bytes only the index could have described. Never an
@@ -19,6 +20,7 @@ import { after, before, test } from 'node:test';
 import { DtarError } from '../../src/errors';
 import { encodeTrailer, parseMeta, parseTrailer } from '../../src/index/meta';
 import { readIndex } from '../../src/index/reader';
+import { OWNER_SEALER } from '../../src/index/seal';
 import { Repository } from '../../src/repo/repository';
 import { restoreTar } from '../../src/restore/restore';
 import { LocalBackend } from '../../src/store/local';
@@ -28,6 +30,7 @@ import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { Rng, seedFromEnv } from '../reliability/support';
 import { headerBlocks, mutate, mutateInPlace } from './mutate';
+import { FAST_KDF } from '../support/dtar';
 
 const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 150);
 const CASE_MS = 30_000;
@@ -70,13 +73,13 @@ async function sample(name: string, original: Buffer, index: Buffer): Promise<Sa
     index,
     body,
     headers: headerBlocks(body),
-    reseal: (b) => Buffer.concat([b, encodeTrailer(tag, { ...trailer, indexSha256: createHash('sha256').update(b).digest() }), Buffer.alloc(1024)]),
+    reseal: (b) => Buffer.concat([b, encodeTrailer(tag, { ...trailer, indexSha256: createHash('sha256').update(b).digest() }, repo.indexAuth.sealerKey(OWNER_SEALER)), Buffer.alloc(1024)]),
   };
 }
 
 before(async () => {
   tmp = await makeTempDir('fuzz-index');
-  env = { DTAR_PASSWORD: PASSPHRASE, DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  env = { DTAR_PASSWORD: PASSPHRASE, DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {
@@ -130,12 +133,12 @@ test(`${CASES} mutated index tars: restore and ls succeed or fail with a typed e
 
     // The reader alone, as every command uses it: typed errors only.
     try {
-      for await (const item of readIndex(Readable.from([index]))) void item;
+      for await (const item of readIndex(Readable.from([index]), 'index', repo.indexAuth)) void item;
     } catch (e) {
       assert.ok(e instanceof DtarError, `${what}: readIndex threw ${e instanceof Error ? e.stack : String(e)}`);
     }
 
-    // The real command line, on a sample of the cases (ls needs no store or key).
+    // The real command line, on a sample of the cases.
     if (i % 10 === 0) {
       await writeFile(file, index);
       const ls = await within(CASE_MS, dtar(env, 'ls', '-l', file), `${what}, ls`);

@@ -18,6 +18,7 @@ import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { Rng, seedFromEnv } from '../reliability/support';
 import { mutate } from './mutate';
+import { FAST_KDF } from '../support/dtar';
 
 const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 40);
 const CASE_MS = 60_000;
@@ -36,7 +37,7 @@ before(async () => {
   }
   assert.ok(inputs.length >= 8, 'several formats to mutate');
   tmp = await makeTempDir('fuzz-ingest');
-  env = { DTAR_PASSWORD: 'fuzz', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  env = { DTAR_PASSWORD: 'fuzz', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
 });
 after(() => tmp.cleanup());

@@ -18,13 +18,17 @@ import { IndexItem, readIndex } from '../../src/index/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
 import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
+import { FAST_KDF } from '../support/dtar';
+import { indexAuth } from '../support/index-auth';
+import type { IndexAuth } from '../../src/index/seal';
 
 let tmp: TempDir;
+let auth: IndexAuth;
 const indexes: string[] = [];
 
 before(async () => {
   tmp = await makeTempDir('index-file');
-  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {
@@ -34,6 +38,7 @@ before(async () => {
     indexes.push(index);
   }
   assert.ok(indexes.length >= 6);
+  auth = await indexAuth(env.DTAR_STORE, env.DTAR_PASSWORD);
 });
 after(() => tmp.cleanup());
 
@@ -46,7 +51,7 @@ function plain(item: IndexItem): unknown {
 
 async function collect(source: AsyncIterable<Uint8Array>, where: string): Promise<unknown[]> {
   const items: unknown[] = [];
-  for await (const item of readIndex(source, where)) items.push(plain(item));
+  for await (const item of readIndex(source, where, auth)) items.push(plain(item));
   return items;
 }
 
@@ -85,7 +90,7 @@ test("the trailer's entry count is read from the file's end, and only where it i
     let meta: { tag: string } | null = null;
     let entries = 0;
     let stated: number | null = null;
-    for await (const item of readIndex(indexFileBytes(index), index)) {
+    for await (const item of readIndex(indexFileBytes(index), index, auth)) {
       if (item.kind === 'meta') meta = item.meta;
       else if (item.kind === 'entry') entries++;
       else if (item.kind === 'trailer') stated = item.trailer.entries;
@@ -104,6 +109,6 @@ test("the trailer's entry count is read from the file's end, and only where it i
 });
 
 async function tagOf(index: string): Promise<string> {
-  for await (const item of readIndex(indexFileBytes(index), index)) if (item.kind === 'meta') return item.meta.tag;
+  for await (const item of readIndex(indexFileBytes(index), index, auth)) if (item.kind === 'meta') return item.meta.tag;
   throw new Error(`${index}: no meta`);
 }

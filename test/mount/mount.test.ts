@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadArchive } from '../../src/archive';
 import { brickKey } from '../../src/brick/format';
 import { dtar } from '../support/dtar';
+import { indexAuth } from '../support/index-auth';
 import { buildFixture, Fixture, isMountpoint, LONG_DIR, LONG_FILE, RunningMount, sh, startMount } from './fixture';
 
 async function lines(cmd: string, cwd: string): Promise<string[]> {
@@ -216,7 +217,7 @@ while True:
 
   test('a corrupted brick fails only the file that uses it, with EIO, reported once', async () => {
     // Find a brick that holds chunks of big.bin and of nothing else.
-    const archive = await loadArchive(createReadStream(f.index));
+    const archive = await loadArchive(createReadStream(f.index), { auth: await indexAuth(f.store, f.env.DTAR_PASSWORD!) });
     const t = archive.tree.tables;
     const users = new Map<number, Set<string>>();
     for (const e of archive.tree.walk()) {

@@ -48,7 +48,7 @@ export async function readFixture(): Promise<ReadFixture> {
   ok(await dtar(['ingest', join(s.dir, 'in.tar'), '-o', join(s.dir, 'in.idx')], { env: s.env }), 'ingest');
   const repo = await Repository.open(openBackend(s.store), s.env.DTAR_PASSWORD!, null);
   const files: ReadFixture['files'] = [];
-  for await (const item of readIndex(indexFileBytes(join(s.dir, 'in.idx')))) {
+  for await (const item of readIndex(indexFileBytes(join(s.dir, 'in.idx')), 'in.idx', repo.indexAuth)) {
     if (item.kind === 'entry' && item.record) files.push({ path: item.header.path, body: item.record.body, data: await readFile(join(src, item.header.path)) });
   }
   return {

@@ -10,12 +10,13 @@ import { after, before, test } from 'node:test';
 import { dir, extractCrafted, Extracted, file, hardlink, symlink } from '../support/crafted';
 import { dtar } from '../commands/harness';
 import { makeTempDir, type TempDir } from '../support/tmp';
+import { FAST_KDF } from '../support/dtar';
 
 let tmp: TempDir;
 let env: NodeJS.ProcessEnv;
 before(async () => {
   tmp = await makeTempDir('escape');
-  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path };
+  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
   assert.equal((await dtar(env, 'init')).code, 0);
 });
 after(() => tmp.cleanup());

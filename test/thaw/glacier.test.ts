@@ -10,14 +10,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readIndex } from '../../src/index/reader';
+import type { IndexAuth } from '../../src/index/seal';
+import { indexAuth } from '../support/index-auth';
 import { ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
 import { ingest, initStore, randomTar, s3Store, type S3Store } from '../s3/cli';
 
 /** An independent oracle: the brick keys holding chunks of members whose path starts with `prefix`. */
-async function bricksUnder(index: string, prefix: string): Promise<Set<string>> {
+async function bricksUnder(index: string, prefix: string, auth: IndexAuth): Promise<Set<string>> {
   const keys = new Set<string>();
-  for await (const item of readIndex(createReadStream(index))) {
+  for await (const item of readIndex(createReadStream(index), index, auth)) {
     const chunks = item.kind === 'entry' && item.header.path.startsWith(prefix) ? (item.record?.body.chunks ?? []) : item.kind === 'trailer' && prefix === '' ? item.trailer.tail.chunks : [];
     for (const c of chunks) {
       const hex = c.brick.toString('hex');
@@ -56,8 +58,9 @@ describe('Glacier thaw, end to end', () => {
     index = join(s.dir, 'home.index.tar');
     const summary = await ingest(s, tar, index, ['--storage-class', 'GLACIER']);
     assert.ok(summary.bricks >= 3, `several bricks (${summary.bricks})`);
-    all = await bricksUnder(index, '');
-    underB = await bricksUnder(index, 'b/');
+    const auth = await indexAuth(s.backend(), s.env.DTAR_PASSWORD!);
+    all = await bricksUnder(index, '', auth);
+    underB = await bricksUnder(index, 'b/', auth);
     assert.ok(underB.size > 0 && underB.size < all.size, `b/ needs some of the bricks (${underB.size} of ${all.size})`);
   });
   after(async () => {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { readIndex } from '../../src/index/reader';
+import type { IndexAuth } from '../../src/index/seal';
+import { indexAuth } from '../support/index-auth';
 import { planForPaths } from '../../src/thaw/plan';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
 
@@ -20,7 +22,8 @@ const run = promisify(execFile);
 describe('thaw plan', () => {
   let s: TestStore;
   let index: string;
-  const read = () => readIndex(createReadStream(index), index);
+  let auth: IndexAuth;
+  const read = () => readIndex(createReadStream(index), index, auth);
   /** Brick ids of the members whose path starts with `prefix`, straight from the index. */
   const bricksOf = async (prefix: string): Promise<Set<string>> => {
     const ids = new Set<string>();
@@ -44,6 +47,7 @@ describe('thaw plan', () => {
     await run('tar', ['-C', src, '--sort=name', '-cf', tar, 'a', 'b', 'c']);
     index = join(s.dir, 'in.idx');
     ok(await dtar(['ingest', tar, '-o', index, '--quiet'], { env: s.env }), 'ingest');
+    auth = await indexAuth(s.store, s.env.DTAR_PASSWORD!);
   });
   after(() => s.cleanup());
 
@@ -87,7 +91,7 @@ describe('thaw plan', () => {
       ok(await dtar(['init'], { env: other.env }), 'init other');
       const r = await dtar(['thaw', index], { env: other.env });
       assert.equal(r.code, 3, r.stderr);
-      assert.match(r.stderr, /this index belongs to store \w{8} .*not to the store at/);
+      assert.match(r.stderr, /this index belongs to store \w{8} .*not to the store opened/);
     } finally {
       await other.cleanup();
     }

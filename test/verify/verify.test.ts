@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { readIndex } from '../../src/index/reader';
+import { indexAuth } from '../support/index-auth';
 import { dtar, Fixture, makeFixture } from '../commands/harness';
 
 let f: Fixture;
@@ -46,7 +47,7 @@ test('a whole store verifies, with and without reading data, from the index or t
 
 /** An offset inside a chunk of a regular file (chunks sit in random order; the archive's tail is chunks too). */
 async function offsetInAFile(): Promise<number> {
-  for await (const item of readIndex(createReadStream(f.index))) {
+  for await (const item of readIndex(createReadStream(f.index), f.index, await indexAuth(f.store, f.env.DTAR_PASSWORD!))) {
     const c = item.kind === 'entry' ? item.record?.body.chunks[0] : undefined;
     if (c) return c.offset + 20;
   }
