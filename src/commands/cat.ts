@@ -4,7 +4,7 @@
  * hard link to its target), once more to fetch just its chunks.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { escapeName, UsageError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
 import { BodyLayout } from '../extract/layout';
 import { BodyPipeline } from '../extract/bodies';
@@ -38,22 +38,23 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   const { meta, repo } = await openIndexStore(io, index, flags);
   checkIndexStore(meta, repo);
   let entry = await findMember(index, memberKey(path));
-  if (!entry) throw new UsageError(`${path}: not in the archive`);
+  if (!entry) throw new UsageError(`${escapeName(path)}: not in the archive`);
   if (entry.header.type === 'hardlink') {
     const target: IndexEntry | null = await findMember(index, memberKey(entry.header.linkpath), entry.seq);
-    if (!target) throw new UsageError(`${path}: hard link to ${entry.header.linkpath}, which is not in the archive before it`);
+    if (!target) throw new UsageError(`${escapeName(path)}: hard link to ${escapeName(entry.header.linkpathBytes)}, which is not in the archive before it`);
     entry = target;
   }
   const h = entry.header;
   if (h.type !== 'file' && h.type !== 'contiguous') {
-    const what = h.type === 'symlink' ? `a symbolic link to ${h.linkpath}` : `a ${h.type}, not a file`;
-    throw new UsageError(`${path}: ${what}`);
+    const what = h.type === 'symlink' ? `a symbolic link to ${escapeName(h.linkpathBytes)}` : `a ${h.type}, not a file`;
+    throw new UsageError(`${escapeName(path)}: ${what}`);
   }
   const record = entry.record;
   if (!record) return;
-  const pipeline = new BodyPipeline(repo, [{ value: null, body: record.body, path: h.path }][Symbol.iterator]());
+  const shown = escapeName(h.pathBytes);
+  const pipeline = new BodyPipeline(repo, [{ value: null, body: record.body, path: shown }][Symbol.iterator]());
   await pipeline.next();
-  const layout = new BodyLayout(record.sparse, h.path);
+  const layout = new BodyLayout(record.sparse, shown);
   let at = 0;
   for (let data = await pipeline.read(); data; data = await pipeline.read()) {
     for (const piece of layout.place(data)) {

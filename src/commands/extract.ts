@@ -1,7 +1,7 @@
 /** `dtar extract INDEX [PATH...] -C DIR`: selected members (all when none) into a directory. */
 import { realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DamageFoundError, DtarError, UsageError } from '../errors';
+import { DamageFoundError, DtarError, jsonText } from '../errors';
 import { extractArchive, ExtractResult } from '../extract/extract';
 import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
@@ -9,7 +9,7 @@ import { formatBytes } from './format';
 import { openIndexStore } from './index-file';
 import { checkIndexStore } from './index-store';
 import { addStoreOptions } from './options';
-import { Selection } from '../archive/select';
+import { notInArchive, Selection } from '../archive/select';
 import { refuseArchivedFor } from './thaw';
 import { indexFileBytes } from '../index/file';
 
@@ -52,7 +52,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   const missing = selection.unmatched();
   if (result.damaged > 0) throw new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
   if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result);
-  if (missing.length > 0) throw new UsageError(`not in the archive: ${missing.join(', ')}`);
+  if (missing.length > 0) throw notInArchive(missing);
   return result;
 }
 
@@ -82,7 +82,7 @@ Examples:
       ),
   ).action(async (index: string, paths: string[], flags: ExtractFlags) => {
     const r = await refuseArchivedFor(io, index, paths, flags, () => extractCommand(io, index, paths, flags, process.getuid?.() === 0));
-    if (flags.json) io.stdout.write(JSON.stringify({ entries: r.entries, bytes: r.bytes }) + '\n');
+    if (flags.json) io.stdout.write(jsonText({ entries: r.entries, bytes: r.bytes }) + '\n');
     else if (!flags.quiet) io.stderr.write(`extracted ${r.entries} entries, ${formatBytes(r.bytes)}\n`);
   });
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { jsonText, UsageError } from '../errors';
 import { deriveKeys } from '../crypto/keys';
 import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { checkConfigMac } from '../repo/config';
@@ -71,7 +71,7 @@ export function register(program: Command, io: Io): void {
       ),
   ).action(async (flags: KeyFlags) => {
     const r = await keyPasswdCommand(io, flags);
-    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    if (flags.json) io.stdout.write(jsonText(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`passphrase changed: wrote ${r.added}, removed ${r.removed}\n`);
   });
 }

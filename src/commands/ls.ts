@@ -1,11 +1,11 @@
 /** `dtar ls INDEX [PATH...]`: the entries of a backup, from its index alone (no store, no passphrase). */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { escapeName, jsonText } from '../errors';
 import { readIndex } from '../index/reader';
 import type { Io } from './context';
 import { readIndexMeta } from './index-file';
 import { entryJson, longLine } from './listing';
-import { Selection } from '../archive/select';
+import { notInArchive, Selection } from '../archive/select';
 import { writeChunk } from './stdout';
 import { indexFileBytes } from '../index/file';
 
@@ -20,7 +20,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   let batch = '';
   for await (const item of readIndex(indexFileBytes(index), index)) {
     if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
-    batch += (flags.json ? JSON.stringify(entryJson(item)) : flags.long ? longLine(item) : item.header.path) + '\n';
+    batch += (flags.json ? jsonText(entryJson(item)) : flags.long ? longLine(item) : escapeName(item.header.pathBytes)) + '\n';
     if (batch.length > 64 * 1024) {
       await writeChunk(io.stdout, Buffer.from(batch));
       batch = '';
@@ -28,7 +28,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   }
   if (batch) await writeChunk(io.stdout, Buffer.from(batch));
   const missing = selection.unmatched();
-  if (missing.length > 0) throw new UsageError(`not in the archive: ${missing.join(', ')}`);
+  if (missing.length > 0) throw notInArchive(missing);
 }
 
 export function register(program: Command, io: Io): void {

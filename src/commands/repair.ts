@@ -1,6 +1,6 @@
 /** `dtar repair`: rebuild the chunk catalogue from the bricks' own tables. */
 import type { Command } from 'commander';
-import { DamageFoundError } from '../errors';
+import { DamageFoundError, jsonText } from '../errors';
 import { repairCatalogue } from '../verify/repair';
 import { Io, openRepository, StoreFlags } from './context';
 import { addStoreOptions } from './options';
@@ -15,7 +15,7 @@ export async function repairCommand(io: Io, flags: RepairFlags): Promise<void> {
   const repo = await openRepository(io, flags);
   const progress = flags.quiet ? null : io.progress('repair (reading brick tables)');
   const r = await repairCatalogue(repo, { dryRun: Boolean(flags.dryRun), onProgress: (d, t) => progress?.update(d, t) }).finally(() => progress?.done());
-  if (flags.json) io.stdout.write(JSON.stringify({ dryRun: Boolean(flags.dryRun), ...r }) + '\n');
+  if (flags.json) io.stdout.write(jsonText({ dryRun: Boolean(flags.dryRun), ...r }) + '\n');
   else {
     const lines: string[] = [];
     const verb = flags.dryRun ? 'would rebuild' : 'rebuilt';

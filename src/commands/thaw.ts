@@ -5,12 +5,13 @@
  * until all are readable. Needs only the index and the store, not the passphrase.
  */
 import type { Command } from 'commander';
-import { NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
+import { escapeName, jsonText, NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
 import type { IndexMeta } from '../index/meta';
 import { readIndex } from '../index/reader';
 import { parseConfig } from '../repo/config';
 import type { Backend, RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
+import { notInArchive } from '../archive/select';
 import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
 import { NotThawedError, notThawedMessage, refuseArchived, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
@@ -49,7 +50,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
 
   const meta = await readIndexMeta(index);
   const plan = await planForPaths(() => readIndex(indexFileBytes(index), index), paths);
-  if (plan.unmatched.length > 0) throw new UsageError(`not in the archive: ${plan.unmatched.join(', ')}`);
+  if (plan.unmatched.length > 0) throw notInArchive(plan.unmatched);
   const hint: ThawHint = { index, paths, store: flags };
   const progress = flags.quiet ? null : io.progress('thaw');
   const backend = backendFor(io, flags, meta.store);
@@ -101,7 +102,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
       report = { ...report, bricks: summarize(statuses), waitedSeconds: Math.round((Date.now() - started) / 100) / 10 };
       if (!flags.json) io.stdout.write(`all ${report.bricks.bricks} bricks readable after ${report.waitedSeconds} s${untilText(report.bricks)}\n`);
     }
-    if (flags.json) io.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+    if (flags.json) io.stdout.write(jsonText(reportJson(report)) + '\n');
     const missing = statuses.filter((s) => s.state === 'missing');
     if (missing.length > 0) {
       throw new NotFoundError(missing[0]!.key, `${missing.length === 1 ? '1 brick' : `${missing.length} bricks`} the index names ${missing.length === 1 ? 'is' : 'are'} missing from the store, first ${missing[0]!.id}`);
@@ -136,7 +137,7 @@ async function checkStore(backend: Backend, meta: IndexMeta): Promise<void> {
     throw e;
   }
   if (id !== meta.storeId) {
-    throw new WrongStoreError(`this index belongs to store ${meta.storeId.slice(0, 8)} (${meta.store}), not to the store at ${backend.location} (${id.slice(0, 8)}); give --store`);
+    throw new WrongStoreError(`this index belongs to store ${meta.storeId.slice(0, 8)} (${escapeName(meta.store)}), not to the store at ${backend.location} (${id.slice(0, 8)}); give --store`);
   }
 }
 

@@ -1,10 +1,11 @@
 /** `dtar verify [INDEX...] [--read-data]`: check that backups can be restored, and report what cannot. */
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { DamageFoundError } from '../errors';
+import { DamageFoundError, escapeName, jsonText } from '../errors';
 import { damageFound, IndexSource, verify, VerifyReport } from '../verify/verify';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
+import { pathJson } from './listing';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
 import { listStoredIndexes, loadStoredIndex } from './stored-indexes';
@@ -20,7 +21,7 @@ interface VerifyFlags extends StoreFlags {
 async function storedSources(repo: Repository): Promise<IndexSource[]> {
   const all = await listStoredIndexes(repo);
   return all.map((s) => ({
-    name: s.meta ? `${s.meta.name} (${s.id})` : s.id,
+    name: s.meta ? `${escapeName(s.meta.name)} (${s.id})` : s.id,
     async *open() {
       yield await loadStoredIndex(repo, s.key);
     },
@@ -32,7 +33,7 @@ function describe(r: VerifyReport): string {
   for (const p of r.indexProblems) lines.push(`damaged index ${p.index}: ${p.problem}`);
   for (const p of r.catalogueProblems) lines.push(`damaged catalogue segment ${p.segment}: ${p.problem}`);
   for (const p of r.brickProblems) lines.push(`damaged brick ${p.brick}: ${p.problem}`);
-  for (const p of r.fileProblems) lines.push(`damaged file ${p.index}: ${p.path}: ${p.problem}`);
+  for (const p of r.fileProblems) lines.push(`damaged file ${p.index}: ${escapeName(p.path)}: ${p.problem}`);
   return lines.map((l) => l + '\n').join('');
 }
 
@@ -49,7 +50,10 @@ export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlag
     progress?.done();
   }
   const bad = damageFound(report);
-  if (flags.json) io.stdout.write(JSON.stringify({ ok: !bad, readData: Boolean(flags.readData), ...report }) + '\n');
+  if (flags.json) {
+    const fileProblems = report.fileProblems.map((p) => ({ index: p.index, ...pathJson(p.path), problem: p.problem }));
+    io.stdout.write(jsonText({ ok: !bad, readData: Boolean(flags.readData), ...report, fileProblems }) + '\n');
+  }
   else {
     io.stdout.write(describe(report));
     if (!flags.quiet || bad) {

@@ -3,7 +3,12 @@
  * `exitCode` to the process exit status and prints `message` as one line.
  * Exit codes (README): 0 ok, 1 damage found, 2 usage or input error, 3 store or
  * key problem, 4 data not yet readable (archived in Glacier), 5 internal error.
+ * A name from an archive enters a message only through escapeName (names.ts).
  */
+import { escapeName } from './names';
+
+export { escapeName, jsonText } from './names';
+
 export type ErrorCode =
   | 'USAGE'
   | 'BAD_TAR'
@@ -74,13 +79,13 @@ export class UnsupportedFormatError extends DtarError {
 
 export class StoreNotFoundError extends DtarError {
   constructor(location: string) {
-    super('STORE_NOT_FOUND', `no dtar store at ${location}; create one with 'dtar init --store ${location}'`, 3);
+    super('STORE_NOT_FOUND', `no dtar store at ${escapeName(location)}; create one with 'dtar init --store ${escapeName(location)}'`, 3);
   }
 }
 
 export class StoreExistsError extends DtarError {
   constructor(location: string) {
-    super('STORE_EXISTS', `a dtar store already exists at ${location}`, 3);
+    super('STORE_EXISTS', `a dtar store already exists at ${escapeName(location)}`, 3);
   }
 }
 
@@ -135,10 +140,10 @@ export class BackendError extends DtarError {
   }
 }
 
-/** An archive entry would be written outside the extraction directory. */
+/** An archive entry would be written outside the extraction directory. `shown` is its name as escapeName shows it. */
 export class UnsafePathError extends DtarError {
-  constructor(path: string, why: string) {
-    super('UNSAFE_PATH', `refusing ${JSON.stringify(path)}: ${why}`, 2);
+  constructor(shown: string, why: string) {
+    super('UNSAFE_PATH', `refusing "${shown}": ${why}`, 2);
   }
 }
 

@@ -17,7 +17,7 @@ export interface BodyJob<T> {
   value: T;
   /** The body to fetch, or null for a job without one (it still comes out in order). */
   body: BodyRef | null;
-  /** Names the file in errors. */
+  /** Names the file in errors (escaped: see escapeName). */
   path: string;
 }
 

@@ -6,7 +6,7 @@
  * fetching only the chunks of what is written. A refused, damaged or unwritable entry is
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
-import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
+import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
@@ -94,7 +94,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
         alias = aliasFor.get(memberKey(h.path)) ?? null;
         if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) continue;
       }
-      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: escapeName(h.pathBytes) };
     }
   }
 
@@ -103,9 +103,9 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   for (let work = await pipeline.next(); work; work = await pipeline.next()) {
     const { entry, alias } = work;
     const h = entry.header;
-    const shown = alias ?? h.path;
+    const name = alias === null ? h.pathBytes : Buffer.from(alias);
     try {
-      const p = target.place(alias === null ? h.pathBytes : Buffer.from(alias), shown);
+      const p = target.place(name);
       if (target.strippedAbsolute && !warnedAbsolute) {
         warnedAbsolute = true;
         opts.warn("removing leading '/' from member names");
@@ -115,8 +115,8 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
         const key = memberKey(h.linkpath);
         const moved = aliasPlaced.get(key);
         if (moved === memberKey(h.path)) continue; // this link's own name already holds the contents
-        linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes, h.linkpath);
-        if (linkTarget.components.length === 0) throw new UnsafePathError(h.path, 'hard link to the target directory itself');
+        linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes);
+        if (linkTarget.components.length === 0) throw new UnsafePathError(p.display, 'hard link to the target directory itself');
       }
       const record = entry.record;
       const body = record ? { sparse: record.sparse, size: contentSize(entry), read: () => pipeline.read() } : null;
@@ -127,7 +127,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
       const problem = entryProblem(e);
       if (!problem) throw e;
       result[problem]++;
-      opts.warn(e instanceof DtarError ? e.message : `${shown}: ${(e as Error).message}`);
+      opts.warn(e instanceof DtarError ? e.message : `${escapeName(name)}: ${systemErrorReason(e) ?? (e as Error).message}`);
     }
   }
   await writer.finish();

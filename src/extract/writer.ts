@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { UnsafePathError } from '../errors';
+import { DtarError, systemErrorReason, UnsafePathError } from '../errors';
 import type { SparseInfo, TarHeader } from '../tar/types';
 import { BodyLayout } from './layout';
 import type { Placement, TargetDir } from './target';
@@ -160,7 +160,7 @@ export class EntryWriter {
         if (!(await lstat(d.placement.full)).isDirectory()) continue;
         await this.metadata(d.placement.full, d.header);
       } catch (e) {
-        this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${(e as Error).message}`);
+        this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${e instanceof DtarError ? e.message : (systemErrorReason(e) ?? (e as Error).message)}`);
       }
     }
   }

@@ -8,7 +8,7 @@
 import type Fuse from 'fuse-native';
 import { LRUCache } from 'lru-cache';
 import type { ArchiveTree, ContentReader, InodeStat, OpenFile } from '../archive';
-import { ArchivedError } from '../errors';
+import { ArchivedError, escapeName } from '../errors';
 
 const BLOCK = 4096;
 const READERS = 256;
@@ -65,7 +65,7 @@ export class ArchiveFilesystem {
     const key = `${ino}\0${line}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.options.report(`${line} (reads of ${this.tree.pathOf(ino)} fail with EIO)`);
+    this.options.report(`${line} (reads of ${escapeName(this.tree.pathOf(ino))} fail with EIO)`);
   }
 
   operations(): Fuse.Operations {

@@ -16,7 +16,7 @@ export interface ReadAheadOptions {
 
 export const DEFAULT_READ_AHEAD: ReadAheadOptions = { aheadBytes: 64 * 1024 * 1024, parallel: 8 };
 
-/** Adds the file's name to an error about a brick, keeping its type. */
+/** Adds the file's name (escaped: see escapeName) to an error about a brick, keeping its type. */
 export function inFile(e: unknown, path: string): unknown {
   return e instanceof DtarError ? e.withContext(path) : e;
 }

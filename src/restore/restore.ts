@@ -9,7 +9,7 @@ import { createHash, Hash } from 'node:crypto';
 import { OpenPool } from '../brick/open-pool';
 import { ChunkReader } from '../brick/reader';
 import { SPAN_BYTES, spanChunkLimit } from '../brick/reads';
-import { CorruptDataError, WrongStoreError } from '../errors';
+import { CorruptDataError, escapeName, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
@@ -118,7 +118,7 @@ export async function restoreTar(
       switch (item.kind) {
         case 'meta':
           if (item.meta.storeId !== repo.id) {
-            throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+            throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
           }
           break;
         case 'global':
@@ -127,7 +127,7 @@ export async function restoreTar(
         case 'entry':
           await push({ kind: 'bytes', data: item.original() });
           if (item.record) {
-            await pushBody(item.record.body, item.header.path);
+            await pushBody(item.record.body, escapeName(item.header.pathBytes));
             await push({ kind: 'bytes', data: item.padding });
           }
           break;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, errnoCode, NotFoundError, ObjectExistsError } from '../errors';
+import { BackendError, errnoCode, escapeName, NotFoundError, ObjectExistsError } from '../errors';
 import { makeDirs } from '../fs/make-dirs';
 import { trackTemp, untrackTemp } from '../fs/temp-files';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
@@ -234,7 +234,7 @@ export class LocalBackend implements Backend {
   }
 
   private fail(op: string, key: string, err: unknown): BackendError {
-    return new BackendError(`local store ${this.location}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
+    return new BackendError(`local store ${escapeName(this.location)}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
   }
 }
 

@@ -6,7 +6,7 @@
  * layer: S3Backend runs the SDK with retries off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackendError, ObjectExistsError } from '../errors';
+import { BackendError, escapeName, ObjectExistsError } from '../errors';
 import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier } from './backend';
 import { describeFault, isTransient } from './errors';
 
@@ -123,7 +123,7 @@ export class RetryBackend implements Backend {
       const root = err instanceof BackendError && err.cause !== undefined ? err.cause : err;
       const tries = attempt + 1;
       throw new BackendError(
-        `${this.location}: ${op} ${key}: failed ${tries === 1 ? 'once, not retried' : `${tries} times`}: ${describeFault(root)}`,
+        `${escapeName(this.location)}: ${op} ${key}: failed ${tries === 1 ? 'once, not retried' : `${tries} times`}: ${describeFault(root)}`,
         { cause: err },
       );
     }

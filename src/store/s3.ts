@@ -20,7 +20,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ArchivedError, BackendError, NotFoundError, ObjectExistsError, UsageError } from '../errors';
+import { ArchivedError, BackendError, escapeName, NotFoundError, ObjectExistsError, UsageError } from '../errors';
 import {
   STORAGE_CLASSES,
   type Backend,
@@ -269,7 +269,7 @@ export class S3Backend implements Backend {
   }
 
   private fail(op: string, key: string, err: unknown): BackendError {
-    return new BackendError(`${this.location}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
+    return new BackendError(`${escapeName(this.location)}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
   }
 }
 

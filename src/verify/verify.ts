@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
-import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
+import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, escapeName, WrongStoreError } from '../errors';
 import { readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
@@ -25,7 +25,8 @@ export interface IndexSource {
 
 export interface FileProblem {
   index: string;
-  path: string;
+  /** The file's name exactly (it need not be UTF-8). */
+  path: Buffer;
   problem: string;
 }
 
@@ -50,15 +51,15 @@ export interface VerifyOptions {
   onProgress?(done: number, total: number | null): void;
 }
 
-const TAIL = '(end of archive)';
+const TAIL = Buffer.from('(end of archive)');
 
 /** The bodies of an index, with the name to report them under; checks the index is this store's. */
-async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: string; body: BodyRef }> {
+async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: Buffer; body: BodyRef }> {
   for await (const item of readIndex(source.open(), source.name)) {
     if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
-      throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+      throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
     }
-    if (item.kind === 'entry' && item.record) yield { path: item.header.path, body: item.record.body };
+    if (item.kind === 'entry' && item.record) yield { path: item.header.pathBytes, body: item.record.body };
     if (item.kind === 'trailer') yield { path: TAIL, body: item.trailer.tail };
   }
 }
@@ -96,7 +97,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 
   // Pass 1: chunks against the catalogue, and the bricks needed.
   const needed = new Set<string>();
-  const missingChunk = new Map<string, [string, string]>();
+  const missingChunk = new Map<string, [string, Buffer]>();
   const readable: IndexSource[] = [];
   for (const source of sources) {
     try {
@@ -106,7 +107,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
           report.chunks++;
           needed.add(c.brick.toString('hex'));
           if (!catalogue.chunks.has(c.id)) {
-            const key = `${source.name}\0${path}`;
+            const key = `${source.name}\0${path.toString('latin1')}`;
             if (!missingChunk.has(key)) missingChunk.set(key, [source.name, path]);
           }
         }
