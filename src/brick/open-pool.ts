@@ -1,6 +1,6 @@
 /**
  * A pool of workers that open sealed chunks (see open-worker.ts). Requests go to the worker
- * with the fewest in flight; a failure comes back as the CorruptDataError it would have been.
+ * with the fewest in flight; a failure comes back as the CorruptDataError (or UnsupportedFormatError) it would have been.
  * The sealed bytes go to a worker in one compact buffer, which comes back with the reply and
  * is reused; plaintexts are written into buffers of the caller's pool when it gives one.
  */
@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import { BufferPool } from './buffer-pool';
 import type { OpenReply, OpenRequest, OpenWorkerData } from './open-worker';
 
@@ -133,7 +133,7 @@ export class OpenPool {
     if (!job) return;
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
-    if (!r.ok) return job.reject(new CorruptDataError(r.message));
+    if (!r.ok) return job.reject(r.newer ? new UnsupportedFormatError(r.newer.what, r.newer.version) : new CorruptDataError(r.message));
     if (r.bytes) this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
     const out = r.plains.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     job.resolve(out);

@@ -4,7 +4,7 @@
  * first chunk that failed and why.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DtarError } from '../errors';
+import { DtarError, UnsupportedFormatError } from '../errors';
 import { openChunk } from './chunk-codec';
 
 export interface OpenWorkerData {
@@ -28,7 +28,9 @@ export interface OpenRequest {
 }
 
 /** On success `bytes` comes back too (moved) when the request says so, for its sender to reuse. */
-export type OpenReply = { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array | null } | { seq: number; ok: false; message: string };
+export type OpenReply =
+  | { seq: number; ok: true; plains: Uint8Array[]; bytes: Uint8Array | null }
+  | { seq: number; ok: false; message: string; newer?: { what: string; version: string } };
 
 const init = workerData as OpenWorkerData;
 const dataKey = Buffer.from(init.dataKey);
@@ -56,7 +58,8 @@ parentPort?.on('message', (r: OpenRequest) => {
     reply = { seq: r.seq, ok: true, plains, bytes: r.recycle ? r.bytes : null };
   } catch (e) {
     moved.clear();
-    reply = { seq: r.seq, ok: false, message: e instanceof DtarError ? e.message : String(e) };
+    const newer = e instanceof UnsupportedFormatError ? { what: e.what, version: String(e.version) } : undefined;
+    reply = { seq: r.seq, ok: false, message: e instanceof DtarError ? e.message : String(e), newer };
   }
   parentPort!.postMessage(reply, [...moved]);
 });

@@ -1,6 +1,6 @@
 /** `dtar repair`: rebuild the chunk catalogue from the bricks' own tables. */
 import type { Command } from 'commander';
-import { DamageFoundError, jsonText } from '../errors';
+import { DamageFoundError, DtarError, jsonText } from '../errors';
 import { repairCatalogue } from '../verify/repair';
 import { Io, openRepository, StoreFlags } from './context';
 import { addStoreOptions } from './options';
@@ -9,6 +9,13 @@ interface RepairFlags extends StoreFlags {
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+/** Repair left objects of a newer format alone; each was reported already. */
+class NewerFormatsLeftError extends DtarError {
+  constructor(n: number) {
+    super('UNSUPPORTED_FORMAT', `${n} catalogue segments or bricks are of a newer format and were left alone (see above); upgrade dtar`, 2);
+  }
 }
 
 export async function repairCommand(io: Io, flags: RepairFlags): Promise<void> {
@@ -22,6 +29,7 @@ export async function repairCommand(io: Io, flags: RepairFlags): Promise<void> {
     for (const s of r.damagedSegments) lines.push(`damaged catalogue segment ${s}${flags.dryRun ? ' (would be removed)' : ' removed'}`);
     for (const b of r.rebuilt) lines.push(`${verb} the catalogue record of brick ${b}`);
     for (const u of r.unreadable) lines.push(`cannot read brick ${u.brick}: ${u.problem}`);
+    for (const n of r.newer) lines.push(`left alone: ${n.problem}`);
     lines.push(
       r.rebuilt.length + r.damagedSegments.length === 0
         ? `catalogue complete: all ${r.bricks} bricks listed`
@@ -30,6 +38,7 @@ export async function repairCommand(io: Io, flags: RepairFlags): Promise<void> {
     io.stderr.write(lines.map((l) => l + '\n').join(''));
   }
   if (r.unreadable.length > 0) throw new DamageFoundError(`${r.unreadable.length} bricks could not be read and are still missing from the catalogue`);
+  if (r.newer.length > 0) throw new NewerFormatsLeftError(r.newer.length);
 }
 
 export function register(program: Command, io: Io): void {

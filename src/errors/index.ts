@@ -72,9 +72,26 @@ export class BadIndexError extends DtarError {
 
 /** A format version this build does not know (written by a newer dtar). */
 export class UnsupportedFormatError extends DtarError {
-  constructor(what: string, version: unknown) {
+  constructor(
+    readonly what: string,
+    readonly version: unknown,
+  ) {
     super('UNSUPPORTED_FORMAT', `${what} has format version ${String(version)}, which this dtar does not support; upgrade dtar`, 2);
   }
+}
+
+/**
+ * The version in a binary format's magic (docs/FORMAT.md): `magic` is the newest this dtar
+ * reads, its byte at `versionAt` the version as an ASCII digit. Null when `bytes` do not start
+ * with that magic in any version; UnsupportedFormatError for a higher version (a newer dtar's).
+ */
+export function magicVersion(bytes: Uint8Array, magic: Uint8Array, versionAt: number, what: () => string): number | null {
+  if (bytes.length < magic.length) return null;
+  for (let i = 0; i < magic.length; i++) if (i !== versionAt && bytes[i] !== magic[i]) return null;
+  const version = bytes[versionAt]! - 0x30;
+  if (version < 1 || version > 9) return null;
+  if (version > magic[versionAt]! - 0x30) throw new UnsupportedFormatError(what(), version);
+  return version;
 }
 
 export class StoreNotFoundError extends DtarError {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import { open, seal } from '../crypto/aead';
-import { BadIndexError, CorruptDataError } from '../errors';
+import { BadIndexError, CorruptDataError, magicVersion } from '../errors';
 
 export const INDEXES_PREFIX = 'indexes/';
 const MAGIC = Buffer.from('DTIDX1\0\0');
@@ -78,7 +78,7 @@ export async function* encodeIndexCopy(dataKey: Buffer, meta: IndexCopyMeta, ind
 }
 
 export function decodeIndexCopyMeta(dataKey: Buffer, head: Buffer, where: string): { meta: IndexCopyMeta; dataOffset: number } {
-  if (head.length < 12 || !head.subarray(0, 8).equals(MAGIC)) throw new BadIndexError(`${where}: not a stored dtar index`);
+  if (head.length < 12 || magicVersion(head, MAGIC, 5, () => `stored index ${where}`) !== 1) throw new BadIndexError(`${where}: not a stored dtar index`);
   const n = head.readUInt32LE(8);
   if (12 + n > head.length) throw new BadIndexError(`${where}: stored index header truncated`);
   const meta = JSON.parse(open(dataKey, head.subarray(12, 12 + n), META_AAD, where).toString('utf8')) as IndexCopyMeta;

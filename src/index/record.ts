@@ -12,7 +12,7 @@
  *   follow here: u32 length | bytes.
  * All integers little-endian. Padding is stored only when the original was not all zeros.
  */
-import { BadIndexError } from '../errors';
+import { BadIndexError, magicVersion } from '../errors';
 import type { SparseInfo } from '../tar/types';
 
 export const RECORD_MAGIC = Buffer.from('DTR1');
@@ -214,7 +214,10 @@ const MAGIC_WORD = RECORD_MAGIC.readUInt32LE(0);
 export function decodeRecord(buf: Buffer, place: Where): BodyRecord {
   const c = new Cursor(buf, place);
   c.need(4);
-  if (buf.readUInt32LE(0) !== MAGIC_WORD) throw new BadIndexError(`${c.where}: not a dtar body record`);
+  if (buf.readUInt32LE(0) !== MAGIC_WORD) {
+    magicVersion(buf, RECORD_MAGIC, 3, () => `the body record of ${c.where}`); // throws for a newer record
+    throw new BadIndexError(`${c.where}: not a dtar body record`);
+  }
   c.pos = 4;
   const mode = c.u8();
   let header: HeaderRestore;

@@ -11,7 +11,7 @@ import { openChunk } from '../brick/chunk-codec';
 import type { ChunkPlace } from '../brick/reader';
 import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import type { Backend } from '../store/backend';
 
 export class BrickCopy {
@@ -35,7 +35,8 @@ export class BrickCopy {
       const table = parseTrailer(bytes.subarray(Math.max(0, bytes.length - BRICK_TRAILER_SIZE)), bytes.length, where);
       decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
     } catch (e) {
-      if (!(e instanceof CorruptDataError)) throw e;
+      // A newer version is believed only from a brick whose bytes match its name; otherwise it is damage.
+      if (!(e instanceof CorruptDataError || (e instanceof UnsupportedFormatError && problem !== null))) throw e;
       problem ??= e.message.replace(`${where}: `, '');
     }
     const path = join(dir, hex);
