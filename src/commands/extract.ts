@@ -17,6 +17,16 @@ interface ExtractFlags extends StoreFlags {
   directory: string;
   quiet?: boolean;
   json?: boolean;
+  /** --same-owner / --no-same-owner; unset: GNU tar's default for the user. */
+  sameOwner?: boolean;
+  /** --same-permissions / --no-same-permissions; likewise. */
+  samePermissions?: boolean;
+}
+
+/** Who extracts: root may create devices, and by default (as with GNU tar) gets owners and modes as archived. */
+export interface Extractor {
+  root: boolean;
+  umask: number;
 }
 
 /** Some entries were refused or could not be written; each was reported already. */
@@ -27,7 +37,7 @@ class ExtractIncompleteError extends DtarError {
   }
 }
 
-export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, asRoot: boolean): Promise<ExtractResult> {
+export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
   const { meta, repo } = await openIndexStore(io, index, flags);
   checkIndexStore(meta, repo);
   await makeDirs(flags.directory);
@@ -39,7 +49,8 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
     result = await extractArchive(repo, () => indexFileBytes(index), dir, {
       indexName: index,
       selection,
-      asRoot,
+      asRoot: who.root,
+      preserve: { owner: flags.sameOwner ?? who.root, permissions: flags.samePermissions ?? who.root, umask: who.umask },
       warn: (m) => {
         progress?.done();
         io.stderr.write(`dtar: ${m}\n`);
@@ -64,12 +75,20 @@ export function register(program: Command, io: Io): void {
       .argument('[PATH...]', 'only these members (a directory extracts everything below it); default: all')
       .description('extract files from a backup into a directory, fetching only their chunks')
       .option('-C, --directory <DIR>', 'extract into DIR (created if missing)', '.')
+      .option('--same-owner', 'give files their archived numeric owner and group (default as root)')
+      .option('--no-same-owner', 'files belong to the user extracting (default for other users)')
+      .option('-p, --same-permissions', 'modes exactly as archived, setuid, setgid and sticky bits included (default as root)')
+      .option('--no-same-permissions', "only the archived read/write/execute bits, less the umask's (default for other users)")
       .addHelpText(
         'after',
         `
-Restores contents (sparse files with holes), modes as archived, modification times, symbolic
-and hard links and FIFOs; as root also numeric owners and device nodes. Extended attributes
-are not restored. Existing files are replaced.
+Restores contents (sparse files with holes), modification times, symbolic and hard links and
+FIFOs; as root also device nodes. Owners and modes as GNU tar does: as root, by default,
+numeric owners and modes exactly as archived (setuid bits included), as 'tar -xp' does;
+for other users, files are theirs and modes lose setuid, setgid, sticky and the umask's bits.
+--no-same-owner and --no-same-permissions give root the other users' behaviour (use both
+to extract an untrusted backup as root). Extended attributes are not restored. Existing
+files are replaced.
 
 Safety: a leading '/' is removed from member names (as GNU tar does); a member with a '..'
 component, a hard link pointing outside DIR, and anything that would be written through a
@@ -78,10 +97,11 @@ message, and the other members are still extracted (exit code 2).
 
 Examples:
   dtar extract home.index.tar -C /tmp/restore
-  dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore`,
+  dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore
+  dtar extract --no-same-owner --no-same-permissions untrusted.index.tar -C /tmp/look`,
       ),
   ).action(async (index: string, paths: string[], flags: ExtractFlags) => {
-    const r = await refuseArchivedFor(io, index, paths, flags, () => extractCommand(io, index, paths, flags, process.getuid?.() === 0));
+    const r = await refuseArchivedFor(io, index, paths, flags, () => extractCommand(io, index, paths, flags, { root: process.getuid?.() === 0, umask: process.umask() }));
     if (flags.json) io.stdout.write(jsonText({ entries: r.entries, bytes: r.bytes }) + '\n');
     else if (!flags.quiet) io.stderr.write(`extracted ${r.entries} entries, ${formatBytes(r.bytes)}\n`);
   });

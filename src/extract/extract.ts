@@ -12,13 +12,15 @@ import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
 import { BodyJob, BodyPipeline } from './bodies';
 import { Placement, TargetDir } from './target';
-import { EntryWriter } from './writer';
+import { EntryWriter, Preserve } from './writer';
 
 export interface ExtractOptions {
   /** What errors call the index (its file name). */
   indexName?: string;
   selection: Selection;
+  /** Create devices (only root may). */
   asRoot: boolean;
+  preserve: Preserve;
   /** A problem with one entry, reported as it happens. */
   warn(message: string): void;
   onProgress?(done: number, total: number): void;
@@ -76,6 +78,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
     asRoot: opts.asRoot,
+    preserve: opts.preserve,
     warn: opts.warn,
     onBytes: (n) => {
       result.bytes += n;
