@@ -6,7 +6,7 @@
  */
 import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, NotFoundError } from '../errors';
-import type { Backend, ByteRange } from '../store/backend';
+import type { Backend, ByteRange, WholeObject } from '../store/backend';
 import { openChunk } from './chunk-codec';
 import { BrickChunk, brickKey } from './format';
 import type { BufferPool } from './buffer-pool';
@@ -16,16 +16,16 @@ import type { OpenPool, SealedPiece } from './open-pool';
  * Brick `hex` from the store, whole or the range asked for (which must come back complete),
  * possibly read into `into` (see Backend.get). Errors name the brick; callers add the file.
  */
-export async function readBrick(backend: Pick<Backend, 'get'>, hex: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+export async function readBrick(backend: Pick<Backend, 'get'>, hex: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer> {
   const key = brickKey(hex);
   let bytes: Buffer;
   try {
-    bytes = await backend.get(key, range, into);
+    bytes = await backend.get(key, want, into);
   } catch (e) {
     if (e instanceof NotFoundError) throw new NotFoundError(key, `brick ${hex} is missing from the store`);
     throw e;
   }
-  if (range && bytes.length !== range.length) throw new CorruptDataError(`brick ${hex} is truncated`);
+  if ('offset' in want && bytes.length !== want.length) throw new CorruptDataError(`brick ${hex} is truncated`);
   return bytes;
 }
 

@@ -43,7 +43,7 @@ export async function archivesGetCommand(io: Io, name: string, flags: GetFlags):
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write an index to a terminal: give -o INDEX or redirect stdout');
   const repo = await openRepository(io, flags);
   const stored = findStoredIndex(await listStoredIndexes(repo), name);
-  const index = await loadStoredIndex(repo, stored.key);
+  const index = await loadStoredIndex(repo, stored);
   if (!flags.output) return writeChunk(io.stdout, index);
   const tmp = await tempFileFor(flags.output);
   try {

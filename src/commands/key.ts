@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { deriveKeys } from '../crypto/keys';
-import { KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
+import { KEY_FILE_MAX, KEYS_PREFIX, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { checkConfigMac } from '../repo/config';
 import { readConfig, unlock } from '../repo/repository';
 import { backendFor, Io, passphrase, StoreFlags } from './context';
@@ -50,7 +50,7 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   const wrapped = await wrapMaster(found.master, fresh, storeId);
   await backend.put(added, wrapped, { ifAbsent: true });
   // The new key file must open before the old one goes: otherwise the store would be locked for good.
-  const check = await unwrapMaster(await backend.get(added), fresh, storeId, added);
+  const check = await unwrapMaster(await backend.get(added, { maxLength: KEY_FILE_MAX }), fresh, storeId, added);
   if (!check?.equals(found.master)) {
     await backend.delete(added);
     throw new UsageError('the new key file did not read back correctly; the old passphrase still works');

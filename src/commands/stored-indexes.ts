@@ -54,7 +54,7 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
   return newest;
 }
 
-/** The index tar of a stored copy, every segment authenticated. */
-export async function loadStoredIndex(repo: Repository, key: string): Promise<Buffer> {
-  return Buffer.concat([...decodeIndexCopy(repo.keys.data, await repo.backend.get(key), key)]);
+/** The index tar of a stored copy (no longer than listed), every segment authenticated. */
+export async function loadStoredIndex(repo: Repository, stored: Pick<StoredIndex, 'key' | 'size'>): Promise<Buffer> {
+  return Buffer.concat([...decodeIndexCopy(repo.keys.data, await repo.backend.get(stored.key, { maxLength: stored.size }), stored.key)]);
 }

@@ -5,10 +5,10 @@
  * until all are readable. Needs only the index and the store, not the passphrase.
  */
 import type { Command } from 'commander';
-import { escapeName, jsonText, NotFoundError, StoreNotFoundError, UsageError, WrongStoreError } from '../errors';
+import { escapeName, jsonText, NotFoundError, UsageError, WrongStoreError } from '../errors';
 import type { IndexMeta } from '../index/meta';
 import { readIndex } from '../index/reader';
-import { parseConfig } from '../repo/config';
+import { readConfig } from '../repo/repository';
 import type { Backend, RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
 import { notInArchive } from '../archive/select';
@@ -129,13 +129,7 @@ export function refuseArchivedFor<T>(io: Io, index: string, paths: readonly stri
  * for retrievals.
  */
 async function checkStore(backend: Backend, meta: IndexMeta): Promise<void> {
-  let id: string;
-  try {
-    id = parseConfig(await backend.get('config')).id;
-  } catch (e) {
-    if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
-    throw e;
-  }
+  const { id } = await readConfig(backend);
   if (id !== meta.storeId) {
     throw new WrongStoreError(`this index belongs to store ${meta.storeId.slice(0, 8)} (${escapeName(meta.store)}), not to the store at ${backend.location} (${id.slice(0, 8)}); give --store`);
   }

@@ -23,7 +23,7 @@ async function storedSources(repo: Repository): Promise<IndexSource[]> {
   return all.map((s) => ({
     name: s.meta ? `${escapeName(s.meta.name)} (${s.id})` : s.id,
     async *open() {
-      yield await loadStoredIndex(repo, s.key);
+      yield await loadStoredIndex(repo, s);
     },
   }));
 }

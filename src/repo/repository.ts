@@ -14,8 +14,8 @@ import { deriveKeys, newMasterSecret, StoreKeys } from '../crypto/keys';
 import { NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Catalogue } from '../catalogue/catalogue';
-import { checkConfigMac, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
-import { KEYS_PREFIX, unwrapMaster, wrapMaster } from './keyfile';
+import { checkConfigMac, CONFIG_MAX, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
+import { KEY_FILE_MAX, KEYS_PREFIX, unwrapMaster, wrapMaster } from './keyfile';
 
 export const DEFAULT_BRICK_SIZE = 32 * 1024 * 1024;
 
@@ -102,7 +102,7 @@ export class Repository {
 /** The store's config, shape and version checked (its MAC is checked once a key is open). */
 export async function readConfig(backend: Backend): Promise<StoredConfig> {
   try {
-    return parseConfig(await backend.get('config'));
+    return parseConfig(await backend.get('config', { maxLength: CONFIG_MAX }));
   } catch (e) {
     if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
     throw e;
@@ -112,7 +112,7 @@ export async function readConfig(backend: Backend): Promise<StoredConfig> {
 /** Tries every key file; the first the passphrase opens, and the master secret in it. */
 export async function unlock(backend: Backend, passphrase: string, storeId: string): Promise<{ key: string; master: Buffer }> {
   for await (const o of backend.list(KEYS_PREFIX)) {
-    const master = await unwrapMaster(await backend.get(o.key), passphrase, storeId, o.key);
+    const master = await unwrapMaster(await backend.get(o.key, { maxLength: KEY_FILE_MAX }), passphrase, storeId, o.key);
     if (master) return { key: o.key, master };
   }
   throw new WrongPassphraseError();

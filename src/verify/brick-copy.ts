@@ -24,10 +24,11 @@ export class BrickCopy {
   /**
    * Downloads and checks a brick. A damaged one is still kept, with what is wrong with it:
    * its chunks are checked one by one, so that only the files using damaged chunks are
-   * reported. Throws NotFoundError when it is missing.
+   * reported. `size` is its size in the store: a longer answer is refused. Throws
+   * NotFoundError when it is missing.
    */
-  static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
-    const bytes = await readBrick(backend, hex);
+  static async fetch(backend: Backend, keys: StoreKeys, hex: string, size: number, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
+    const bytes = await readBrick(backend, hex, { maxLength: size });
     const where = `brick ${hex}`;
     let problem: string | null = null;
     if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) problem = 'contents do not match its name (damaged or truncated)';

@@ -9,7 +9,7 @@ import { CATALOGUE_PREFIX } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { decodeSegment } from '../catalogue/segment';
 import { CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
-import type { Backend } from '../store/backend';
+import type { Backend, ObjectInfo } from '../store/backend';
 
 export interface CatalogueScan {
   /** Every chunk in a readable segment (brick: the order its brick was first seen in). */
@@ -28,14 +28,14 @@ export interface CatalogueScan {
 
 export async function scanCatalogue(backend: Backend, dataKey: Buffer, opts: { listNewer?: boolean } = {}): Promise<CatalogueScan> {
   const scan: CatalogueScan = { chunks: new ChunkTable(), bricks: new Map(), plainBytes: 0, sealedBytes: 0, segments: [], damaged: [], newer: [] };
-  const keys: string[] = [];
-  for await (const o of backend.list(CATALOGUE_PREFIX)) keys.push(o.key);
-  keys.sort();
+  const listed: ObjectInfo[] = [];
+  for await (const o of backend.list(CATALOGUE_PREFIX)) listed.push(o);
+  listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const order = new Map<string, number>();
-  for (const key of keys) {
+  for (const { key, size } of listed) {
     let records;
     try {
-      records = decodeSegment(dataKey, await backend.get(key), key);
+      records = decodeSegment(dataKey, await backend.get(key, { maxLength: size }), key);
     } catch (e) {
       if (e instanceof NotFoundError) continue; // merged away since the listing
       if (e instanceof UnsupportedFormatError && opts.listNewer) scan.newer.push({ key, message: e.message });

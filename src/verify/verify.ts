@@ -125,25 +125,24 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 
   // Each brick: exists, has the recorded size, is in the catalogue.
   const gate = new Semaphore(8);
-  const missing = new Set<string>();
+  /** Bricks to read with --read-data, with their sizes: not those longer than the catalogue says (already reported). */
+  const toRead = new Map<string, number>();
   let statted = 0;
   await Promise.all(
     [...needed].map((hex) =>
       gate.run(async () => {
         const info = await repo.backend.stat(brickKey(hex));
         const recorded = catalogue.bricks.get(hex);
-        if (!info) {
-          missing.add(hex);
-          brickProblem(hex, 'missing from the store');
-        }
+        if (!info) brickProblem(hex, 'missing from the store');
         else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
         else if (recorded === undefined) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
+        if (info && !(recorded !== undefined && info.size > recorded)) toRead.set(hex, info.size);
         if (!opts.readData) opts.onProgress?.(++statted, needed.size);
       }),
     ),
   );
 
-  if (opts.readData) await readData(repo, readable, [...needed].filter((hex) => !missing.has(hex)), opts, report, brickProblem, badBricks);
+  if (opts.readData) await readData(repo, readable, toRead, opts, report, brickProblem, badBricks);
   else if (badBricks.size > 0) {
     // Pass 2: the files in bad bricks.
     for (const source of readable) {
@@ -162,7 +161,8 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 async function readData(
   repo: Repository,
   sources: readonly IndexSource[],
-  needed: readonly string[],
+  /** Brick id (hex) -> its size in the store. */
+  needed: ReadonlyMap<string, number>,
   opts: VerifyOptions,
   report: VerifyReport,
   brickProblem: (hex: string, problem: string) => void,
@@ -173,10 +173,10 @@ async function readData(
   try {
     const gate = new Semaphore(4);
     await Promise.all(
-      needed.map((hex) =>
+      [...needed].map(([hex, stored]) =>
         gate.run(async () => {
           try {
-            const { copy, size, problem } = await BrickCopy.fetch(repo.backend, repo.keys, hex, dir);
+            const { copy, size, problem } = await BrickCopy.fetch(repo.backend, repo.keys, hex, stored, dir);
             copies.set(hex, copy);
             if (problem) brickProblem(hex, problem);
             report.bytesRead += size;
