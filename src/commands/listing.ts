@@ -4,7 +4,7 @@
  * as GNU tar prints them. With --json one object per line, names exact.
  */
 import { isUtf8 } from 'node:buffer';
-import { escapeName } from '../errors';
+import { escapeDecoded, escapeName } from '../errors';
 import type { IndexEntry } from '../index/reader';
 import { contentSize } from '../index/reader';
 import type { EntryType } from '../tar/types';
@@ -53,9 +53,9 @@ function owner(name: string, id: number): string {
 
 export function longLine(e: IndexEntry): string {
   const h = e.header;
-  let line = `${modeString(h.type, h.mode)} ${owner(h.uname, h.uid)}/${owner(h.gname, h.gid)} ${sizeColumn(e).padStart(9)} ${localTime(h.mtime)} ${escapeName(h.pathBytes)}`;
-  if (h.type === 'symlink') line += ` -> ${escapeName(h.linkpathBytes)}`;
-  else if (h.type === 'hardlink') line += ` link to ${escapeName(h.linkpathBytes)}`;
+  let line = `${modeString(h.type, h.mode)} ${owner(h.uname, h.uid)}/${owner(h.gname, h.gid)} ${sizeColumn(e).padStart(9)} ${localTime(h.mtime)} ${escapeDecoded(h.path, h.pathBytes)}`;
+  if (h.type === 'symlink') line += ` -> ${escapeDecoded(h.linkpath, h.linkpathBytes)}`;
+  else if (h.type === 'hardlink') line += ` link to ${escapeDecoded(h.linkpath, h.linkpathBytes)}`;
   return line;
 }
 

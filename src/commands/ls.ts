@@ -1,6 +1,6 @@
 /** `dtar ls INDEX [PATH...]`: the entries of a backup, from its index alone (no store, no passphrase). */
 import type { Command } from 'commander';
-import { escapeName, jsonText } from '../errors';
+import { escapeDecoded, jsonText } from '../errors';
 import { readIndex } from '../index/reader';
 import type { Io } from './context';
 import { readIndexMeta } from './index-file';
@@ -20,7 +20,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   let batch = '';
   for await (const item of readIndex(indexFileBytes(index), index)) {
     if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
-    batch += (flags.json ? jsonText(entryJson(item)) : flags.long ? longLine(item) : escapeName(item.header.pathBytes)) + '\n';
+    batch += (flags.json ? jsonText(entryJson(item)) : flags.long ? longLine(item) : escapeDecoded(item.header.path, item.header.pathBytes)) + '\n';
     if (batch.length > 64 * 1024) {
       await writeChunk(io.stdout, Buffer.from(batch));
       batch = '';

@@ -7,7 +7,7 @@
  */
 import { escapeName } from './names';
 
-export { escapeName, jsonText } from './names';
+export { escapeDecoded, escapeName, jsonText } from './names';
 
 export type ErrorCode =
   | 'USAGE'

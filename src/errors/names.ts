@@ -71,6 +71,14 @@ export function escapeName(name: string | Uint8Array): string {
   return out;
 }
 
+/**
+ * escapeName of `bytes`, which the caller also has decoded as UTF-8 (a tar header's path and
+ * pathBytes): when the text needs no escape it is the answer, and no string is made per name.
+ */
+export function escapeDecoded(text: string, bytes: Uint8Array): string {
+  return PLAIN.test(text) ? text : escapeName(bytes);
+}
+
 /** What JSON.stringify leaves raw that a terminal acts on: DEL, the C1 controls, U+2028 and U+2029. */
 const JSON_RAW_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
 

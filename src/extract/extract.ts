@@ -6,7 +6,7 @@
  * fetching only the chunks of what is written. A refused, damaged or unwritable entry is
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
-import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
+import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeDecoded, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, readIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
@@ -97,7 +97,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
         alias = aliasFor.get(memberKey(h.path)) ?? null;
         if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) continue;
       }
-      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: escapeName(h.pathBytes) };
+      yield { value: { entry: item, alias }, body: item.record?.body ?? null, path: escapeDecoded(h.path, h.pathBytes) };
     }
   }
 

@@ -9,7 +9,7 @@ import { createHash, Hash } from 'node:crypto';
 import { OpenPool } from '../brick/open-pool';
 import { ChunkReader } from '../brick/reader';
 import { SPAN_BYTES, spanChunkLimit } from '../brick/reads';
-import { CorruptDataError, escapeName, WrongStoreError } from '../errors';
+import { CorruptDataError, escapeDecoded, escapeName, WrongStoreError } from '../errors';
 import { IndexItem, readIndex } from '../index/reader';
 import type { BodyRef } from '../index/record';
 import type { Repository } from '../repo/repository';
@@ -127,7 +127,7 @@ export async function restoreTar(
         case 'entry':
           await push({ kind: 'bytes', data: item.original() });
           if (item.record) {
-            await pushBody(item.record.body, escapeName(item.header.pathBytes));
+            await pushBody(item.record.body, escapeDecoded(item.header.path, item.header.pathBytes));
             await push({ kind: 'bytes', data: item.padding });
           }
           break;
