@@ -10,7 +10,7 @@
  * idle between files, and a sweep that stopped at the end of a directory left them idle
  * at the start of each of the next.
  */
-import { DtarError } from '../errors';
+import { DtarError, escapeName } from '../errors';
 import type { CachedChunk, ChunkCache } from './chunk-cache';
 import { NO_REF, S_IFMT, S_IFREG } from './tables';
 import type { ArchiveTree } from './tree';
@@ -132,7 +132,7 @@ export class ContentReader {
       await Promise.all(copies);
     } catch (e) {
       for (const c of copies) c.catch(() => undefined);
-      throw e instanceof DtarError ? e.withContext(this.tree.pathOf(ino)) : e;
+      throw e instanceof DtarError ? e.withContext(escapeName(this.tree.pathOf(ino))) : e;
     }
     return n;
   }

@@ -3,6 +3,7 @@
  * without leading "./" or "/" and trailing "/", so `etc/passwd` finds `./etc/passwd`; a
  * directory selects everything below it.
  */
+import { escapeName, UsageError } from '../errors';
 
 /** A member path as compared: no leading "./" or "/", no empty or "." components, no trailing "/". */
 export function memberKey(path: string): string {
@@ -41,4 +42,9 @@ export class Selection {
   unmatched(): string[] {
     return this.given.filter((_, i) => this.keys[i] !== '' && !this.used.has(this.keys[i]!));
   }
+}
+
+/** The error for PATH arguments that matched no member. */
+export function notInArchive(paths: readonly string[]): UsageError {
+  return new UsageError(`not in the archive: ${paths.map(escapeName).join(', ')}`);
 }

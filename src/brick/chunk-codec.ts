@@ -2,14 +2,15 @@
  * One stored chunk: compressed (or raw when that is not smaller), padded to a PADMÉ
  * length, and sealed with the chunk id as associated data. Sealed layout:
  *   nonce(12) | AES-GCM( flags u8 | payloadLength u32le | payload | zero padding ) | tag(16)
- * flags: 0 = raw, 1 = zstd. The padding is inside the authenticated plaintext.
+ * flags: 0 = raw, 1 = zstd; any other value, authenticated, is a newer dtar's encoding. The
+ * padding is inside the authenticated plaintext.
  */
 import { createHmac } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import * as zstdBinding from 'zstd-napi/binding';
 import { open, sealParts } from '../crypto/aead';
 import { padme } from '../crypto/padding';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
 const FLAG_RAW = 0;
 const FLAG_ZSTD = 1;
@@ -94,7 +95,7 @@ export function openChunk(dataKey: Buffer, idKey: Buffer, id: Uint8Array, plainL
     } catch {
       throw new CorruptDataError(`${where}: chunk does not decompress`);
     }
-  } else throw new CorruptDataError(`${where}: unknown chunk encoding ${String(flags)}`);
+  } else throw new UnsupportedFormatError(`${where}: a chunk's encoding`, flags);
   if (plain.length !== plainLength) throw new CorruptDataError(`${where}: chunk has ${plain.length} bytes, expected ${plainLength}`);
   if (!chunkId(idKey, plain).equals(Buffer.from(id.buffer, id.byteOffset, id.byteLength))) {
     throw new CorruptDataError(`${where}: chunk content does not match its id`);

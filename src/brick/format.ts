@@ -7,7 +7,7 @@
  * the SHA-256 of all its bytes, and is never modified once written.
  */
 import { open, seal } from '../crypto/aead';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, magicVersion } from '../errors';
 
 export const BRICK_MAGIC = Buffer.from('DTARBRK1');
 export const BRICK_TRAILER_SIZE = 12;
@@ -45,7 +45,7 @@ export function encodeTable(dataKey: Buffer, chunks: readonly BrickChunk[]): Buf
 
 /** Reads the trailer: where the sealed table starts and how long it is. */
 export function parseTrailer(trailer: Buffer, brickSize: number, where: string): { offset: number; length: number } {
-  if (trailer.length !== BRICK_TRAILER_SIZE || !trailer.subarray(4).equals(BRICK_MAGIC)) {
+  if (trailer.length !== BRICK_TRAILER_SIZE || magicVersion(trailer.subarray(4), BRICK_MAGIC, 7, () => where) !== 1) {
     throw new CorruptDataError(`${where}: not a dtar brick (bad trailer)`);
   }
   const length = trailer.readUInt32LE(0);

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../store/backend';
+import type { Backend, ObjectInfo } from '../store/backend';
 import { NotFoundError } from '../errors';
 import { makeDirs } from '../fs/make-dirs';
 import { ChunkLocation, ChunkTable } from './chunk-table';
@@ -37,15 +37,15 @@ export class Catalogue {
 
   /** Loads the segments not loaded yet. */
   async refresh(): Promise<void> {
-    const names: string[] = [];
+    const found: ObjectInfo[] = [];
     for await (const o of this.backend.list(CATALOGUE_PREFIX)) {
-      if (!this.loaded.has(o.key)) names.push(o.key);
+      if (!this.loaded.has(o.key)) found.push(o);
     }
-    names.sort();
-    for (const key of names) {
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const { key, size } of found) {
       let sealed: Buffer;
       try {
-        sealed = await this.fetch(key);
+        sealed = await this.fetch(key, size);
       } catch (e) {
         // A segment merged away between list and get: its bricks are in the merged one.
         if (e instanceof NotFoundError) continue;
@@ -56,13 +56,14 @@ export class Catalogue {
     }
   }
 
-  private async fetch(key: string): Promise<Buffer> {
-    if (!this.cacheDir) return this.backend.get(key);
+  /** A segment, `size` bytes as listed, from the cache or the store. */
+  private async fetch(key: string, size: number): Promise<Buffer> {
+    if (!this.cacheDir) return this.backend.get(key, { maxLength: size });
     const file = join(this.cacheDir, key.replace(/\//g, '_'));
     try {
       return await readFile(file);
     } catch {
-      const data = await this.backend.get(key);
+      const data = await this.backend.get(key, { maxLength: size });
       await makeDirs(this.cacheDir, 0o700);
       const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
       await writeFile(tmp, data, { mode: 0o600 });

@@ -5,7 +5,7 @@
  *     id[32] | size u64le | treeHash[32] | chunkCount u32le | chunkCount x (id[32] offset u32 stored u32 plain u32)
  */
 import { open, seal } from '../crypto/aead';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, magicVersion } from '../errors';
 import type { BrickChunk } from '../brick/format';
 
 const MAGIC = Buffer.from('DTCAT1\0\0');
@@ -52,7 +52,8 @@ export function decodeSegment(dataKey: Buffer, sealed: Buffer, where: string): B
   const fail = (): never => {
     throw new CorruptDataError(`${where}: malformed catalogue segment`);
   };
-  if (p.length < MAGIC.length + 4 || !p.subarray(0, MAGIC.length).equals(MAGIC)) fail();
+  // Authenticated, so another version of the magic is a newer dtar's, not damage.
+  if (p.length < MAGIC.length + 4 || magicVersion(p, MAGIC, 5, () => `catalogue segment ${where}`) !== 1) fail();
   let o = MAGIC.length;
   const n = p.readUInt32LE(o);
   o += 4;

@@ -9,7 +9,7 @@
  * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
-import { BadIndexError, DtarError, NotAuthenticIndexError, systemErrorReason } from '../errors';
+import { BadIndexError, DtarError, escapeName, NotAuthenticIndexError, systemErrorReason } from '../errors';
 import type { Io } from '../commands/context';
 import { register as registerInit } from '../commands/init';
 import { register as registerIngest } from '../commands/ingest';
@@ -77,7 +77,7 @@ function report(e: unknown, io: Io, debug: boolean, command: string | undefined)
   if (err && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')) return 0;
   const reason = systemErrorReason(e);
   if (reason !== null) {
-    io.stderr.write(`dtar: ${err.path ? `cannot ${err.syscall} ${err.path}: ${reason}` : err.message}\n`);
+    io.stderr.write(`dtar: ${err.path ? `cannot ${err.syscall} ${escapeName(err.path)}: ${reason}` : err.message}\n`);
     if (debug && err.stack) io.stderr.write(err.stack + '\n');
     return 2;
   }

@@ -3,7 +3,7 @@
  * brings one back, so that the passphrase and the store are enough to recover everything.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { escapeName, jsonText, UsageError } from '../errors';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { addStoreOptions } from './options';
@@ -25,14 +25,14 @@ export async function archivesCommand(io: Io, flags: ArchivesFlags): Promise<voi
   const all = await listStoredIndexes(repo);
   if (flags.json) {
     const rows = all.map((s) => ({ id: s.id, size: s.size, ...(s.meta ?? {}), ...(s.damage ? { damage: s.damage } : {}) }));
-    io.stdout.write(JSON.stringify(rows) + '\n');
+    io.stdout.write(jsonText(rows) + '\n');
     return;
   }
   let out = '';
   for (const s of all) {
     const m = s.meta;
     out += m
-      ? `${s.id}  ${m.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${m.name}  ${m.entries} entries  ${formatBytes(m.tarSize)} tar  ${formatBytes(m.indexSize)} index\n`
+      ? `${s.id}  ${m.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${escapeName(m.name)}  ${m.entries} entries  ${formatBytes(m.tarSize)} tar  ${formatBytes(m.indexSize)} index\n`
       : `${s.id}  damaged: ${s.damage ?? 'unreadable'}\n`;
   }
   if (out) await writeChunk(io.stdout, Buffer.from(out));
@@ -43,7 +43,7 @@ export async function archivesGetCommand(io: Io, name: string, flags: GetFlags):
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write an index to a terminal: give -o INDEX or redirect stdout');
   const repo = await openRepository(io, flags);
   const stored = findStoredIndex(await listStoredIndexes(repo), name);
-  const index = await loadStoredIndex(repo, stored.key);
+  const index = await loadStoredIndex(repo, stored);
   if (!flags.output) return writeChunk(io.stdout, index);
   const tmp = await tempFileFor(flags.output);
   try {
@@ -53,7 +53,7 @@ export async function archivesGetCommand(io: Io, name: string, flags: GetFlags):
     await tmp.discard();
     throw e;
   }
-  if (!flags.quiet) io.stderr.write(`wrote ${stored.meta?.name ?? stored.id} (${stored.id}) to ${flags.output}\n`);
+  if (!flags.quiet) io.stderr.write(`wrote ${escapeName(stored.meta?.name ?? stored.id)} (${stored.id}) to ${flags.output}\n`);
 }
 
 export function register(program: Command, io: Io): void {

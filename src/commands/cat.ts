@@ -4,7 +4,7 @@
  * hard link to its target), once more to fetch just its chunks.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { escapeName, UsageError } from '../errors';
 import { contentSize, IndexEntry, IndexItem } from '../index/reader';
 import { BodyLayout } from '../extract/layout';
 import { BodyStream } from '../read/bodies';
@@ -37,25 +37,26 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   const { repo, items } = await openIndex(io, index, flags);
   // This search reads the index to its end, which authenticates it, before anything is used.
   let entry = await findMember(items(), memberKey(path));
-  if (!entry) throw new UsageError(`${path}: not in the archive`);
+  if (!entry) throw new UsageError(`${escapeName(path)}: not in the archive`);
   if (entry.header.type === 'hardlink') {
     const target: IndexEntry | null = await findMember(items(), memberKey(entry.header.linkpath), entry.seq);
-    if (!target) throw new UsageError(`${path}: hard link to ${entry.header.linkpath}, which is not in the archive before it`);
+    if (!target) throw new UsageError(`${escapeName(path)}: hard link to ${escapeName(entry.header.linkpathBytes)}, which is not in the archive before it`);
     entry = target;
   }
   const h = entry.header;
   if (h.type !== 'file' && h.type !== 'contiguous') {
-    const what = h.type === 'symlink' ? `a symbolic link to ${h.linkpath}` : `a ${h.type}, not a file`;
-    throw new UsageError(`${path}: ${what}`);
+    const what = h.type === 'symlink' ? `a symbolic link to ${escapeName(h.linkpathBytes)}` : `a ${h.type}, not a file`;
+    throw new UsageError(`${escapeName(path)}: ${what}`);
   }
   const record = entry.record;
   if (!record) return;
   const size = contentSize(entry);
+  const shown = escapeName(h.pathBytes);
   await refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, async () => {
-    const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: h.path }]), null);
+    const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: shown }]), null);
     try {
       await body.next();
-      const layout = new BodyLayout(record.sparse, h.path);
+      const layout = new BodyLayout(record.sparse, shown);
       let at = 0;
       for (let data = await body.read(); data; data = await body.read()) {
         for (const piece of layout.place(data)) {

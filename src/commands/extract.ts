@@ -1,14 +1,14 @@
 /** `dtar extract INDEX [PATH...] -C DIR`: selected members (all when none) into a directory. */
 import { realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DamageFoundError, DtarError, UsageError } from '../errors';
+import { DamageFoundError, DtarError, jsonText } from '../errors';
 import { extractArchive, ExtractResult } from '../extract/extract';
 import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { Selection } from '../archive/select';
+import { notInArchive, Selection } from '../archive/select';
 import { refuseArchived } from '../thaw/refusal';
 import { indexFileBytes } from '../index/file';
 
@@ -16,6 +16,16 @@ interface ExtractFlags extends StoreFlags {
   directory: string;
   quiet?: boolean;
   json?: boolean;
+  /** --same-owner / --no-same-owner; unset: GNU tar's default for the user. */
+  sameOwner?: boolean;
+  /** --same-permissions / --no-same-permissions; likewise. */
+  samePermissions?: boolean;
+}
+
+/** Who extracts: root may create devices, and by default (as with GNU tar) gets owners and modes as archived. */
+export interface Extractor {
+  root: boolean;
+  umask: number;
 }
 
 /** Some entries were refused or could not be written; each was reported already. */
@@ -26,7 +36,7 @@ class ExtractIncompleteError extends DtarError {
   }
 }
 
-export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, asRoot: boolean): Promise<ExtractResult> {
+export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
   const { repo, items } = await openIndex(io, index, flags);
   const makeDir = async (): Promise<string> => {
     await makeDirs(flags.directory);
@@ -40,7 +50,8 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
       extractArchive(repo, () => indexFileBytes(index), makeDir, {
         indexName: index,
         selection,
-        asRoot,
+        asRoot: who.root,
+        preserve: { owner: flags.sameOwner ?? who.root, permissions: flags.samePermissions ?? who.root, umask: who.umask },
         warn: (m) => {
           progress?.done();
           io.stderr.write(`dtar: ${m}\n`);
@@ -54,7 +65,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   const missing = selection.unmatched();
   if (result.damaged > 0) throw new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
   if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result);
-  if (missing.length > 0) throw new UsageError(`not in the archive: ${missing.join(', ')}`);
+  if (missing.length > 0) throw notInArchive(missing);
   return result;
 }
 
@@ -66,12 +77,20 @@ export function register(program: Command, io: Io): void {
       .argument('[PATH...]', 'only these members (a directory extracts everything below it); default: all')
       .description('extract files from a backup into a directory, fetching only their chunks')
       .option('-C, --directory <DIR>', 'extract into DIR (created if missing)', '.')
+      .option('--same-owner', 'give files their archived numeric owner and group (default as root)')
+      .option('--no-same-owner', 'files belong to the user extracting (default for other users)')
+      .option('-p, --same-permissions', 'modes exactly as archived, setuid, setgid and sticky bits included (default as root)')
+      .option('--no-same-permissions', "only the archived read/write/execute bits, less the umask's (default for other users)")
       .addHelpText(
         'after',
         `
-Restores contents (sparse files with holes), modes as archived, modification times, symbolic
-and hard links and FIFOs; as root also numeric owners and device nodes. Extended attributes
-are not restored. Existing files are replaced.
+Restores contents (sparse files with holes), modification times, symbolic and hard links and
+FIFOs; as root also device nodes. Owners and modes as GNU tar does: as root, by default,
+numeric owners and modes exactly as archived (setuid bits included), as 'tar -xp' does;
+for other users, files are theirs and modes lose setuid, setgid, sticky and the umask's bits.
+--no-same-owner and --no-same-permissions give root the other users' behaviour (use both
+to extract an untrusted backup as root). Extended attributes are not restored. Existing
+files are replaced.
 
 Safety: a leading '/' is removed from member names (as GNU tar does); a member with a '..'
 component, a hard link pointing outside DIR, and anything that would be written through a
@@ -80,11 +99,12 @@ message, and the other members are still extracted (exit code 2).
 
 Examples:
   dtar extract home.index.tar -C /tmp/restore
-  dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore`,
+  dtar extract home.index.tar home/alice/Documents home/alice/.ssh -C /tmp/restore
+  dtar extract --no-same-owner --no-same-permissions untrusted.index.tar -C /tmp/look`,
       ),
   ).action(async (index: string, paths: string[], flags: ExtractFlags) => {
-    const r = await extractCommand(io, index, paths, flags, process.getuid?.() === 0);
-    if (flags.json) io.stdout.write(JSON.stringify({ entries: r.entries, bytes: r.bytes }) + '\n');
+    const r = await extractCommand(io, index, paths, flags, { root: process.getuid?.() === 0, umask: process.umask() });
+    if (flags.json) io.stdout.write(jsonText({ entries: r.entries, bytes: r.bytes }) + '\n');
     else if (!flags.quiet) io.stderr.write(`extracted ${r.entries} entries, ${formatBytes(r.bytes)}\n`);
   });
 }

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { jsonText, UsageError } from '../errors';
 import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
 import { ingestTar, IngestResult } from '../ingest/ingest';
 import { tarInput } from '../ingest/input';
@@ -110,7 +110,7 @@ export function register(program: Command, io: Io): void {
       indexBytes: r.indexSize,
       index: r.index,
     };
-    if (flags.json) io.stderr.write(JSON.stringify(summary) + '\n');
+    if (flags.json) io.stderr.write(jsonText(summary) + '\n');
     else if (!flags.quiet) {
       io.stderr.write(
         `ingested ${r.entries} entries, ${formatBytes(r.tarSize)}: ${r.newChunks} of ${r.chunks} chunks new (${formatBytes(r.newBytes)}), ` +

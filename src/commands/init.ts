@@ -1,5 +1,6 @@
 /** `dtar init`: create a store with a fresh master key wrapped by the passphrase. */
 import type { Command } from 'commander';
+import { jsonText } from '../errors';
 import { Repository } from '../repo/repository';
 import { backendFor, cacheRoot, Io, kdfLogN, passphrase, StoreFlags } from './context';
 import { parseSize } from './format';
@@ -26,7 +27,7 @@ export function register(program: Command, io: Io): void {
       .addHelpText('after', '\nExamples:\n  DTAR_PASSWORD_FILE=~/.dtar-pass dtar init\n  dtar init --store s3://my-bucket/backups'),
   ).action(async (flags: InitFlags) => {
     const repo = await initCommand(io, flags);
-    if (flags.json) io.stdout.write(JSON.stringify({ store: repo.backend.location, id: repo.id }) + '\n');
+    if (flags.json) io.stdout.write(jsonText({ store: repo.backend.location, id: repo.id }) + '\n');
     else if (!flags.quiet) io.stderr.write(`created store ${repo.id.slice(0, 8)} at ${repo.backend.location}\n`);
   });
 }

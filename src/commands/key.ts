@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
-import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
+import { jsonText, UsageError } from '../errors';
+import { KEY_FILE_MAX, KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { readConfig, unlock } from '../repo/repository';
 import { encodeWriterKey, newWriterKey } from '../repo/writer-key';
 import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
@@ -55,7 +55,7 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   const wrapped = await wrapMaster(found.master, fresh, storeId, kdfLogN(io));
   await backend.put(added, wrapped, { ifAbsent: true });
   // The new key file must open before the old one goes: otherwise the store would be locked for good.
-  const check = await backend.get(added).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
+  const check = await backend.get(added, { maxLength: KEY_FILE_MAX }).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
   if (!check?.equals(found.master)) {
     await backend.delete(added);
     throw new UsageError('the new key file did not read back correctly; the old passphrase still works');
@@ -88,11 +88,11 @@ export function register(program: Command, io: Io): void {
       .description('change the passphrase without re-encrypting any data')
       .addHelpText(
         'after',
-        '\nThe current passphrase comes from DTAR_PASSWORD_FILE, DTAR_PASSWORD or the terminal; the new one\nfrom DTAR_NEW_PASSWORD_FILE, DTAR_NEW_PASSWORD or the terminal (asked twice).\n\nExamples:\n  dtar key passwd\n  DTAR_PASSWORD_FILE=old.txt DTAR_NEW_PASSWORD_FILE=new.txt dtar key passwd --store s3://bucket/backups',
+        '\nThe current passphrase comes from DTAR_PASSWORD_FILE, DTAR_PASSWORD or the terminal; the new one\nfrom DTAR_NEW_PASSWORD_FILE, DTAR_NEW_PASSWORD or the terminal (asked twice).\n\nThe master key stays the same: any copy of the old key file (an S3 object version, a replica,\na backup of the store) still opens with the old passphrase. After a leak, move the backups to a\nnew store instead (docs/COMMANDS.md, "key passwd").\n\nExamples:\n  dtar key passwd\n  DTAR_PASSWORD_FILE=old.txt DTAR_NEW_PASSWORD_FILE=new.txt dtar key passwd --store s3://bucket/backups',
       ),
   ).action(async (flags: KeyFlags) => {
     const r = await keyPasswdCommand(io, flags);
-    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    if (flags.json) io.stdout.write(jsonText(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`passphrase changed: wrote ${r.added}, removed ${r.removed}\n`);
   });
   addStoreOptions(
@@ -106,7 +106,7 @@ export function register(program: Command, io: Io): void {
       ),
   ).action(async (flags: ExportFlags) => {
     const r = await keyExportWriterCommand(io, flags);
-    if (flags.json) io.stdout.write(JSON.stringify(r) + '\n');
+    if (flags.json) io.stdout.write(jsonText(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`wrote writer key ${r.sealer} to ${r.output}\n`);
   });
 }

@@ -1,8 +1,10 @@
 /**
  * How `dtar ls` shows an entry: its path; with -l the columns of `tar tvf` (mode string,
- * owner/group, real size or device numbers, local date and time, link target); with --json
- * one object per line.
+ * owner/group, real size or device numbers, local date and time, link target); names escaped
+ * as GNU tar prints them. With --json one object per line, names exact.
  */
+import { isUtf8 } from 'node:buffer';
+import { escapeDecoded, escapeName } from '../errors';
 import type { IndexEntry } from '../index/reader';
 import { contentSize } from '../index/reader';
 import type { EntryType } from '../tar/types';
@@ -46,19 +48,21 @@ function sizeColumn(e: IndexEntry): string {
 }
 
 function owner(name: string, id: number): string {
-  return name !== '' ? name : String(id);
+  return name !== '' ? escapeName(name) : String(id);
 }
 
 export function longLine(e: IndexEntry): string {
   const h = e.header;
-  let line = `${modeString(h.type, h.mode)} ${owner(h.uname, h.uid)}/${owner(h.gname, h.gid)} ${sizeColumn(e).padStart(9)} ${localTime(h.mtime)} ${h.path}`;
-  if (h.type === 'symlink') line += ` -> ${h.linkpath}`;
-  else if (h.type === 'hardlink') line += ` link to ${h.linkpath}`;
+  let line = `${modeString(h.type, h.mode)} ${owner(h.uname, h.uid)}/${owner(h.gname, h.gid)} ${sizeColumn(e).padStart(9)} ${localTime(h.mtime)} ${escapeDecoded(h.path, h.pathBytes)}`;
+  if (h.type === 'symlink') line += ` -> ${escapeDecoded(h.linkpath, h.linkpathBytes)}`;
+  else if (h.type === 'hardlink') line += ` link to ${escapeDecoded(h.linkpath, h.linkpathBytes)}`;
   return line;
 }
 
 export interface EntryJson {
+  /** The name as text; where it is not UTF-8, invalid bytes are U+FFFD here and pathBase64 has it exactly. */
   path: string;
+  pathBase64?: string;
   type: EntryType;
   mode: number;
   uid: number;
@@ -70,15 +74,27 @@ export interface EntryJson {
   /** ISO 8601, UTC. */
   mtime: string;
   linkpath?: string;
+  linkpathBase64?: string;
   devmajor?: number;
   devminor?: number;
   sparse?: boolean;
 }
 
+/** A name's base64, for JSON, when its text (invalid UTF-8 replaced) does not say it exactly. */
+function exactBytes(bytes: Buffer): string | undefined {
+  return isUtf8(bytes) ? undefined : bytes.toString('base64');
+}
+
+/** A member's path for JSON: `path` as text, and `pathBase64` too when that text is not exact. */
+export function pathJson(bytes: Buffer): { path: string; pathBase64?: string } {
+  const base64 = exactBytes(bytes);
+  return base64 === undefined ? { path: bytes.toString('utf8') } : { path: bytes.toString('utf8'), pathBase64: base64 };
+}
+
 export function entryJson(e: IndexEntry): EntryJson {
   const h = e.header;
   const out: EntryJson = {
-    path: h.path,
+    ...pathJson(h.pathBytes),
     type: h.type,
     mode: h.mode & 0o7777,
     uid: h.uid,
@@ -88,7 +104,10 @@ export function entryJson(e: IndexEntry): EntryJson {
     size: contentSize(e),
     mtime: new Date(h.mtime * 1000).toISOString(),
   };
-  if (h.type === 'symlink' || h.type === 'hardlink') out.linkpath = h.linkpath;
+  if (h.type === 'symlink' || h.type === 'hardlink') {
+    out.linkpath = h.linkpath;
+    out.linkpathBase64 = exactBytes(h.linkpathBytes);
+  }
   if (h.type === 'chardev' || h.type === 'blockdev') {
     out.devmajor = h.devmajor;
     out.devminor = h.devminor;

@@ -3,12 +3,12 @@
  * needed to authenticate the index: a listing is something a user acts on.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../errors';
+import { escapeDecoded, jsonText } from '../errors';
 import type { Io, StoreFlags } from './context';
 import { openIndex } from './index-file';
 import { entryJson, longLine } from './listing';
 import { addStoreOptions } from './options';
-import { Selection } from '../archive/select';
+import { notInArchive, Selection } from '../archive/select';
 import { writeChunk } from './stdout';
 
 interface LsFlags extends StoreFlags {
@@ -24,7 +24,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   let batch = '';
   for await (const item of items()) {
     if (item.kind !== 'entry' || !selection.matches(item.header.path)) continue;
-    batch += (flags.json ? JSON.stringify(entryJson(item)) : flags.long ? longLine(item) : item.header.path) + '\n';
+    batch += (flags.json ? jsonText(entryJson(item)) : flags.long ? longLine(item) : escapeDecoded(item.header.path, item.header.pathBytes)) + '\n';
     if (batch.length > 64 * 1024) {
       await writeChunk(io.stdout, Buffer.from(batch));
       batch = '';
@@ -32,7 +32,7 @@ export async function lsCommand(io: Io, index: string, paths: string[], flags: L
   }
   if (batch) await writeChunk(io.stdout, Buffer.from(batch));
   const missing = selection.unmatched();
-  if (missing.length > 0) throw new UsageError(`not in the archive: ${missing.join(', ')}`);
+  if (missing.length > 0) throw notInArchive(missing);
 }
 
 export function register(program: Command, io: Io): void {

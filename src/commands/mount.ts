@@ -98,7 +98,7 @@ async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Prom
       report,
       memoryBytes: flags.archiveMemory ? parseSize(flags.archiveMemory, '--archive-memory') : DEFAULT_ARCHIVE_MEMORY,
       load: async (a) => {
-        const index = await loadStoredIndexCached(repo, byId.get(a.id)!.key);
+        const index = await loadStoredIndexCached(repo, byId.get(a.id)!);
         // The copy's sealing authenticates it (a version 1 index inside needs no warning).
         const archive = await loadArchive(once(index), { where: `stored index ${a.id}`, impliedDirs: owner(), auth: storedCopyAuth(repo.indexAuth) });
         const files = archive.contents(repo, { cacheBytes: perArchive, cacheDir: flags.keepChunks ? repo.cacheDir : null, pool });

@@ -4,6 +4,7 @@
  * from the catalogue, stored bytes and bricks from a listing. With INDEX, just those backups:
  * the distinct chunks they reference and the bricks holding them.
  */
+import { jsonText } from '../errors';
 import type { Command } from 'commander';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { readIndex } from '../index/reader';
@@ -136,6 +137,6 @@ Examples:
       ),
   ).action(async (paths: string[], flags: StatsFlags) => {
     const s = await statsCommand(io, paths, flags);
-    io.stdout.write(flags.json ? JSON.stringify(s) + '\n' : describe(s, paths.length > 0 ? `backups: ${paths.join(', ')}` : `store: ${flags.store ?? io.env.DTAR_STORE ?? '(default)'}`));
+    io.stdout.write(flags.json ? jsonText(s) + '\n' : describe(s, paths.length > 0 ? `backups: ${paths.join(', ')}` : `store: ${flags.store ?? io.env.DTAR_STORE ?? '(default)'}`));
   });
 }

@@ -72,8 +72,8 @@ function indexOf(repo: Repository, sealed: Buffer, key: string): Buffer {
 }
 
 /** The index tar of a stored copy, every segment authenticated. */
-export async function loadStoredIndex(repo: Repository, key: string): Promise<Buffer> {
-  return indexOf(repo, await repo.backend.get(key), key);
+export async function loadStoredIndex(repo: Repository, stored: Pick<StoredIndex, 'key' | 'size'>): Promise<Buffer> {
+  return indexOf(repo, await repo.backend.get(stored.key, { maxLength: stored.size }), stored.key);
 }
 
 /**
@@ -81,7 +81,8 @@ export async function loadStoredIndex(repo: Repository, key: string): Promise<Bu
  * (a whole-store mount entering the archive again) does not download it again. A cached copy
  * that does not authenticate is fetched anew.
  */
-export async function loadStoredIndexCached(repo: Repository, key: string): Promise<Buffer> {
+export async function loadStoredIndexCached(repo: Repository, stored: Pick<StoredIndex, 'key' | 'size'>): Promise<Buffer> {
+  const key = stored.key;
   const path = repo.cacheDir ? join(repo.cacheDir, key) : null;
   if (path) {
     try {
@@ -90,7 +91,7 @@ export async function loadStoredIndexCached(repo: Repository, key: string): Prom
       // Absent or damaged: the store has it.
     }
   }
-  const sealed = await repo.backend.get(key);
+  const sealed = await repo.backend.get(key, { maxLength: stored.size });
   const index = indexOf(repo, sealed, key);
   if (path) {
     const tmp = `${path}.${process.pid}.tmp`;

@@ -6,9 +6,10 @@
  * one could otherwise send restore requests (and their costs) for any brick.
  */
 import type { Command } from 'commander';
-import { NotFoundError, UsageError } from '../errors';
+import { jsonText, NotFoundError, UsageError } from '../errors';
 import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
+import { notInArchive } from '../archive/select';
 import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
 import { NotThawedError, notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
@@ -47,7 +48,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   const { repo, items } = await openIndex(io, index, flags);
   const backend = repo.backend;
   const plan = await planForPaths(items, paths);
-  if (plan.unmatched.length > 0) throw new UsageError(`not in the archive: ${plan.unmatched.join(', ')}`);
+  if (plan.unmatched.length > 0) throw notInArchive(plan.unmatched);
   const hint: ThawHint = { index, paths, store: flags };
   const progress = flags.quiet ? null : io.progress('thaw');
   try {
@@ -97,7 +98,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
       report = { ...report, bricks: summarize(statuses), waitedSeconds: Math.round((Date.now() - started) / 100) / 10 };
       if (!flags.json) io.stdout.write(`all ${report.bricks.bricks} bricks readable after ${report.waitedSeconds} s${untilText(report.bricks)}\n`);
     }
-    if (flags.json) io.stdout.write(JSON.stringify(reportJson(report)) + '\n');
+    if (flags.json) io.stdout.write(jsonText(reportJson(report)) + '\n');
     const missing = statuses.filter((s) => s.state === 'missing');
     if (missing.length > 0) {
       throw new NotFoundError(missing[0]!.key, `${missing.length === 1 ? '1 brick' : `${missing.length} bricks`} the index names ${missing.length === 1 ? 'is' : 'are'} missing from the store, first ${missing[0]!.id}`);

@@ -2,10 +2,11 @@
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { DamageFoundError } from '../errors';
+import { DamageFoundError, escapeName, jsonText } from '../errors';
 import { damageFound, IndexSource, verify, VerifyReport } from '../verify/verify';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
+import { pathJson } from './listing';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
 import { listStoredIndexes, loadStoredIndex, StoredIndex } from './stored-indexes';
@@ -25,17 +26,17 @@ async function localSources(indexes: readonly string[], stored: readonly StoredI
     const meta = await readIndexMeta(name);
     const size = (await stat(name)).size;
     const mine = stored.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === size));
-    sources.push({ name, open: () => indexFileBytes(name), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s.key) })) });
+    sources.push({ name, open: () => indexFileBytes(name), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
   }
   return sources;
 }
 
 function storedSources(repo: Repository, all: readonly StoredIndex[]): IndexSource[] {
   return all.map((s) => ({
-    name: s.meta ? `${s.meta.name} (${s.id})` : s.id,
+    name: s.meta ? `${escapeName(s.meta.name)} (${s.id})` : s.id,
     stored: true,
     async *open() {
-      yield await loadStoredIndex(repo, s.key);
+      yield await loadStoredIndex(repo, s);
     },
   }));
 }
@@ -45,7 +46,7 @@ function describe(r: VerifyReport): string {
   for (const p of r.indexProblems) lines.push(`damaged index ${p.index}: ${p.problem}`);
   for (const p of r.catalogueProblems) lines.push(`damaged catalogue segment ${p.segment}: ${p.problem}`);
   for (const p of r.brickProblems) lines.push(`damaged brick ${p.brick}: ${p.problem}`);
-  for (const p of r.fileProblems) lines.push(`damaged file ${p.index}: ${p.path}: ${p.problem}`);
+  for (const p of r.fileProblems) lines.push(`damaged file ${p.index}: ${escapeName(p.path)}: ${p.problem}`);
   return lines.map((l) => l + '\n').join('');
 }
 
@@ -63,7 +64,10 @@ export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlag
     progress?.done();
   }
   const bad = damageFound(report);
-  if (flags.json) io.stdout.write(JSON.stringify({ ok: !bad, readData: Boolean(flags.readData), ...report }) + '\n');
+  if (flags.json) {
+    const fileProblems = report.fileProblems.map((p) => ({ index: p.index, ...pathJson(p.path), problem: p.problem }));
+    io.stdout.write(jsonText({ ok: !bad, readData: Boolean(flags.readData), ...report, fileProblems }) + '\n');
+  }
   else {
     io.stdout.write(describe(report));
     if (!flags.quiet || bad) {

@@ -3,7 +3,12 @@
  * `exitCode` to the process exit status and prints `message` as one line.
  * Exit codes (README): 0 ok, 1 damage found, 2 usage or input error, 3 store or
  * key problem, 4 data not yet readable (archived in Glacier), 5 internal error.
+ * A name from an archive enters a message only through escapeName (names.ts).
  */
+import { escapeName } from './names';
+
+export { escapeDecoded, escapeName, jsonText } from './names';
+
 export type ErrorCode =
   | 'USAGE'
   | 'BAD_TAR'
@@ -78,20 +83,37 @@ export class NotAuthenticIndexError extends DtarError {
 
 /** A format version this build does not know (written by a newer dtar). */
 export class UnsupportedFormatError extends DtarError {
-  constructor(what: string, version: unknown) {
+  constructor(
+    readonly what: string,
+    readonly version: unknown,
+  ) {
     super('UNSUPPORTED_FORMAT', `${what} has format version ${String(version)}, which this dtar does not support; upgrade dtar`, 2);
   }
 }
 
+/**
+ * The version in a binary format's magic (docs/FORMAT.md): `magic` is the newest this dtar
+ * reads, its byte at `versionAt` the version as an ASCII digit. Null when `bytes` do not start
+ * with that magic in any version; UnsupportedFormatError for a higher version (a newer dtar's).
+ */
+export function magicVersion(bytes: Uint8Array, magic: Uint8Array, versionAt: number, what: () => string): number | null {
+  if (bytes.length < magic.length) return null;
+  for (let i = 0; i < magic.length; i++) if (i !== versionAt && bytes[i] !== magic[i]) return null;
+  const version = bytes[versionAt]! - 0x30;
+  if (version < 1 || version > 9) return null;
+  if (version > magic[versionAt]! - 0x30) throw new UnsupportedFormatError(what(), version);
+  return version;
+}
+
 export class StoreNotFoundError extends DtarError {
   constructor(location: string) {
-    super('STORE_NOT_FOUND', `no dtar store at ${location}; create one with 'dtar init --store ${location}'`, 3);
+    super('STORE_NOT_FOUND', `no dtar store at ${escapeName(location)}; create one with 'dtar init --store ${escapeName(location)}'`, 3);
   }
 }
 
 export class StoreExistsError extends DtarError {
   constructor(location: string) {
-    super('STORE_EXISTS', `a dtar store already exists at ${location}`, 3);
+    super('STORE_EXISTS', `a dtar store already exists at ${escapeName(location)}`, 3);
   }
 }
 
@@ -146,10 +168,10 @@ export class BackendError extends DtarError {
   }
 }
 
-/** An archive entry would be written outside the extraction directory. */
+/** An archive entry would be written outside the extraction directory. `shown` is its name as escapeName shows it. */
 export class UnsafePathError extends DtarError {
-  constructor(path: string, why: string) {
-    super('UNSAFE_PATH', `refusing ${JSON.stringify(path)}: ${why}`, 2);
+  constructor(shown: string, why: string) {
+    super('UNSAFE_PATH', `refusing "${shown}": ${why}`, 2);
   }
 }
 

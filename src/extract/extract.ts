@@ -6,7 +6,7 @@
  * fetching only the chunks of what is written. A refused, damaged or unwritable entry is
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
-import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError, UnsafePathError, WrongStoreError } from '../errors';
+import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeDecoded, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { IndexAuth } from '../index/seal';
 import type { Repository } from '../repo/repository';
@@ -15,13 +15,15 @@ import { BodyJob, BodyStream, noteBody } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
 import { mapPulled } from '../tar/pull';
 import { Placement, TargetDir } from './target';
-import { EntryWriter } from './writer';
+import { EntryWriter, Preserve } from './writer';
 
 export interface ExtractOptions {
   /** What errors call the index (its file name). */
   indexName?: string;
   selection: Selection;
+  /** Create devices (only root may). */
   asRoot: boolean;
+  preserve: Preserve;
   /** A problem with one entry, reported as it happens. */
   warn(message: string): void;
   onProgress?(done: number, total: number): void;
@@ -86,6 +88,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
     asRoot: opts.asRoot,
+    preserve: opts.preserve,
     warn: opts.warn,
     onBytes: (n) => {
       result.bytes += n;
@@ -103,7 +106,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
       alias = aliasFor.get(memberKey(h.path)) ?? null;
       if (alias === null || (h.type !== 'file' && h.type !== 'contiguous')) return undefined;
     }
-    return { value: { entry: item, alias }, body: item.record?.body ?? null, path: h.path };
+    return { value: { entry: item, alias }, body: item.record?.body ?? null, path: escapeDecoded(h.path, h.pathBytes) };
   };
 
   const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName ?? 'index', repo.indexAuth), job), plan);
@@ -117,9 +120,9 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
     for (let work = await bodies.next(); work; work = await bodies.next()) {
       const { entry, alias } = work;
       const h = entry.header;
-      const shown = alias ?? h.path;
+      const name = alias === null ? h.pathBytes : Buffer.from(alias);
       try {
-        const p = target.place(alias === null ? h.pathBytes : Buffer.from(alias), shown);
+        const p = target.place(name);
         if (target.strippedAbsolute && !warnedAbsolute) {
           warnedAbsolute = true;
           opts.warn("removing leading '/' from member names");
@@ -129,8 +132,8 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
           const key = memberKey(h.linkpath);
           const moved = aliasPlaced.get(key);
           if (moved === memberKey(h.path)) continue; // this link's own name already holds the contents
-          linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes, h.linkpath);
-          if (linkTarget.components.length === 0) throw new UnsafePathError(h.path, 'hard link to the target directory itself');
+          linkTarget = target.place(moved !== undefined ? Buffer.from(moved) : h.linkpathBytes);
+          if (linkTarget.components.length === 0) throw new UnsafePathError(p.display, 'hard link to the target directory itself');
         }
         const record = entry.record;
         const body = record ? { sparse: record.sparse, size: contentSize(entry), read } : null;
@@ -141,7 +144,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
         const problem = entryProblem(e);
         if (!problem) throw e;
         result[problem]++;
-        opts.warn(e instanceof DtarError ? e.message : `${shown}: ${(e as Error).message}`);
+        opts.warn(e instanceof DtarError ? e.message : `${escapeName(name)}: ${systemErrorReason(e) ?? (e as Error).message}`);
       }
     }
   } finally {

@@ -19,6 +19,7 @@ export class BodyLayout {
 
   constructor(
     private readonly sparse: SparseInfo | null,
+    /** Names the file in errors (escaped: see escapeName). */
     private readonly path: string,
   ) {}
 

@@ -6,12 +6,12 @@
  * ever written through one. Paths stay bytes: member names need not be UTF-8.
  */
 import { lstat, mkdir } from 'node:fs/promises';
-import { UnsafePathError } from '../errors';
+import { escapeName, UnsafePathError } from '../errors';
 
 const SLASH = 0x2f;
 
 export interface Placement {
-  /** The member's path as shown in messages. */
+  /** The member's path as shown in messages (escaped). */
   display: string;
   /** Components below DIR; empty for DIR itself. */
   components: Buffer[];
@@ -31,6 +31,12 @@ function split(bytes: Buffer): Buffer[] {
   return out;
 }
 
+const SLASH_BYTES = Buffer.from('/');
+
+function joined(components: readonly Buffer[]): Buffer {
+  return Buffer.concat(components.flatMap((c, i) => (i === 0 ? [c] : [SLASH_BYTES, c])));
+}
+
 function isDot(c: Buffer, dots: number): boolean {
   return c.length === dots && c.every((b) => b === 0x2e);
 }
@@ -45,7 +51,8 @@ export class TargetDir {
   }
 
   /** Where a member goes; throws UnsafePathError for a ".." component. */
-  place(pathBytes: Buffer, display: string): Placement {
+  place(pathBytes: Buffer): Placement {
+    const display = escapeName(pathBytes);
     if (pathBytes[0] === SLASH) this.strippedAbsolute = true;
     const components: Buffer[] = [];
     for (const c of split(pathBytes)) {
@@ -58,9 +65,7 @@ export class TargetDir {
 
   /** The absolute path of the first n components. */
   private pathOf(components: readonly Buffer[], n: number): Buffer {
-    const parts: Buffer[] = [this.rootBytes];
-    for (const c of components.slice(0, n)) parts.push(Buffer.from('/'), c);
-    return Buffer.concat(parts);
+    return n === 0 ? this.rootBytes : Buffer.concat([this.rootBytes, SLASH_BYTES, joined(components.slice(0, n))]);
   }
 
   /**
@@ -78,7 +83,7 @@ export class TargetDir {
         await mkdir(dir, { mode: 0o777 });
         continue;
       }
-      const rel = p.components.slice(0, i).join('/');
+      const rel = escapeName(joined(p.components.slice(0, i)));
       if (st.isSymbolicLink()) throw new UnsafePathError(p.display, `it would be written through the symbolic link ${rel}`);
       if (!st.isDirectory()) throw new UnsafePathError(p.display, `${rel} is not a directory`);
     }

@@ -1,16 +1,17 @@
 /**
  * Writes one archive entry into the target directory: regular files (sparse ones with real
  * holes), directories, symbolic and hard links, FIFOs and, as root, devices; then its mode,
- * owner (as root, numeric ids) and times. An existing entry at the same place is replaced,
- * never written through. Directories get their mode and times at the end, deepest first, so
- * that a read-only or freshly timed directory does not stop or disturb what goes inside it.
+ * owner and times, as GNU tar's --same-owner and --same-permissions (or their --no- forms)
+ * say. An existing entry at the same place is replaced, never written through. Directories
+ * get their mode and times at the end, deepest first, so that a read-only or freshly timed
+ * directory does not stop or disturb what goes inside it.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { UnsafePathError } from '../errors';
+import { DtarError, systemErrorReason, UnsafePathError } from '../errors';
 import type { SparseInfo, TarHeader } from '../tar/types';
 import { BodyLayout } from './layout';
 import type { Placement, TargetDir } from './target';
@@ -25,9 +26,22 @@ export interface BodySource {
   read(): Promise<Buffer | null>;
 }
 
+/** What of an entry's metadata is applied, with GNU tar's meaning and defaults (root: both; others: neither). */
+export interface Preserve {
+  /** The archived numeric owner and group (--same-owner; only root may): else the extracting user's. */
+  owner: boolean;
+  /**
+   * The archived mode, setuid, setgid and sticky bits included (--same-permissions); else
+   * only its read, write and execute bits, less those in `umask`.
+   */
+  permissions: boolean;
+  umask: number;
+}
+
 export interface WriterOptions {
-  /** Restore owners and create devices (only root may). */
+  /** Create devices (only root may). */
   asRoot: boolean;
+  preserve: Preserve;
   warn(message: string): void;
   /** Called with the bytes of each piece of file contents written. */
   onBytes?(n: number): void;
@@ -59,7 +73,7 @@ export class EntryWriter {
       case 'symlink':
         await this.clear(p);
         await symlink(h.linkpathBytes, p.full);
-        if (this.opts.asRoot) await lchown(p.full, h.uid, h.gid);
+        if (this.opts.preserve.owner) await lchown(p.full, h.uid, h.gid);
         await lutimes(p.full, h.atime ?? h.mtime, h.mtime);
         return;
       case 'hardlink':
@@ -115,8 +129,8 @@ export class EntryWriter {
         // Trailing holes: the size without writing them.
         if (body.sparse) await fh.truncate(body.size);
       }
-      if (this.opts.asRoot) await fh.chown(h.uid, h.gid);
-      await fh.chmod(h.mode & 0o7777);
+      if (this.opts.preserve.owner) await fh.chown(h.uid, h.gid);
+      await fh.chmod(this.mode(h));
       await fh.utimes(h.atime ?? h.mtime, h.mtime);
     } catch (e) {
       await fh.close();
@@ -145,9 +159,15 @@ export class EntryWriter {
     await this.metadata(p.full, h);
   }
 
+  /** The mode to give an entry; set after its owner, since chown clears setuid and setgid. */
+  private mode(h: TarHeader): number {
+    const p = this.opts.preserve;
+    return p.permissions ? h.mode & 0o7777 : h.mode & 0o777 & ~p.umask;
+  }
+
   private async metadata(full: Buffer, h: TarHeader): Promise<void> {
-    if (this.opts.asRoot) await chown(full, h.uid, h.gid);
-    await chmod(full, h.mode & 0o7777);
+    if (this.opts.preserve.owner) await chown(full, h.uid, h.gid);
+    await chmod(full, this.mode(h));
     await utimes(full, h.atime ?? h.mtime, h.mtime);
   }
 
@@ -160,7 +180,7 @@ export class EntryWriter {
         if (!(await lstat(d.placement.full)).isDirectory()) continue;
         await this.metadata(d.placement.full, d.header);
       } catch (e) {
-        this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${(e as Error).message}`);
+        this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${e instanceof DtarError ? e.message : (systemErrorReason(e) ?? (e as Error).message)}`);
       }
     }
   }

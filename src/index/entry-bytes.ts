@@ -7,6 +7,7 @@
  *   regular-file main header; the record keeps every original header byte.
  * Entries without a body are copied into the index unchanged and need no record.
  */
+import { isUtf8 } from 'node:buffer';
 import { BLOCK, paddingFor, paxHeaderBlocks, setSizeField, zeroPadding } from '../tar/header';
 import type { TarEntry } from '../tar/types';
 import { BadIndexError } from '../errors';
@@ -16,10 +17,6 @@ const DROPPED_PAX = /^(size|path|linkpath|hdrcharset|GNU\.sparse\..*)$/;
 
 function chunkListLength(body: BodyRef): number {
   return CHUNK_LIST_HEAD + body.chunks.length * CHUNK_ENTRY;
-}
-
-function isUtf8(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }
 
 function nonZero(b: Buffer): boolean {

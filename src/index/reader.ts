@@ -7,7 +7,7 @@
  * is reached, so a caller acts on nothing before it has read the index to its end.
  */
 import { createHash } from 'node:crypto';
-import { BadIndexError, BadTarError } from '../errors';
+import { BadIndexError, BadTarError, escapeName } from '../errors';
 import { Pullable, pulled, visitAll } from '../tar/pull';
 import { TarWalker } from '../tar/reader';
 import type { TarEntry, TarHeader, TarItem } from '../tar/types';
@@ -82,7 +82,7 @@ class IndexDecoder {
       const raw = item.raw;
       return { kind: 'entry', seq: this.seq++, header: item.header, original: () => raw, record: null, padding: NO_PADDING };
     }
-    if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${item.header.path} is too large`);
+    if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${escapeName(item.header.pathBytes)} is too large`);
     const recordBytes = item.readBody();
     return recordBytes instanceof Promise ? recordBytes.then((b) => this.entry(item, b)) : this.entry(item, recordBytes);
   }
@@ -90,7 +90,7 @@ class IndexDecoder {
   private entry(item: TarEntry, recordBytes: Buffer): IndexEntry {
     const where = this.where;
     this.hash.update(recordBytes).update(item.padding());
-    const record = decodeRecord(recordBytes, `${where}: ${item.header.path}`);
+    const record = decodeRecord(recordBytes, () => `${where}: ${escapeName(item.header.pathBytes)}`);
     const { raw, mainHeaderOffset } = item;
     return {
       kind: 'entry',

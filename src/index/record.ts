@@ -12,7 +12,7 @@
  *   follow here: u32 length | bytes.
  * All integers little-endian. Padding is stored only when the original was not all zeros.
  */
-import { BadIndexError } from '../errors';
+import { BadIndexError, magicVersion } from '../errors';
 import type { SparseInfo } from '../tar/types';
 
 export const RECORD_MAGIC = Buffer.from('DTR1');
@@ -125,13 +125,19 @@ export function encodeChunkList(chunks: readonly ChunkRef[]): Buffer {
   return out;
 }
 
+/** What errors call the bytes read; a function when building the name costs more than a failure would. */
+export type Where = string | (() => string);
+
 /** A bounds-checked cursor: every read past the end is a BadIndexError, never a RangeError. */
 export class Cursor {
   pos = 0;
   constructor(
     readonly buf: Buffer,
-    private readonly where: string,
+    private readonly place: Where,
   ) {}
+  get where(): string {
+    return typeof this.place === 'string' ? this.place : this.place();
+  }
   need(n: number): void {
     if (n < 0 || this.pos + n > this.buf.length) throw new BadIndexError(`${this.where}: record truncated`);
   }
@@ -205,16 +211,19 @@ export function encodedChunkList(body: BodyRef): Buffer {
 
 const MAGIC_WORD = RECORD_MAGIC.readUInt32LE(0);
 
-export function decodeRecord(buf: Buffer, where: string): BodyRecord {
-  const c = new Cursor(buf, where);
+export function decodeRecord(buf: Buffer, place: Where): BodyRecord {
+  const c = new Cursor(buf, place);
   c.need(4);
-  if (buf.readUInt32LE(0) !== MAGIC_WORD) throw new BadIndexError(`${where}: not a dtar body record`);
+  if (buf.readUInt32LE(0) !== MAGIC_WORD) {
+    magicVersion(buf, RECORD_MAGIC, 3, () => `the body record of ${c.where}`); // throws for a newer record
+    throw new BadIndexError(`${c.where}: not a dtar body record`);
+  }
   c.pos = 4;
   const mode = c.u8();
   let header: HeaderRestore;
   if (mode === MODE_PATCHED) header = { mode, sizeField: c.bytes(12), chksumField: c.bytes(8) };
   else if (mode === MODE_RAW) header = { mode, raw: c.bytes(c.u32()) };
-  else throw new BadIndexError(`${where}: unknown record mode ${mode}`);
+  else throw new BadIndexError(`${c.where}: unknown record mode ${mode}`);
   const storedSize = c.u64();
   const sha256 = c.bytes(32);
   const flags = c.u8();
@@ -222,7 +231,7 @@ export function decodeRecord(buf: Buffer, where: string): BodyRecord {
   let sparse: SparseInfo | null = null;
   if (flags & 2) {
     const format = SPARSE_FORMATS[c.u8()];
-    if (!format) throw new BadIndexError(`${where}: unknown sparse format`);
+    if (!format) throw new BadIndexError(`${c.where}: unknown sparse format`);
     const realSize = c.u64();
     const n = c.u32();
     c.need(n * 16);
@@ -236,7 +245,7 @@ export function decodeRecord(buf: Buffer, where: string): BodyRecord {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += buf.readUInt32LE(c.pos + i * CHUNK_ENTRY + CHUNK_FIELD.plainLength);
   c.pos += n * CHUNK_ENTRY;
-  if (c.pos !== buf.length) throw new BadIndexError(`${where}: trailing bytes in record`);
-  if (sum !== storedSize) throw new BadIndexError(`${where}: chunk lengths do not add up to the body size`);
+  if (c.pos !== buf.length) throw new BadIndexError(`${c.where}: trailing bytes in record`);
+  if (sum !== storedSize) throw new BadIndexError(`${c.where}: chunk lengths do not add up to the body size`);
   return { header, body: new RecordBody(storedSize, sha256, buf.subarray(listStart, c.pos)), padding, sparse };
 }

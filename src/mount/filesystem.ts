@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { LRUCache } from 'lru-cache';
 import { ArchiveTree } from '../archive';
 import type { ContentReader, OpenFile } from '../archive';
-import { ArchivedError } from '../errors';
+import { ArchivedError, escapeName } from '../errors';
 import type { FuseSession, LowLevelFilesystem } from './mount';
 
 const { ENOENT, EIO, EISDIR, ENOTDIR, ENODATA, ERANGE, EINVAL } = constants.errno;
@@ -169,7 +169,7 @@ export class ArchiveFilesystem implements LowLevelFilesystem {
     const key = `${ino}\0${line}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.options.report(`${line} (reads of ${this.tree.pathOf(ino)} fail with EIO)`);
+    this.options.report(`${line} (reads of ${escapeName(this.tree.pathOf(ino))} fail with EIO)`);
   }
 
   private totalCache: number | null = null;

@@ -11,6 +11,7 @@
 import { constants } from 'node:os';
 import { ArchiveTree, tableBytes } from '../archive';
 import type { ContentReader } from '../archive';
+import { escapeName } from '../errors';
 import { ArchiveFilesystem, FilesystemOptions } from './filesystem';
 import type { FuseSession, LowLevelFilesystem } from './mount';
 
@@ -158,7 +159,7 @@ export class StoreFilesystem implements LowLevelFilesystem {
   private readonly reported = new Set<string>();
   private report(k: number, e: unknown): void {
     const a = this.archives[k - 1]!;
-    const line = `archive ${a.name} of ${a.created} (${a.id}) cannot be loaded: ${e instanceof Error ? e.message : String(e)}`;
+    const line = `archive ${escapeName(a.name)} of ${a.created} (${a.id}) cannot be loaded: ${e instanceof Error ? e.message : String(e)}`;
     if (this.reported.has(line)) return;
     this.reported.add(line);
     this.options.report(line);

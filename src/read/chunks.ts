@@ -11,7 +11,7 @@ import { openChunk } from '../brick/chunk-codec';
 import type { BrickChunk } from '../brick/format';
 import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';
 import { BufferPool } from './buffer-pool';
@@ -206,7 +206,7 @@ export class ChunkSource {
           const into = plaintexts && BufferPool.pooled(p.plainLength) ? plaintexts.take(p.plainLength) : undefined;
           return openChunk(this.keys.data, this.keys.chunkId, p.id, p.plainLength, p.sealed, where, into);
         } catch (e) {
-          if (e instanceof CorruptDataError) return e;
+          if (e instanceof CorruptDataError || e instanceof UnsupportedFormatError) return e;
           throw e;
         }
       }),

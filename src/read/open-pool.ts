@@ -1,15 +1,15 @@
 /**
  * A pool of workers that open sealed chunks (see open-worker.ts). Requests go to the worker
  * with the fewest in flight; each chunk comes back as its plaintext or as the
- * CorruptDataError it failed with. The sealed bytes go to a worker in one compact buffer,
- * which comes back with the reply and is reused; plaintexts are written into buffers of the
- * caller's pool when it gives one.
+ * CorruptDataError (or, for a newer format, UnsupportedFormatError) it failed with. The
+ * sealed bytes go to a worker in one compact buffer, which comes back with the reply and is
+ * reused; plaintexts are written into buffers of the caller's pool when it gives one.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import { BufferPool } from './buffer-pool';
 import type { OpenReply, OpenRequest, OpenWorkerData } from './open-worker';
 
@@ -29,7 +29,7 @@ export interface SealedChunk {
 }
 
 /** A chunk opened, or the error it failed with. */
-export type Opened = Buffer | CorruptDataError;
+export type Opened = Buffer | CorruptDataError | UnsupportedFormatError;
 
 /** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
 const IDLE_INPUT_BYTES = 8 * 1024 * 1024;
@@ -146,7 +146,11 @@ export class OpenPool {
     this.jobs.delete(r.seq);
     if (this.jobs.size === 0) for (const l of this.lanes) l.worker.unref();
     if (r.bytes) this.inputs.give(r.bytes, IDLE_INPUT_BYTES);
-    job.resolve(r.plains.map((p) => (typeof p === 'string' ? new CorruptDataError(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength))));
+    job.resolve(
+      r.plains.map((p) =>
+        typeof p === 'string' ? new CorruptDataError(p) : p instanceof Uint8Array ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : new UnsupportedFormatError(p.what, p.version),
+      ),
+    );
   }
 
   /**

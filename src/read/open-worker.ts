@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openChunk } from '../brick/chunk-codec';
-import { DtarError } from '../errors';
+import { DtarError, UnsupportedFormatError } from '../errors';
 
 export interface OpenWorkerData {
   dataKey: Uint8Array;
@@ -27,13 +27,19 @@ export interface OpenRequest {
   where: string;
 }
 
+/** A chunk of a newer format than this dtar reads: refused as UnsupportedFormatError, not as damage. */
+export interface NewerFormat {
+  what: string;
+  version: string;
+}
+
 /**
- * Per chunk, its plaintext or the message of the CorruptDataError it failed with; `bytes`
- * comes back too (moved) when the request says so, for its sender to reuse.
+ * Per chunk, its plaintext, the message of the CorruptDataError it failed with, or the newer
+ * format it is in; `bytes` comes back too (moved) when the request says so, for its sender to reuse.
  */
 export interface OpenReply {
   seq: number;
-  plains: (Uint8Array | string)[];
+  plains: (Uint8Array | string | NewerFormat)[];
   bytes: Uint8Array | null;
 }
 
@@ -59,7 +65,7 @@ parentPort?.on('message', (r: OpenRequest) => {
   const bytes = view(r.bytes);
   const ids = view(r.ids);
   const moved = new Set<ArrayBuffer>();
-  const plains = r.offsets.map((o, i): Uint8Array | string => {
+  const plains = r.offsets.map((o, i): Uint8Array | string | NewerFormat => {
     const into = r.outputs[i];
     try {
       const plain = openChunk(dataKey, idKey, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
@@ -68,6 +74,7 @@ parentPort?.on('message', (r: OpenRequest) => {
       if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);
       return plain;
     } catch (e) {
+      if (e instanceof UnsupportedFormatError) return { what: e.what, version: String(e.version) };
       return e instanceof DtarError ? e.message : String(e);
     }
   });

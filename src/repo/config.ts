@@ -10,6 +10,8 @@ import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
 export const STORE_FORMAT = 'dtar-store';
 export const STORE_VERSION = 1;
+/** Most bytes read as a config: dtar writes under 1 KiB. */
+export const CONFIG_MAX = 64 * 1024;
 
 export interface StoreConfig {
   format: typeof STORE_FORMAT;

@@ -15,6 +15,8 @@ import { MASTER_SECRET_SIZE } from '../crypto/keys';
 import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
 export const KEYS_PREFIX = 'keys/';
+/** Most bytes read as a key file: dtar writes under 1 KiB. */
+export const KEY_FILE_MAX = 64 * 1024;
 const KEYFILE_VERSION = 2;
 /** Opened with a passphrase, holds the master secret. Issue 23 reserves "writer" (docs/FORMAT.md §3). */
 const OWNER = 'owner';

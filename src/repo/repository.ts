@@ -15,8 +15,8 @@ import type { IndexAuth } from '../index/seal';
 import { CorruptDataError, NotFoundError, ObjectExistsError, StoreExistsError, StoreNotFoundError, UnsupportedFormatError, UsageError, WrongPassphraseError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Catalogue } from '../catalogue/catalogue';
-import { configMacMatches, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
-import { KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from './keyfile';
+import { configMacMatches, CONFIG_MAX, encodeConfig, parseConfig, STORE_FORMAT, STORE_VERSION, StoreConfig, StoredConfig } from './config';
+import { KEY_FILE_MAX, KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from './keyfile';
 
 export const DEFAULT_BRICK_SIZE = 32 * 1024 * 1024;
 
@@ -119,7 +119,7 @@ export class Repository {
 /** The store's config, shape and version checked (its MAC is checked with each key tried, in unlock). */
 export async function readConfig(backend: Backend): Promise<StoredConfig> {
   try {
-    return parseConfig(await backend.get('config'));
+    return parseConfig(await backend.get('config', { maxLength: CONFIG_MAX }));
   } catch (e) {
     if (e instanceof NotFoundError) throw new StoreNotFoundError(backend.location);
     throw e;
@@ -139,7 +139,7 @@ export async function unlock(backend: Backend, passphrase: string, config: Store
   for (const name of names.sort()) {
     let file;
     try {
-      file = parseKeyFile(await backend.get(name));
+      file = parseKeyFile(await backend.get(name, { maxLength: KEY_FILE_MAX }));
     } catch (e) {
       if (e instanceof NotFoundError) continue; // removed since listed (a concurrent key passwd)
       if (!(e instanceof CorruptDataError || e instanceof UnsupportedFormatError)) throw e;

@@ -5,7 +5,7 @@
  * with an error naming the file and the brick. The index is read once whole before anything
  * is written, so that damage in it (caught by its trailer's checksum) writes nothing.
  */
-import { WrongStoreError } from '../errors';
+import { escapeDecoded, escapeName, WrongStoreError } from '../errors';
 import { IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { BodyJob, BodyStream, DEFAULT_WINDOW, noteBody, WindowOptions } from '../read/bodies';
@@ -52,13 +52,13 @@ export async function restoreTar(
     switch (item.kind) {
       case 'meta':
         if (item.meta.storeId !== repo.id) {
-          throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+          throw new WrongStoreError(`this index belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
         }
         return undefined;
       case 'global':
         return { value: { before: item.raw, after: null }, body: null, path: '' };
       case 'entry':
-        return { value: { before: item.original(), after: item.record ? item.padding : null }, body: item.record?.body ?? null, path: item.header.path };
+        return { value: { before: item.original(), after: item.record ? item.padding : null }, body: item.record?.body ?? null, path: escapeDecoded(item.header.path, item.header.pathBytes) };
       case 'trailer':
         progress.totalBytes = item.trailer.tarSize;
         return { value: { before: null, after: null }, body: item.trailer.tail, path: '(end of archive)' };

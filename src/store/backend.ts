@@ -14,6 +14,9 @@
  *   (callers use what is returned, never `into` itself).
  *   A range reaching past the end yields the bytes that exist (possibly none), as S3 does:
  *   callers that need an exact length check it.
+ * - get() never holds more than it asked for: a whole object is asked for with the most
+ *   bytes the caller expects of it, and an object or answer longer than that (or than the
+ *   range) is refused with a BackendError as soon as it is seen, without reading the rest.
  * - stat() returns null for a missing key.
  * - list() yields every key under a prefix, in no particular order.
  * - delete() of a missing key succeeds.
@@ -65,6 +68,11 @@ export interface ByteRange {
   length: number;
 }
 
+/** A whole object of at most `maxLength` bytes: what the caller knows it should be (its listed size, a format's bound). */
+export interface WholeObject {
+  maxLength: number;
+}
+
 /** Where a Glacier object stands: `restoring` while a restore runs, `restored` until expiry. */
 export interface RestoreState {
   ongoing: boolean;
@@ -89,7 +97,7 @@ export interface Backend {
    */
   readonly cheapRanges: boolean;
   put(key: string, body: PutBody, options?: PutOptions): Promise<void>;
-  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
+  get(key: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;

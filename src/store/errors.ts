@@ -75,6 +75,11 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
+/** An answer longer than the object or range asked for: refused, never retried (see the Backend contract). */
+export function tooLong(limit: number): BackendError {
+  return new BackendError(`the answer is longer than the ${limit} bytes expected; refused without reading the rest`);
+}
+
 /** One line describing a failure, for messages: "SlowDown (HTTP 503): Please reduce ...". */
 export function describeFault(err: unknown): string {
   if (err instanceof DtarError) return err.message;

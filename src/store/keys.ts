@@ -3,7 +3,7 @@
  * valid on one backend is valid on every other. Keys are '/'-separated relative paths made of
  * non-empty segments; they must map onto a file path without escaping the store directory.
  */
-import type { ByteRange } from './backend';
+import type { ByteRange, WholeObject } from './backend';
 
 /** Local backends write partial objects under this name prefix; no key segment may use it. */
 export const TEMP_PREFIX = '.tmp-';
@@ -21,10 +21,21 @@ export function validatePrefix(prefix: string): void {
   if (problem) throw new RangeError(`invalid store prefix ${JSON.stringify(prefix)}: ${problem}`);
 }
 
-export function validateRange(range: ByteRange): void {
-  if (!Number.isSafeInteger(range.offset) || range.offset < 0 || !Number.isSafeInteger(range.length) || range.length < 0) {
-    throw new RangeError(`invalid byte range offset=${range.offset} length=${range.length}`);
+/** What a get() asks for, checked; the range, or null for a whole object. */
+export function rangeOf(want: ByteRange | WholeObject): ByteRange | null {
+  if (!('offset' in want)) {
+    if (!Number.isSafeInteger(want.maxLength) || want.maxLength < 0) throw new RangeError(`invalid object length bound ${want.maxLength}`);
+    return null;
   }
+  if (!Number.isSafeInteger(want.offset) || want.offset < 0 || !Number.isSafeInteger(want.length) || want.length < 0) {
+    throw new RangeError(`invalid byte range offset=${want.offset} length=${want.length}`);
+  }
+  return want;
+}
+
+/** The most bytes a get() may hold. */
+export function lengthBound(want: ByteRange | WholeObject): number {
+  return 'offset' in want ? want.length : want.maxLength;
 }
 
 function keyProblem(key: string): string | null {

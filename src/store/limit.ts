@@ -3,7 +3,7 @@
  * separate, smaller budget for uploads (each holds a body in memory and may itself run
  * several part uploads). Waiters are served in arrival order.
  */
-import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier } from './backend';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier, WholeObject } from './backend';
 
 export interface LimitOptions {
   /** put() calls in flight. */
@@ -57,8 +57,8 @@ export class ConcurrencyLimit implements Backend {
     return this.uploads.run(() => this.inner.put(key, body, options));
   }
 
-  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
-    return this.others.run(() => this.inner.get(key, range, into));
+  get(key: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer> {
+    return this.others.run(() => this.inner.get(key, want, into));
   }
 
   stat(key: string): Promise<ObjectInfo | null> {

@@ -5,14 +5,14 @@
  * and the mapping of file-system errors onto the typed store errors.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, opendir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, errnoCode, NotFoundError, ObjectExistsError } from '../errors';
+import { BackendError, errnoCode, escapeName, NotFoundError, ObjectExistsError } from '../errors';
 import { makeDirs } from '../fs/make-dirs';
 import { trackTemp, untrackTemp } from '../fs/temp-files';
-import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions } from './backend';
-import { describeFault } from './errors';
-import { TEMP_PREFIX, validateKey, validatePrefix, validateRange } from './keys';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, WholeObject } from './backend';
+import { describeFault, tooLong } from './errors';
+import { lengthBound, rangeOf, TEMP_PREFIX, validateKey, validatePrefix } from './keys';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -78,11 +78,11 @@ export class LocalBackend implements Backend {
    * A range reaching past the end of the object yields the bytes that exist (possibly none),
    * as S3 does; callers that need an exact length check it.
    */
-  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+  async get(key: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer> {
     validateKey(key);
-    if (range) validateRange(range);
+    const range = rangeOf(want);
     try {
-      if (!range) return await readFile(this.file(key));
+      if (!range) return await this.readWhole(key, lengthBound(want));
       return await this.withReadHandle(key, async (fh) => {
         // Memory the caller recycles is warm; a fresh buffer's pages fault in as they are filled.
         const buf = into && into.length >= range.length ? into : Buffer.allocUnsafe(range.length);
@@ -97,6 +97,25 @@ export class LocalBackend implements Backend {
     } catch (err) {
       if (ABSENT.has(errnoCode(err) ?? '')) throw new NotFoundError(key);
       throw this.fail('get', key, err);
+    }
+  }
+
+  /** A whole file, refused without reading when it is longer than `maxLength`. */
+  private async readWhole(key: string, maxLength: number): Promise<Buffer> {
+    const fh = await open(this.file(key), 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > maxLength) throw tooLong(maxLength);
+      const buf = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await fh.read(buf, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buf.subarray(0, filled);
+    } finally {
+      await fh.close();
     }
   }
 
@@ -235,7 +254,7 @@ export class LocalBackend implements Backend {
   }
 
   private fail(op: string, key: string, err: unknown): BackendError {
-    return new BackendError(`local store ${this.location}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
+    return new BackendError(`local store ${escapeName(this.location)}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
   }
 }
 

@@ -6,8 +6,8 @@
  * layer: S3Backend runs the SDK with retries off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackendError, ObjectExistsError } from '../errors';
-import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier } from './backend';
+import { BackendError, escapeName, ObjectExistsError } from '../errors';
+import type { Backend, ByteRange, ObjectInfo, PutBody, PutOptions, RestoreTier, WholeObject } from './backend';
 import { describeFault, isTransient } from './errors';
 
 export interface RetryEvent {
@@ -58,13 +58,13 @@ export class RetryBackend implements Backend {
     } catch (err) {
       // An attempt whose answer was lost may have stored the object before the retry met it;
       // if the object is exactly ours, the put succeeded.
-      if (err instanceof ObjectExistsError && failedOnce && (await this.holds(key, body))) return;
+      if (err instanceof ObjectExistsError && failedOnce && (await this.holds(key, body, options?.size))) return;
       throw err;
     }
   }
 
-  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
-    return this.run('get', key, () => this.inner.get(key, range, into));
+  get(key: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer> {
+    return this.run('get', key, () => this.inner.get(key, want, into));
   }
 
   stat(key: string): Promise<ObjectInfo | null> {
@@ -123,7 +123,7 @@ export class RetryBackend implements Backend {
       const root = err instanceof BackendError && err.cause !== undefined ? err.cause : err;
       const tries = attempt + 1;
       throw new BackendError(
-        `${this.location}: ${op} ${key}: failed ${tries === 1 ? 'once, not retried' : `${tries} times`}: ${describeFault(root)}`,
+        `${escapeName(this.location)}: ${op} ${key}: failed ${tries === 1 ? 'once, not retried' : `${tries} times`}: ${describeFault(root)}`,
         { cause: err },
       );
     }
@@ -133,9 +133,14 @@ export class RetryBackend implements Backend {
     await sleep(delayMs);
   }
 
-  private async holds(key: string, body: Uint8Array | (() => AsyncIterable<Uint8Array>)): Promise<boolean> {
+  private async holds(key: string, body: Uint8Array | (() => AsyncIterable<Uint8Array>), size?: number): Promise<boolean> {
     try {
-      const stored = await this.get(key);
+      let length = body instanceof Uint8Array ? body.length : size;
+      if (length === undefined) {
+        length = 0;
+        for await (const chunk of (body as () => AsyncIterable<Uint8Array>)()) length += chunk.length;
+      }
+      const stored = await this.get(key, { maxLength: length });
       if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(stored);
       let offset = 0;
       for await (const chunk of body()) {

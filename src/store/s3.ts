@@ -20,7 +20,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ArchivedError, BackendError, NotFoundError, ObjectExistsError, UsageError } from '../errors';
+import { ArchivedError, BackendError, escapeName, NotFoundError, ObjectExistsError, UsageError } from '../errors';
 import {
   STORAGE_CLASSES,
   type Backend,
@@ -31,9 +31,10 @@ import {
   type RestoreState,
   type RestoreTier,
   type StorageClass,
+  type WholeObject,
 } from './backend';
-import { describeFault, faultInfo } from './errors';
-import { validateKey, validatePrefix, validateRange } from './keys';
+import { describeFault, faultInfo, tooLong } from './errors';
+import { lengthBound, rangeOf, validateKey, validatePrefix } from './keys';
 
 const MiB = 1024 * 1024;
 /** Bodies up to this size go in one PutObject; larger ones, and streams, in a multipart upload. */
@@ -136,17 +137,17 @@ export class S3Backend implements Backend {
 
   /**
    * A range reaching past the end of the object yields the bytes that exist (possibly none),
-   * as S3 does; callers that need an exact length check it.
+   * as S3 does; callers that need an exact length check it. The body is read as it streams,
+   * and an answer longer than asked for is cut off at once (a misbehaving server must not
+   * make dtar buffer without bound).
    */
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, want: ByteRange | WholeObject, into?: Buffer): Promise<Buffer> {
     validateKey(key);
-    if (range) {
-      validateRange(range);
-      // S3 cannot express an empty range; still answer NotFoundError for a missing key.
-      if (range.length === 0) {
-        if ((await this.stat(key)) === null) throw new NotFoundError(key);
-        return Buffer.alloc(0);
-      }
+    const range = rangeOf(want);
+    // S3 cannot express an empty range; still answer NotFoundError for a missing key.
+    if (range?.length === 0) {
+      if ((await this.stat(key)) === null) throw new NotFoundError(key);
+      return Buffer.alloc(0);
     }
     try {
       const res = await this.client.send(
@@ -156,8 +157,7 @@ export class S3Backend implements Backend {
           ...(range && { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }),
         }),
       );
-      const bytes = (await res.Body?.transformToByteArray()) ?? new Uint8Array(0);
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return await readBounded(res.Body as Readable | undefined, res.ContentLength, lengthBound(want), into);
     } catch (err) {
       const f = faultInfo(err);
       if (f.name === 'NoSuchKey') throw new NotFoundError(key);
@@ -269,8 +269,31 @@ export class S3Backend implements Backend {
   }
 
   private fail(op: string, key: string, err: unknown): BackendError {
-    return new BackendError(`${this.location}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
+    return new BackendError(`${escapeName(this.location)}: ${op} ${key}: ${describeFault(err)}`, { cause: err });
   }
+}
+
+/**
+ * A response body, refused as soon as it is known to be longer than `limit`: by its declared
+ * length before a byte is read, else as it streams. Read into `into` when it has room.
+ */
+async function readBounded(body: Readable | undefined, declared: number | undefined, limit: number, into?: Buffer): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
+  if (declared !== undefined && declared > limit) {
+    body.destroy();
+    throw tooLong(limit);
+  }
+  const out = into && into.length >= limit ? into : null;
+  const pieces: Buffer[] = [];
+  let n = 0;
+  for await (const piece of body) {
+    const b = piece as Buffer;
+    if (n + b.length > limit) throw tooLong(limit); // leaving the loop destroys the stream
+    if (out) b.copy(out, n);
+    else pieces.push(b);
+    n += b.length;
+  }
+  return out ? out.subarray(0, n) : Buffer.concat(pieces, n);
 }
 
 /**

@@ -11,7 +11,7 @@ import { openChunk } from '../brick/chunk-codec';
 import type { ChunkRef } from '../index/record';
 import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError } from '../errors';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import type { Backend } from '../store/backend';
 
 export class BrickCopy {
@@ -24,10 +24,11 @@ export class BrickCopy {
   /**
    * Downloads and checks a brick. A damaged one is still kept, with what is wrong with it:
    * its chunks are checked one by one, so that only the files using damaged chunks are
-   * reported. Throws NotFoundError when it is missing.
+   * reported. `size` is its size in the store: a longer answer is refused. Throws
+   * NotFoundError when it is missing.
    */
-  static async fetch(backend: Backend, keys: StoreKeys, hex: string, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
-    const bytes = await readBrick(backend, hex);
+  static async fetch(backend: Backend, keys: StoreKeys, hex: string, size: number, dir: string): Promise<{ copy: BrickCopy; size: number; problem: string | null }> {
+    const bytes = await readBrick(backend, hex, { maxLength: size });
     const where = `brick ${hex}`;
     let problem: string | null = null;
     if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) problem = 'contents do not match its name (damaged or truncated)';
@@ -35,7 +36,8 @@ export class BrickCopy {
       const table = parseTrailer(bytes.subarray(Math.max(0, bytes.length - BRICK_TRAILER_SIZE)), bytes.length, where);
       decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
     } catch (e) {
-      if (!(e instanceof CorruptDataError)) throw e;
+      // A newer version is believed only from a brick whose bytes match its name; otherwise it is damage.
+      if (!(e instanceof CorruptDataError || (e instanceof UnsupportedFormatError && problem !== null))) throw e;
       problem ??= e.message.replace(`${where}: `, '');
     }
     const path = join(dir, hex);

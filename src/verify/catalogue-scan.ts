@@ -1,13 +1,15 @@
 /**
  * Reads every catalogue segment straight from the store (no cache), tolerating damage: a
  * segment that does not authenticate or decode is reported instead of stopping the scan.
+ * A segment of a newer format stops it (this dtar cannot tell what the catalogue holds),
+ * unless the caller asks to have such segments listed apart (repair leaves them alone).
  * What verify, repair and stats need to know about the catalogue.
  */
 import { CATALOGUE_PREFIX } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { decodeSegment } from '../catalogue/segment';
-import { CorruptDataError, NotFoundError } from '../errors';
-import type { Backend } from '../store/backend';
+import { CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
+import type { Backend, ObjectInfo } from '../store/backend';
 
 export interface CatalogueScan {
   /** Every chunk in a readable segment (brick: the order its brick was first seen in). */
@@ -20,22 +22,25 @@ export interface CatalogueScan {
   sealedBytes: number;
   segments: string[];
   damaged: { key: string; message: string }[];
+  /** Segments of a newer format, with `listNewer` (without, the first one throws). */
+  newer: { key: string; message: string }[];
 }
 
-export async function scanCatalogue(backend: Backend, dataKey: Buffer): Promise<CatalogueScan> {
-  const scan: CatalogueScan = { chunks: new ChunkTable(), bricks: new Map(), plainBytes: 0, sealedBytes: 0, segments: [], damaged: [] };
-  const keys: string[] = [];
-  for await (const o of backend.list(CATALOGUE_PREFIX)) keys.push(o.key);
-  keys.sort();
+export async function scanCatalogue(backend: Backend, dataKey: Buffer, opts: { listNewer?: boolean } = {}): Promise<CatalogueScan> {
+  const scan: CatalogueScan = { chunks: new ChunkTable(), bricks: new Map(), plainBytes: 0, sealedBytes: 0, segments: [], damaged: [], newer: [] };
+  const listed: ObjectInfo[] = [];
+  for await (const o of backend.list(CATALOGUE_PREFIX)) listed.push(o);
+  listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const order = new Map<string, number>();
-  for (const key of keys) {
+  for (const { key, size } of listed) {
     let records;
     try {
-      records = decodeSegment(dataKey, await backend.get(key), key);
+      records = decodeSegment(dataKey, await backend.get(key, { maxLength: size }), key);
     } catch (e) {
       if (e instanceof NotFoundError) continue; // merged away since the listing
-      if (!(e instanceof CorruptDataError)) throw e;
-      scan.damaged.push({ key, message: e.message });
+      if (e instanceof UnsupportedFormatError && opts.listNewer) scan.newer.push({ key, message: e.message });
+      else if (e instanceof CorruptDataError) scan.damaged.push({ key, message: e.message });
+      else throw e;
       continue;
     }
     scan.segments.push(key);

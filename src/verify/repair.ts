@@ -3,7 +3,8 @@
  * table of its chunks, so for each brick in the store that no readable catalogue segment
  * lists, two ranged reads (trailer, then table) recover its catalogue record. The records go
  * into one new segment; only once it is durable are damaged segments deleted, so a crash in
- * between leaves the catalogue no worse than before.
+ * between leaves the catalogue no worse than before. Segments and bricks of a newer format
+ * are left alone: they are not damaged, only beyond this dtar.
  *
  * A rebuilt record's Glacier tree hash is all zeros ("not known"): computing it would mean
  * reading the whole brick, and nothing depends on it yet.
@@ -11,7 +12,7 @@
 import { BRICK_TRAILER_SIZE, decodeTable, parseTrailer } from '../brick/format';
 import { Catalogue } from '../catalogue/catalogue';
 import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
-import { ArchivedError, CorruptDataError, NotFoundError } from '../errors';
+import { ArchivedError, CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
 import type { Repository } from '../repo/repository';
 import { scanCatalogue } from './catalogue-scan';
 
@@ -24,6 +25,8 @@ export interface RepairReport {
   /** Bricks that could not be read (damaged table, archived): still missing from the catalogue. */
   unreadable: { brick: string; problem: string }[];
   damagedSegments: string[];
+  /** Segments and bricks of a newer format, left as they are: what each is. */
+  newer: { key: string; problem: string }[];
   /** The segment written, or null when nothing needed one. */
   newSegment: string | null;
   /** Damaged segments deleted (after the new segment was written). */
@@ -41,8 +44,16 @@ async function readRecord(repo: Repository, key: string, hex: string, size: numb
 }
 
 export async function repairCatalogue(repo: Repository, opts: { dryRun: boolean; onProgress?(done: number, total: number): void }): Promise<RepairReport> {
-  const scan = await scanCatalogue(repo.backend, repo.keys.data);
-  const report: RepairReport = { bricks: 0, rebuilt: [], unreadable: [], damagedSegments: scan.damaged.map((d) => d.key), newSegment: null, removedSegments: [] };
+  const scan = await scanCatalogue(repo.backend, repo.keys.data, { listNewer: true });
+  const report: RepairReport = {
+    bricks: 0,
+    rebuilt: [],
+    unreadable: [],
+    damagedSegments: scan.damaged.map((d) => d.key),
+    newer: scan.newer.map((n) => ({ key: n.key, problem: n.message })),
+    newSegment: null,
+    removedSegments: [],
+  };
   const missing: { key: string; hex: string; size: number }[] = [];
   for await (const o of repo.backend.list(BRICKS_PREFIX)) {
     const hex = o.key.slice(o.key.lastIndexOf('/') + 1);
@@ -56,8 +67,9 @@ export async function repairCatalogue(repo: Repository, opts: { dryRun: boolean;
       records.push(await readRecord(repo, m.key, m.hex, m.size));
       report.rebuilt.push(m.hex);
     } catch (e) {
-      if (!(e instanceof CorruptDataError || e instanceof ArchivedError || e instanceof NotFoundError)) throw e;
-      report.unreadable.push({ brick: m.hex, problem: e.message.replace(`brick ${m.hex}: `, '') });
+      if (e instanceof UnsupportedFormatError) report.newer.push({ key: m.key, problem: e.message });
+      else if (e instanceof CorruptDataError || e instanceof ArchivedError || e instanceof NotFoundError) report.unreadable.push({ brick: m.hex, problem: e.message.replace(`brick ${m.hex}: `, '') });
+      else throw e;
     }
     opts.onProgress?.(i + 1, missing.length);
   }

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
-import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, WrongStoreError } from '../errors';
+import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, escapeName, WrongStoreError } from '../errors';
 import { Readable } from 'node:stream';
 import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
@@ -38,7 +38,8 @@ export interface StoredCopy {
 
 export interface FileProblem {
   index: string;
-  path: string;
+  /** The file's name exactly (it need not be UTF-8). */
+  path: Buffer;
   problem: string;
 }
 
@@ -63,16 +64,16 @@ export interface VerifyOptions {
   onProgress?(done: number, total: number | null): void;
 }
 
-const TAIL = '(end of archive)';
+const TAIL = Buffer.from('(end of archive)');
 
 /** The bodies of an index, with the name to report them under; checks the index is this store's. */
-async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: string; body: BodyRef }> {
+async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: Buffer; body: BodyRef }> {
   const auth = source.stored ? storedCopyAuth(repo.indexAuth) : repo.indexAuth;
   for await (const item of readIndex(source.open(), source.name, auth)) {
     if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
-      throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${item.meta.store}), not to the store opened (${repo.id.slice(0, 8)})`);
+      throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
     }
-    if (item.kind === 'entry' && item.record) yield { path: item.header.path, body: item.record.body };
+    if (item.kind === 'entry' && item.record) yield { path: item.header.pathBytes, body: item.record.body };
     if (item.kind === 'trailer') yield { path: TAIL, body: item.trailer.tail };
   }
 }
@@ -149,7 +150,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 
   // Pass 1: chunks against the catalogue, and the bricks needed.
   const needed = new Set<string>();
-  const missingChunk = new Map<string, [string, string]>();
+  const missingChunk = new Map<string, [string, Buffer]>();
   const readable: IndexSource[] = [];
   for (const source of sources) {
     try {
@@ -159,7 +160,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
           report.chunks++;
           needed.add(c.brick.toString('hex'));
           if (!catalogue.chunks.has(c.id)) {
-            const key = `${source.name}\0${path}`;
+            const key = `${source.name}\0${path.toString('latin1')}`;
             if (!missingChunk.has(key)) missingChunk.set(key, [source.name, path]);
           }
         }
@@ -181,25 +182,24 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 
   // Each brick: exists, has the recorded size, is in the catalogue.
   const gate = new Semaphore(8);
-  const missing = new Set<string>();
+  /** Bricks to read with --read-data, with their sizes: not those longer than the catalogue says (already reported). */
+  const toRead = new Map<string, number>();
   let statted = 0;
   await Promise.all(
     [...needed].map((hex) =>
       gate.run(async () => {
         const info = await repo.backend.stat(brickKey(hex));
         const recorded = catalogue.bricks.get(hex);
-        if (!info) {
-          missing.add(hex);
-          brickProblem(hex, 'missing from the store');
-        }
+        if (!info) brickProblem(hex, 'missing from the store');
         else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
         else if (recorded === undefined) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
+        if (info && !(recorded !== undefined && info.size > recorded)) toRead.set(hex, info.size);
         if (!opts.readData) opts.onProgress?.(++statted, needed.size);
       }),
     ),
   );
 
-  if (opts.readData) await readData(repo, readable, [...needed].filter((hex) => !missing.has(hex)), opts, report, brickProblem, badBricks);
+  if (opts.readData) await readData(repo, readable, toRead, opts, report, brickProblem, badBricks);
   else if (badBricks.size > 0) {
     // Pass 2: the files in bad bricks.
     for (const source of readable) {
@@ -218,7 +218,8 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 async function readData(
   repo: Repository,
   sources: readonly IndexSource[],
-  needed: readonly string[],
+  /** Brick id (hex) -> its size in the store. */
+  needed: ReadonlyMap<string, number>,
   opts: VerifyOptions,
   report: VerifyReport,
   brickProblem: (hex: string, problem: string) => void,
@@ -229,10 +230,10 @@ async function readData(
   try {
     const gate = new Semaphore(4);
     await Promise.all(
-      needed.map((hex) =>
+      [...needed].map(([hex, stored]) =>
         gate.run(async () => {
           try {
-            const { copy, size, problem } = await BrickCopy.fetch(repo.backend, repo.keys, hex, dir);
+            const { copy, size, problem } = await BrickCopy.fetch(repo.backend, repo.keys, hex, stored, dir);
             copies.set(hex, copy);
             if (problem) brickProblem(hex, problem);
             report.bytesRead += size;

@@ -6,7 +6,9 @@
  * byte and verifies. A body corrupted in transit is refused by the server's checksum
  * (BadDigest, which dtar does not retry): the ingest ends with one line, exit 3, and no
  * index; a rerun completes and verifies. (Bricks go up in one PutObject up to 128 MiB;
- * aborting failed multipart uploads is shown in test/store/s3.test.ts.)
+ * aborting failed multipart uploads is shown in test/store/s3.test.ts.) A server that answers
+ * a GET with far more than the object holds is cut off: one line, exit 3, having read only
+ * what it expected.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -25,7 +27,7 @@ async function assertRestoresAndVerifies(s: S3Store, index: string, tar: string)
   assert.equal(v.code, 0, v.stdout.toString() + v.stderr);
 }
 
-describe('S3 faults during ingest', () => {
+describe('S3 faults', () => {
   let server: S3TestServer;
   before(async () => {
     server = await startS3TestServer();
@@ -73,6 +75,22 @@ describe('S3 faults during ingest', () => {
       const rerun = await ingest(s, tar, index);
       assert.ok(rerun.newChunks > 0 && rerun.newChunks <= rerun.chunks);
       await assertRestoresAndVerifies(s, index, tar);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('a catalogue segment answered with endless bytes: verify stops with one line, exit 3, having read little', async () => {
+    const s = await s3Store(server, 'oversized');
+    try {
+      await initStore(s);
+      const tar = await randomTar(s.dir, { a: [300_000] });
+      await ingest(s, tar, join(s.dir, 'oversized.idx'));
+      const filler = 256 * 1024 * 1024;
+      const sent = server.serveOversized(/catalogue\//, { bytes: filler, declareLength: false });
+      const r = await s.dtar(['verify']);
+      assertOneLineError(r, 3, /^dtar: s3:\/\/\S+: get catalogue\/\S+: the answer is longer than the \d+ bytes expected; refused without reading the rest$/m, 'verify');
+      assert.ok((await sent) < 32 * 1024 * 1024, `the server sent ${await sent} of ${filler} bytes before dtar hung up`);
     } finally {
       await s.cleanup();
     }

@@ -129,7 +129,10 @@ export function spawnDtar(args: string[], env: NodeJS.ProcessEnv, stdin?: Buffer
   child.stdin!.end(stdin);
   const done = new Promise<DtarResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('close', (code, signal) => {
+      const stderrBytes = Buffer.concat(err);
+      resolve({ code: code ?? -1, signal, stdout: Buffer.concat(out), stderr: stderrBytes.toString('utf8'), stderrBytes });
+    });
   });
   return { child, done };
 }

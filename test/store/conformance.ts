@@ -15,6 +15,8 @@ export interface ConformanceTarget {
 }
 
 const MiB = 1024 * 1024;
+/** A whole-object get() in tests, whose objects are at most this long. */
+export const WHOLE = { maxLength: 256 * MiB };
 
 export function runConformance(name: string, factory: () => Promise<ConformanceTarget>): void {
   describe(`Backend conformance: ${name}`, () => {
@@ -35,9 +37,9 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       await be.put('exact/all-bytes', all);
       await be.put('exact/random', rand);
       await be.put('exact/empty', new Uint8Array(0));
-      assert.deepEqual(await be.get('exact/all-bytes'), all);
-      assert.deepEqual(await be.get('exact/random'), rand);
-      assert.equal((await be.get('exact/empty')).length, 0);
+      assert.deepEqual(await be.get('exact/all-bytes', WHOLE), all);
+      assert.deepEqual(await be.get('exact/random', WHOLE), rand);
+      assert.equal((await be.get('exact/empty', WHOLE)).length, 0);
     });
 
     it('reads byte ranges, short at the end of the object', async () => {
@@ -75,7 +77,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
     });
 
     it('raises NotFoundError for missing keys', async () => {
-      await assert.rejects(be.get('missing/nothing'), (err: unknown) => err instanceof NotFoundError && err.key === 'missing/nothing');
+      await assert.rejects(be.get('missing/nothing', WHOLE), (err: unknown) => err instanceof NotFoundError && err.key === 'missing/nothing');
       await assert.rejects(be.get('missing/nothing', { offset: 0, length: 1 }), NotFoundError);
       await assert.rejects(be.requestRestore('missing/nothing', 1, 'Bulk'), NotFoundError);
     });
@@ -98,7 +100,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       await be.put('del/x', Buffer.from('x'));
       await be.delete('del/x');
       assert.equal(await be.stat('del/x'), null);
-      await assert.rejects(be.get('del/x'), NotFoundError);
+      await assert.rejects(be.get('del/x', WHOLE), NotFoundError);
       await be.delete('del/x');
       await be.delete('del/never/was');
       assert.deepEqual(await listKeys(be, 'del/'), []);
@@ -107,7 +109,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
     it('replaces an object on a plain put', async () => {
       await be.put('replace/k', Buffer.from('first version'));
       await be.put('replace/k', Buffer.from('second'));
-      assert.equal((await be.get('replace/k')).toString(), 'second');
+      assert.equal((await be.get('replace/k', WHOLE)).toString(), 'second');
     });
 
     it('refuses ifAbsent puts over an existing object', async () => {
@@ -116,7 +118,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
         be.put('absent/k', Buffer.from('intruder'), { ifAbsent: true }),
         (err: unknown) => err instanceof ObjectExistsError && err.key === 'absent/k',
       );
-      assert.equal((await be.get('absent/k')).toString(), 'original');
+      assert.equal((await be.get('absent/k', WHOLE)).toString(), 'original');
     });
 
     it('lets exactly one of two concurrent ifAbsent writers win', async () => {
@@ -128,7 +130,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
         assert.equal(won.length, 1, `round ${round}: exactly one winner`);
         const lost = results.find((r) => r.status === 'rejected');
         assert.ok(lost?.status === 'rejected' && lost.reason instanceof ObjectExistsError, 'the loser sees ObjectExistsError');
-        assert.deepEqual(await be.get(key), bodies[won[0] ?? -1], 'the stored object is the winner’s');
+        assert.deepEqual(await be.get(key, WHOLE), bodies[won[0] ?? -1], 'the stored object is the winner’s');
       }
     });
 
@@ -136,7 +138,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       const data = randomBytes(20 * MiB);
       await be.put('large/buffer', data);
       assert.equal((await be.stat('large/buffer'))?.size, data.length);
-      assert.equal(sha256(await be.get('large/buffer')), sha256(data));
+      assert.equal(sha256(await be.get('large/buffer', WHOLE)), sha256(data));
       const slice = await be.get('large/buffer', { offset: 16 * MiB - 7, length: 2 * MiB });
       assert.equal(sha256(slice), sha256(data.subarray(16 * MiB - 7, 18 * MiB - 7)), 'a range across a part boundary');
     });
@@ -146,14 +148,14 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
       const data = Buffer.concat(chunks);
       await be.put('large/stream', iterate(chunks));
       assert.equal((await be.stat('large/stream'))?.size, data.length);
-      assert.equal(sha256(await be.get('large/stream')), sha256(data));
+      assert.equal(sha256(await be.get('large/stream', WHOLE)), sha256(data));
     });
 
     it('round-trips a body of thousands of small pieces, some empty', async () => {
       // A brick of small files: more pieces than one gathered write takes.
       const chunks = Array.from({ length: 3000 }, (_, i) => randomBytes(i % 7 === 0 ? 0 : 1 + ((i * 7919) % 5000)));
       await be.put('small/pieces', iterate(chunks));
-      assert.equal(sha256(await be.get('small/pieces')), sha256(Buffer.concat(chunks)));
+      assert.equal(sha256(await be.get('small/pieces', WHOLE)), sha256(Buffer.concat(chunks)));
     });
 
     it('takes a function that opens the body', async () => {
@@ -164,7 +166,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
         return iterate(chunks);
       });
       assert.equal(opened, 1);
-      assert.deepEqual(await be.get('fn/body'), Buffer.concat(chunks));
+      assert.deepEqual(await be.get('fn/body', WHOLE), Buffer.concat(chunks));
     });
 
     it('leaves nothing behind when a streamed put fails', async () => {
@@ -194,7 +196,7 @@ export function runConformance(name: string, factory: () => Promise<ConformanceT
     it('rejects malformed keys', async () => {
       for (const bad of ['', '/abs', '../up', 'a/../b', 'a//b', 'a/', './a', '.tmp-x', 'a/.tmp-1']) {
         await assert.rejects(be.put(bad, Buffer.from('x')), RangeError, `put ${JSON.stringify(bad)}`);
-        await assert.rejects(be.get(bad), RangeError, `get ${JSON.stringify(bad)}`);
+        await assert.rejects(be.get(bad, WHOLE), RangeError, `get ${JSON.stringify(bad)}`);
       }
       await assert.rejects(collect(be.list('../')), RangeError);
     });

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { ByteRange, PutBody, PutOptions } from '../../src/store/backend';
+import type { ByteRange, PutBody, PutOptions, WholeObject } from '../../src/store/backend';
 import { ConcurrencyLimit, Semaphore } from '../../src/store/limit';
 import { LocalBackend } from '../../src/store/local';
 import { makeTempDir } from '../support/tmp';
+import { WHOLE } from './conformance';
 
 /** A local store whose puts and gets linger, counting how many run at once. */
 class SlowBackend extends LocalBackend {
@@ -20,8 +21,8 @@ class SlowBackend extends LocalBackend {
     return this.track('put', () => super.put(key, body, options));
   }
 
-  override async get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.track('get', () => super.get(key, range));
+  override async get(key: string, want: ByteRange | WholeObject): Promise<Buffer> {
+    return this.track('get', () => super.get(key, want));
   }
 
   private async track<T>(op: 'put' | 'get', fn: () => Promise<T>): Promise<T> {
@@ -43,7 +44,7 @@ describe('ConcurrencyLimit', () => {
       const be = new ConcurrencyLimit(slow, { uploads: 2, others: 3 });
       const keys = Array.from({ length: 12 }, (_, i) => `k/${i}`);
       await Promise.all(keys.map((k) => be.put(k, Buffer.from(k))));
-      const got = await Promise.all(keys.map((k) => be.get(k)));
+      const got = await Promise.all(keys.map((k) => be.get(k, WHOLE)));
       assert.deepEqual(got.map(String), keys);
       assert.deepEqual(slow.peak, { put: 2, get: 3 });
     } finally {

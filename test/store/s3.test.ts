@@ -16,7 +16,7 @@ import { openBackend } from '../../src/store/open';
 import { RetryBackend, type RetryEvent } from '../../src/store/retry';
 import { parseRestoreHeader, S3Backend, s3OptionsFromUrl } from '../../src/store/s3';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
-import { collect, iterate, runConformance, sha256 } from './conformance';
+import { collect, iterate, runConformance, sha256, WHOLE } from './conformance';
 
 const MiB = 1024 * 1024;
 
@@ -92,7 +92,7 @@ describe('S3Backend specifics', () => {
     const put = server.requests.find((r) => r.op === 'PutObject' && r.key === 'store/brick');
     assert.equal(put?.headers['x-amz-checksum-sha256'], hash.toString('base64'));
     assert.equal(put?.headers['x-amz-content-sha256'], hash.toString('hex'), 'the signature covers the known hash');
-    assert.equal(sha256(await be.get('brick')), sha256(whole));
+    assert.equal(sha256(await be.get('brick', WHOLE)), sha256(whole));
     // A hash that is not the body's is refused, and so is a body damaged on the way.
     await assert.rejects(be.put('wrong', whole, { sha256: Buffer.alloc(32) }), /BadDigest/);
     server.failNext(1, 'corrupt', { ops: ['PutObject'] });
@@ -108,7 +108,7 @@ describe('S3Backend specifics', () => {
     await be.put('big', first, { ifAbsent: true });
     await assert.rejects(be.put('big', randomBytes(20 * MiB), { ifAbsent: true }), ObjectExistsError);
     await assert.rejects(be.put('big', iterate([randomBytes(MiB)]), { ifAbsent: true }), ObjectExistsError);
-    assert.equal(sha256(await be.get('big')), sha256(first));
+    assert.equal(sha256(await be.get('big', WHOLE)), sha256(first));
     await be.close();
   });
 
@@ -139,9 +139,50 @@ describe('S3Backend specifics', () => {
     await be.put('small', Buffer.from('0123456789'));
     assert.equal((await be.get('small', { offset: 8, length: 100 })).toString(), '89');
     const missing = s3For(server, 'no-such-bucket');
-    await assert.rejects(missing.get('x'), (err: unknown) => err instanceof BackendError && /NoSuchBucket/.test(err.message));
+    await assert.rejects(missing.get('x', WHOLE), (err: unknown) => err instanceof BackendError && /NoSuchBucket/.test(err.message));
     await be.close();
     await missing.close();
+  });
+
+  describe('an answer longer than asked for is refused as it arrives, not buffered', () => {
+    /** Far more than anything asked for here; a client that read it all would hold it all. */
+    const FILLER = 256 * MiB;
+    /** What may be in flight when the client hangs up: socket buffers, not the filler. */
+    const IN_FLIGHT = 32 * MiB;
+    const refused = (limit: number) => (err: unknown) =>
+      err instanceof BackendError && err.message.includes(`: get obj: the answer is longer than the ${limit} bytes expected; refused without reading the rest`);
+
+    for (const declareLength of [true, false]) {
+      const how = declareLength ? 'a declared length' : 'a chunked body';
+      it(`a whole object with ${how}`, async () => {
+        const be = s3For(server, await server.newBucket());
+        await be.put('obj', Buffer.from('the real object'));
+        const sent = server.serveOversized(/obj$/, { bytes: FILLER, declareLength });
+        await assert.rejects(be.get('obj', { maxLength: MiB }), refused(MiB));
+        assert.ok((await sent) < IN_FLIGHT, `the server sent ${await sent} bytes before the client hung up`);
+        assert.equal((await be.get('obj', { maxLength: MiB })).toString(), 'the real object', 'the next read works');
+        await be.close();
+      });
+
+      it(`a range with ${how}`, async () => {
+        const be = s3For(server, await server.newBucket());
+        await be.put('obj', Buffer.alloc(4096, 1));
+        const sent = server.serveOversized(/obj$/, { bytes: FILLER, declareLength });
+        await assert.rejects(be.get('obj', { offset: 100, length: 1000 }, Buffer.alloc(1000)), refused(1000));
+        assert.ok((await sent) < IN_FLIGHT, `the server sent ${await sent} bytes before the client hung up`);
+        await be.close();
+      });
+    }
+
+    it('is not retried', async () => {
+      const events: RetryEvent[] = [];
+      const be = fastRetry(s3For(server, await server.newBucket()), events);
+      const sent = server.serveOversized(/obj$/, { bytes: FILLER, declareLength: false });
+      await assert.rejects(be.get('obj', { maxLength: 10 }), refused(10));
+      await sent;
+      assert.deepEqual(events, []);
+      await be.close();
+    });
   });
 });
 
@@ -159,7 +200,7 @@ describe('S3Backend Glacier (emulated by the proxy)', () => {
 
   it('raises ArchivedError for an archived object and lists its class', async () => {
     await be.put('bricks/cold', Buffer.from('frozen'), { storageClass: 'GLACIER' });
-    await assert.rejects(be.get('bricks/cold'), (err: unknown) => err instanceof ArchivedError && err.key === 'bricks/cold');
+    await assert.rejects(be.get('bricks/cold', WHOLE), (err: unknown) => err instanceof ArchivedError && err.key === 'bricks/cold');
     await assert.rejects(be.get('bricks/cold', { offset: 1, length: 2 }), ArchivedError);
     const info = await be.stat('bricks/cold');
     assert.equal(info?.storageClass, 'GLACIER');
@@ -171,18 +212,18 @@ describe('S3Backend Glacier (emulated by the proxy)', () => {
   it('walks a restore through started, in-progress and readable', async () => {
     const data = randomBytes(20 * MiB);
     await be.put('bricks/deep', data, { storageClass: 'DEEP_ARCHIVE' });
-    await assert.rejects(be.get('bricks/deep'), ArchivedError);
+    await assert.rejects(be.get('bricks/deep', WHOLE), ArchivedError);
     assert.equal(await be.requestRestore('bricks/deep', 3, 'Bulk'), 'started');
     assert.equal(await be.requestRestore('bricks/deep', 3, 'Bulk'), 'in-progress');
     assert.deepEqual((await be.stat('bricks/deep'))?.restore, { ongoing: true });
-    await assert.rejects(be.get('bricks/deep'), ArchivedError, 'not readable while the restore runs');
+    await assert.rejects(be.get('bricks/deep', WHOLE), ArchivedError, 'not readable while the restore runs');
     await sleep(300);
     const restored = await be.stat('bricks/deep');
     assert.equal(restored?.storageClass, 'DEEP_ARCHIVE', 'a restored copy keeps its class');
     assert.equal(restored?.restore?.ongoing, false);
     const days = ((restored?.restore?.expiry?.getTime() ?? 0) - Date.now()) / 86_400_000;
     assert.ok(days > 2.9 && days <= 3, `expiry about 3 days ahead, got ${days}`);
-    assert.equal(sha256(await be.get('bricks/deep')), sha256(data));
+    assert.equal(sha256(await be.get('bricks/deep', WHOLE)), sha256(data));
     assert.equal(await be.requestRestore('bricks/deep', 5, 'Standard'), 'started', '200 on a restored copy');
     const restoreBody = server.requests.filter((r) => r.op === 'RestoreObject');
     assert.equal(restoreBody.length, 3);
@@ -212,7 +253,7 @@ describe('RetryBackend over S3Backend', () => {
     await be.put('r/one', body);
     server.failNext(1, 503, { ops: ['GetObject'] });
     server.failNext(1, 500, { ops: ['GetObject'] });
-    assert.deepEqual(await be.get('r/one'), body);
+    assert.deepEqual(await be.get('r/one', WHOLE), body);
     server.failNext(1, 'reset', { ops: ['HeadObject'] });
     assert.equal((await be.stat('r/one'))?.size, 4000);
     server.failNext(2, 500, { ops: ['ListObjects'] });
@@ -235,7 +276,7 @@ describe('RetryBackend over S3Backend', () => {
     server.failRate(0.25, 'reset');
     try {
       await Promise.all(bodies.map((b, i) => be.put(`rate/${i}`, b)));
-      const got = await Promise.all(bodies.map((_, i) => be.get(`rate/${i}`)));
+      const got = await Promise.all(bodies.map((_, i) => be.get(`rate/${i}`, WHOLE)));
       assert.deepEqual(got, bodies);
       assert.equal((await collect(be.list('rate/'))).length, bodies.length);
     } finally {
@@ -250,7 +291,7 @@ describe('RetryBackend over S3Backend', () => {
     const data = randomBytes(20 * MiB);
     server.failNext(1, 503, { ops: ['UploadPart'] });
     await be.put('r/big', data);
-    assert.equal(sha256(await be.get('r/big')), sha256(data));
+    assert.equal(sha256(await be.get('r/big', WHOLE)), sha256(data));
     await be.close();
   });
 
@@ -264,7 +305,7 @@ describe('RetryBackend over S3Backend', () => {
       return iterate(chunks);
     });
     assert.equal(opened, 2);
-    assert.equal(sha256(await be.get('r/reopened')), sha256(Buffer.concat(chunks)));
+    assert.equal(sha256(await be.get('r/reopened', WHOLE)), sha256(Buffer.concat(chunks)));
     await be.close();
   });
 
@@ -284,9 +325,9 @@ describe('RetryBackend over S3Backend', () => {
   it('does not retry answers: missing, archived, exists', async () => {
     const events: RetryEvent[] = [];
     const be = fastRetry(s3For(server, bucket), events);
-    await assert.rejects(be.get('r/missing'), NotFoundError);
+    await assert.rejects(be.get('r/missing', WHOLE), NotFoundError);
     await be.put('r/cold', Buffer.from('c'), { storageClass: 'GLACIER' });
-    await assert.rejects(be.get('r/cold'), ArchivedError);
+    await assert.rejects(be.get('r/cold', WHOLE), ArchivedError);
     await assert.rejects(be.put('r/cold', Buffer.from('c'), { ifAbsent: true }), ObjectExistsError);
     assert.deepEqual(events, []);
     assert.equal(server.count('GetObject', { key: /r\/(missing|cold)$/ }), 2);
@@ -299,7 +340,7 @@ describe('RetryBackend over S3Backend', () => {
     server.setDown(true);
     const started = Date.now();
     try {
-      await assert.rejects(be.get('bricks/ab/cd'), (err: unknown) => {
+      await assert.rejects(be.get('bricks/ab/cd', WHOLE), (err: unknown) => {
         assert.ok(err instanceof BackendError, String(err));
         assert.match(err.message, /^s3:\/\/[^ ]+: get bricks\/ab\/cd: failed 4 times: .*(ECONNRESET|EPIPE|socket hang up)/);
         assert.ok(!err.message.includes('\n'), 'one line');
@@ -365,7 +406,7 @@ describe('s3OptionsFromUrl, parseRestoreHeader and openBackend for s3://', () =>
       Object.assign(process.env, env);
       try {
         await be.put('config', Buffer.from('cfg'));
-        assert.equal((await be.get('config')).toString(), 'cfg');
+        assert.equal((await be.get('config', WHOLE)).toString(), 'cfg');
       } finally {
         restoreEnv('AWS_ACCESS_KEY_ID', saved.id);
         restoreEnv('AWS_SECRET_ACCESS_KEY', saved.secret);

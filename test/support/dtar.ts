@@ -18,6 +18,8 @@ export interface DtarResult {
   code: number;
   stdout: Buffer;
   stderr: string;
+  /** stderr as written, for checks that UTF-8 decoding would hide. */
+  stderrBytes: Buffer;
 }
 
 export interface RunOptions {
@@ -35,7 +37,10 @@ export function dtar(args: string[], opts: RunOptions): Promise<DtarResult> {
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('close', (code) => {
+      const stderrBytes = Buffer.concat(err);
+      resolvePromise({ code: code ?? -1, stdout: Buffer.concat(out), stderr: stderrBytes.toString('utf8'), stderrBytes });
+    });
     child.stdin.on('error', () => undefined); // dtar may stop reading early on bad input
     if (typeof opts.stdin === 'string') createReadStream(opts.stdin).pipe(child.stdin);
     else if (opts.stdin) child.stdin.end(opts.stdin);

@@ -13,6 +13,8 @@
  *   does not do; a `corrupt` fault flips a byte in transit to prove it.
  * - Faults on demand: 500/503 answers, connection resets, corrupted bodies, or a server
  *   that is down for good; and a log of requests for assertions.
+ * - Oversized answers: a GET answered with far more bytes than the object or range holds
+ *   (its length declared, or sent chunked without one), counting what it managed to send.
  * Requests are path-style only (the S3 clients in tests use forcePathStyle).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -62,6 +64,12 @@ export interface FaultMatch {
   key?: RegExp;
 }
 
+/** How an oversized GET answer is made: `bytes` of filler, their length declared up front or not (chunked). */
+export interface Oversize {
+  bytes: number;
+  declareLength: boolean;
+}
+
 export interface S3TestServerOptions {
   /** Time a Glacier restore takes; default 300 ms. */
   restoreDelayMs?: number;
@@ -78,6 +86,12 @@ export interface S3TestServer {
   failNext(count: number, kind: FaultKind, match?: FaultMatch): void;
   /** Fail each matching request with probability `p` (until clearFaults). */
   failRate(p: number, kind: FaultKind, match?: FaultMatch): void;
+  /**
+   * Answers the next GetObject whose key matches with `how.bytes` bytes of filler (200, or 206
+   * for a ranged request), whatever the object holds. Resolves, once the answer has ended
+   * (all sent, or the client hung up), with the bytes the server managed to send.
+   */
+  serveOversized(key: RegExp, how: Oversize): Promise<number>;
   clearFaults(): void;
   /** Down: every connection is reset at once, as by a server gone for good. */
   setDown(down: boolean): void;
@@ -95,6 +109,11 @@ const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 interface Archived {
   storageClass: string;
   restore?: { readyAt: number; expiry: Date };
+}
+
+interface OversizeRule extends Oversize {
+  key: RegExp;
+  sent(n: number): void;
 }
 
 interface FaultRule {
@@ -117,6 +136,7 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
   const locks = new Map<string, Promise<void>>();
   const sockets = new Set<Socket>();
   let rules: FaultRule[] = [];
+  const oversized: OversizeRule[] = [];
   let down = false;
   const requests: RequestRecord[] = [];
   const dropResponse = new WeakSet<http.ServerResponse>();
@@ -272,6 +292,8 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
         return req.headers['if-none-match'] === '*' ? withLock(full, complete) : complete();
       }
       case 'GetObject': {
+        const big = oversized.findIndex((o) => o.key.test(key));
+        if (big >= 0) return answerOversized(req, res, oversized.splice(big, 1)[0]!);
         const entry = archived.get(full);
         if (entry && !(entry.restore && entry.restore.readyAt <= Date.now())) {
           return sendError(res, req, 403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
@@ -325,6 +347,36 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     const up = await whileWriting(rec.op === 'PutObject' ? full : undefined, () => forward(req.method ?? 'PUT', req.url ?? '/', headers, body));
     if (rec.op === 'PutObject' && up.statusCode === 200) setClass(full, header(req, 'x-amz-storage-class'));
     return relay(res, up);
+  }
+
+  /** Sends filler until it is all sent or the client hangs up, honouring backpressure; reports what was written. */
+  async function answerOversized(req: http.IncomingMessage, res: http.ServerResponse, rule: OversizeRule): Promise<void> {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream' };
+    if (rule.declareLength) headers['content-length'] = rule.bytes;
+    res.writeHead(req.headers.range ? 206 : 200, headers);
+    res.on('error', () => undefined); // the client hanging up is the point
+    const block = Buffer.alloc(64 * 1024, 0x5a);
+    let sent = 0;
+    let closed = false;
+    res.on('close', () => (closed = true));
+    while (sent < rule.bytes && !closed) {
+      const n = Math.min(block.length, rule.bytes - sent);
+      const more = res.write(block.subarray(0, n));
+      sent += n;
+      if (!more && !closed) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    if (!closed) res.end();
+    rule.sent(sent);
   }
 
   /** Runs a write to s3rver, hiding `full` from listings until s3rver has answered. */
@@ -430,6 +482,9 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     },
     failRate(p, kind, match = {}) {
       rules.push({ kind, match, probability: p });
+    },
+    serveOversized(key, how) {
+      return new Promise<number>((resolve) => oversized.push({ ...how, key, sent: resolve }));
     },
     clearFaults() {
       rules = [];
