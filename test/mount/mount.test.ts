@@ -179,23 +179,6 @@ while True:
     assert.equal(await isMountpoint(x.dir), false);
   });
 
-  test('a killed mount process takes its mount with it (auto_unmount)', async () => {
-    const x = await startMount(f, join(f.dir, 'mnt-killed'));
-    mounts.push(x);
-    x.child.kill('SIGKILL');
-    await x.exited;
-    // fusermount3 unmounts once it sees the session's descriptor close; wait for that, bounded.
-    // /proc/mounts, not mountpoint(1): a dead mount fails stat and would look unmounted.
-    const listed = async (): Promise<boolean> => (await readFile('/proc/self/mounts', 'utf8')).split('\n').some((l) => l.split(' ')[1] === x.dir);
-    // Bounded only so that a broken auto_unmount fails instead of hanging the suite.
-    for (let i = 0; i < 600 && (await listed()); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await listed(), false, `still mounted after the kill; mount's stderr: ${x.stderr()}`);
-    // And the place can be mounted again at once.
-    const y = await startMount(f, x.dir);
-    mounts.push(y);
-    assert.equal(await readFile(join(y.dir, 'small.txt'), 'utf8'), 'hello\n');
-  });
-
   test('with --keep-chunks, a second mount reads fetched chunks without the store', async () => {
     const cache = join(f.dir, 'chunk-cache');
     const x = await startMount(f, join(f.dir, 'mnt3'), ['--keep-chunks', '--cache-dir', cache]);
