@@ -223,7 +223,9 @@ export function parsePaxRecords(body: Buffer, offset: number): [string, Buffer][
     if (equals === -1 || equals >= end - 1 || equals === i + 1) {
       throw new BadTarError('malformed PAX header: record has no key=value', offset + pos);
     }
-    records.push([body.toString('utf8', i + 1, equals), Buffer.from(body.subarray(equals + 1, end - 1))]);
+    // Values are views of the body, which the caller's raw bytes keep anyway: a copy of each
+    // cost 40 bytes more per record, for headers that may hold a million of them.
+    records.push([body.toString('utf8', i + 1, equals), body.subarray(equals + 1, end - 1)]);
     pos = end;
   }
   return records;
@@ -300,11 +302,14 @@ export function setSizeField(block: Buffer, size: number): void {
   recomputeChecksum(block);
 }
 
-/** Encodes PAX records as "LEN KEY=VALUE\n", LEN counting its own digits. */
+/**
+ * Encodes PAX records as "LEN KEY=VALUE\n", LEN counting its own digits. LEN frames the record, so
+ * a key may hold any byte but '=' (a newline too: the index carries such keys over from its input).
+ */
 export function encodePaxRecords(records: Map<string, Buffer> | [string, Buffer][]): Buffer {
   const parts: Buffer[] = [];
   for (const [key, value] of records) {
-    if (key.length === 0 || key.includes('=') || key.includes('\n')) throw new RangeError(`PAX record: invalid key ${JSON.stringify(key)}`);
+    if (key.length === 0 || key.includes('=')) throw new RangeError(`PAX record: invalid key ${JSON.stringify(key)}`);
     const keyBytes = Buffer.from(key, 'utf8');
     const rest = 1 + keyBytes.length + 1 + value.length + 1; // space, key, '=', value, newline
     let digits = String(rest).length;

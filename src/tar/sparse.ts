@@ -22,7 +22,7 @@ function checkCount(count: number, maxEntries: number, offset: number): void {
  * Finds a PAX sparse format among an entry's records (in order) and returns its map, or undefined
  * for a non-sparse entry. For 1.0 the map is still empty: it comes from the body (see SparseMapReader).
  */
-export function paxSparse(records: [string, Buffer][], maxEntries: number, offset: number): SparseInfo | undefined {
+export function paxSparse(records: readonly [string, Buffer][], maxEntries: number, offset: number): SparseInfo | undefined {
   const get = (key: string): string | undefined => {
     let value: string | undefined;
     for (const [k, v] of records) if (k === key) value = v.toString('latin1');
