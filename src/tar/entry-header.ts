@@ -5,6 +5,7 @@
  */
 import { BadTarError } from '../errors';
 import type { ParsedHeader } from './header';
+import { readDecimal } from './numbers';
 import type { EntryType, TarHeader } from './types';
 
 const TYPES: Record<string, EntryType> = {
@@ -38,14 +39,15 @@ export interface ResolvedEntry {
 }
 
 function paxInteger(value: Buffer): number | undefined {
-  const text = value.toString('latin1');
-  const n = /^\d{1,20}$/.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(n) ? n : undefined;
+  return readDecimal(value.toString('latin1'));
 }
 
+/** Seconds as GNU tar reads them: an optional '-', digits (leading zeros too), an optional '.' and any number of digits. */
 function paxTime(value: Buffer): number | undefined {
   const text = value.toString('latin1');
-  return /^-?\d{1,20}(\.\d{1,20})?$/.test(text) ? Number(text) : undefined;
+  if (!/^-?\d+(\.\d*)?$/.test(text)) return undefined;
+  const seconds = Number(text);
+  return Math.abs(seconds) <= Number.MAX_SAFE_INTEGER ? seconds : undefined;
 }
 
 /** LIBARCHIVE.xattr.NAME keys percent-encode the name; the value is base64. */

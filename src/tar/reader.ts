@@ -1,7 +1,8 @@
 /**
  * The byte-exact tar reader: walks the input in 512-byte blocks and hands out every byte exactly
  * once, as entries (extension headers + header + body + padding), PAX global headers, and the end
- * (the first all-zero block and everything after it). Bodies stream as slices of the input.
+ * (from where GNU tar stops reading, see TarEnd, to the end of the input). Bodies stream as slices
+ * of the input. It reads what GNU tar lists, the way GNU tar reads it (docs/FORMAT.md §7).
  */
 import { BadTarError } from '../errors';
 import { ByteSource } from './byte-source';
@@ -110,19 +111,16 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
   for (let extensions = 0; ; ) {
     const blockStart = src.offset;
     const block = src.readBuffered(BLOCK) ?? (await src.read(BLOCK));
-    if (block.length === 0 && raw.length === 0) {
-      // No end-of-archive blocks at all: GNU tar accepts that (with a warning), so do we.
-      return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: noTail() } };
+    if (blockStart === 0 && block.length > 0 && block.length < BLOCK && !block.every((b) => b === 0)) {
+      throw new BadTarError(`not a tar archive (only ${block.length} bytes)`, 0);
     }
-    if (block.length < BLOCK) {
-      // A cut end marker: GNU tar reads it as the end (it ignores any short last block; we only a zero one).
-      if (raw.length === 0 && block.every((b) => b === 0)) return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: tailOf(block, src) } };
-      if (blockStart === 0) throw new BadTarError(`not a tar archive (only ${block.length} bytes)`, 0);
-      throw new BadTarError('truncated archive: input ends inside a header block', blockStart + block.length);
-    }
-    if (isZeroBlock(block)) {
-      if (raw.length > 0) throw new BadTarError('extended header is not followed by an entry header', blockStart);
-      return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: tailOf(block, src) } };
+    // Where a header is due, GNU tar stops at the end of the input (no end-of-archive blocks: it
+    // accepts that), at a last block shorter than a header (it ignores it) and at a zero block,
+    // also when extension headers came before that describe no entry then: the end starts at them.
+    if (block.length < BLOCK || isZeroBlock(block)) {
+      raw.push(block);
+      const first = raw.length === 1 ? block : Buffer.concat(raw);
+      return { kind: 'end', item: { kind: 'end', offset: groupStart, tail: first.length === 0 ? noTail() : tailOf(first, src) } };
     }
     if (!checksumMatches(block)) throw new BadTarError(blockStart === 0 ? notTarMessage(block) : 'bad header checksum', blockStart);
     const header = parseHeader(block, blockStart);

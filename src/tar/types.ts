@@ -100,7 +100,12 @@ export interface TarGlobal {
   records: ReadonlyMap<string, Buffer>;
 }
 
-/** The end: everything from the first all-zero header block to the end of the input. */
+/**
+ * The end: everything from where GNU tar stops reading to the end of the input. That is the
+ * first all-zero header block, or the end of the input, or a last block shorter than 512 bytes,
+ * met where a header is expected; when extension headers (x, L, K) came just before it with no
+ * entry after them, the end starts at them.
+ */
 export interface TarEnd {
   kind: 'end';
   offset: number;
