@@ -193,6 +193,7 @@ export function parseSparseExtension(block: Buffer, offset: number): { map: Spar
   return { map, isExtended: block[EXTENSION_IS_EXTENDED] !== 0 };
 }
 
+/** The blanks a PAX record may have around its length: GNU tar's decode_record skips spaces and tabs (not all of isspace). */
 const isBlank = (c: number | undefined): boolean => c === 0x20 || c === 0x09;
 
 /**
