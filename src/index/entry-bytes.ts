@@ -48,7 +48,8 @@ export function indexBytesFor(entry: TarEntry, body: BodyRef, padding: Buffer): 
   if (binary) records.push(['hdrcharset', Buffer.from('BINARY')]);
   records.push(['path', h.pathBytes]);
   if (h.linkpathBytes.length > 0) records.push(['linkpath', h.linkpathBytes]);
-  for (const [k, v] of h.pax) if (!DROPPED_PAX.test(k)) records.push([k, v]);
+  // Its own records only: the global headers in force are copied into the index in their places.
+  for (const [k, v] of h.localPax) if (!DROPPED_PAX.test(k)) records.push([k, v]);
   records.push(['size', Buffer.from(String(rec.length))]);
   if (main[156] === 0x53 /* 'S' */) {
     main[156] = 0x30;

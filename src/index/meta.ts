@@ -66,7 +66,7 @@ export function encodeTrailer(tag: string, t: Omit<IndexTrailer, 'seal'>, macKey
   return globalHeader('dtar-trailer', Buffer.from(`${TRAILER_PREFIX}${tag} ${bin.toString('base64')}`));
 }
 
-export function parseMeta(records: Map<string, Buffer>): IndexMeta | null {
+export function parseMeta(records: ReadonlyMap<string, Buffer>): IndexMeta | null {
   const text = records.size === 1 ? records.get('comment')?.toString('latin1') : undefined;
   if (!text?.startsWith(META_PREFIX)) return null;
   let meta: IndexMeta;
@@ -82,7 +82,7 @@ export function parseMeta(records: Map<string, Buffer>): IndexMeta | null {
 }
 
 /** The trailer, when `records` are this index's own (its tag matches); null for the original's. */
-export function parseTrailer(records: Map<string, Buffer>, tag: string): IndexTrailer | null {
+export function parseTrailer(records: ReadonlyMap<string, Buffer>, tag: string): IndexTrailer | null {
   const prefix = `${TRAILER_PREFIX}${tag} `;
   const text = records.size === 1 ? records.get('comment')?.toString('latin1') : undefined;
   if (!text?.startsWith(prefix)) return null;

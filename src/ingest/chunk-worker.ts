@@ -98,7 +98,7 @@ function onData(m: DataMessage): ChunksMessage {
       s.size += p.len;
       cut = s.chunker.push(data);
       if (p.last) {
-        cut.push(...s.chunker.finish());
+        for (const chunk of s.chunker.finish()) cut.push(chunk);
         streaming.delete(p.body);
         ended.push(p.body);
         sizes.push(s.size);

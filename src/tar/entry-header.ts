@@ -1,9 +1,11 @@
 /**
  * Resolves an entry's metadata: the main header block overlaid with GNU long names and PAX
- * records (global then local), as GNU tar applies them. Also decides how many body bytes follow.
+ * records (the last global header's, then the entry's own), as GNU tar applies them. Also
+ * decides how many body bytes follow.
  */
 import { BadTarError } from '../errors';
 import type { ParsedHeader } from './header';
+import { readDecimal } from './numbers';
 import type { EntryType, TarHeader } from './types';
 
 const TYPES: Record<string, EntryType> = {
@@ -22,8 +24,9 @@ const TYPES: Record<string, EntryType> = {
 };
 
 export interface Overlays {
-  /** Global records in force, then this entry's local records, in order. */
-  records: [string, Buffer][];
+  /** This entry's own records (its last extended header's), in order. */
+  local: readonly [string, Buffer][];
+  globals: PaxGlobals;
   longName?: Buffer;
   longLink?: Buffer;
 }
@@ -36,14 +39,15 @@ export interface ResolvedEntry {
 }
 
 function paxInteger(value: Buffer): number | undefined {
-  const text = value.toString('latin1');
-  const n = /^\d{1,20}$/.test(text) ? Number(text) : NaN;
-  return Number.isSafeInteger(n) ? n : undefined;
+  return readDecimal(value.toString('latin1'));
 }
 
+/** Seconds as GNU tar reads them: an optional '-', digits (leading zeros too), an optional '.' and any number of digits. */
 function paxTime(value: Buffer): number | undefined {
   const text = value.toString('latin1');
-  return /^-?\d{1,20}(\.\d{1,20})?$/.test(text) ? Number(text) : undefined;
+  if (!/^-?\d+(\.\d*)?$/.test(text)) return undefined;
+  const seconds = Number(text);
+  return Math.abs(seconds) <= Number.MAX_SAFE_INTEGER ? seconds : undefined;
 }
 
 /** LIBARCHIVE.xattr.NAME keys percent-encode the name; the value is base64. */
@@ -74,32 +78,140 @@ function hasBody(typeflag: string, paxSize: boolean): boolean {
 /** Shared by the many entries with no PAX records or xattrs; the header's maps are read-only. */
 const NONE: ReadonlyMap<string, Buffer> = new Map();
 
-function recordsInForce(records: [string, Buffer][]): ReadonlyMap<string, Buffer> {
-  if (records.length === 0) return NONE;
+/** A key's value, or null where an empty value removes the key (POSIX: it undoes a global record for this entry). */
+type Changes = ReadonlyMap<string, Buffer | null>;
+
+function changesOf(records: readonly [string, Buffer][]): Changes {
+  const changes = new Map<string, Buffer | null>();
+  for (const [key, value] of records) changes.set(key, value.length === 0 ? null : value);
+  return changes;
+}
+
+/** The records that apply when nothing is under them: a later one of a key wins, an empty value removes it. */
+function recordsInForce(records: Iterable<[string, Buffer]>): ReadonlyMap<string, Buffer> {
   const pax = new Map<string, Buffer>();
   for (const [key, value] of records) {
-    // An empty value removes the key (POSIX: it undoes a global record for this entry).
     if (value.length === 0) pax.delete(key);
     else pax.set(key, value);
   }
-  return pax;
+  return pax.size === 0 ? NONE : pax;
 }
 
-function xattrsOf(pax: ReadonlyMap<string, Buffer>): ReadonlyMap<string, Buffer> {
-  if (pax.size === 0) return NONE;
-  const xattrs = new Map<string, Buffer>();
-  for (const [key, value] of pax) {
-    if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
-    else if (key.startsWith('LIBARCHIVE.xattr.')) {
-      const name = decodePercent(key.slice('LIBARCHIVE.xattr.'.length));
-      if (!xattrs.has(name)) xattrs.set(name, Buffer.from(value.toString('latin1'), 'base64'));
+const SCHILY_XATTR = 'SCHILY.xattr.';
+const LIBARCHIVE_XATTR = 'LIBARCHIVE.xattr.';
+const NO_CHANGES: Changes = new Map();
+
+/** The xattrs that PAX records set or remove; SCHILY's form wins over libarchive's for one name. */
+function xattrChanges(changes: Iterable<[string, Buffer | null]>): Changes {
+  let xattrs: Map<string, Buffer | null> | null = null;
+  for (const [key, value] of changes) {
+    if (key.startsWith(SCHILY_XATTR)) (xattrs ??= new Map()).set(key.slice(SCHILY_XATTR.length), value);
+    else if (key.startsWith(LIBARCHIVE_XATTR)) {
+      const name = decodePercent(key.slice(LIBARCHIVE_XATTR.length));
+      if (!xattrs?.get(name)) (xattrs ??= new Map()).set(name, value && Buffer.from(value.toString('latin1'), 'base64'));
     }
   }
-  return xattrs.size === 0 ? NONE : xattrs;
+  return xattrs ?? NO_CHANGES;
+}
+
+function withoutRemovals(changes: Changes): ReadonlyMap<string, Buffer> {
+  if (changes.size === 0) return NONE;
+  const map = new Map<string, Buffer>();
+  for (const [key, value] of changes) if (value) map.set(key, value);
+  return map.size === 0 ? NONE : map;
+}
+
+/**
+ * An entry's changes over the global ones, read as one map that copies neither: a global header
+ * may hold a million records, and each entry under it adds or removes a few.
+ */
+class Layered implements ReadonlyMap<string, Buffer> {
+  readonly size: number;
+
+  constructor(
+    private readonly base: ReadonlyMap<string, Buffer>,
+    private readonly top: Changes,
+  ) {
+    let size = base.size;
+    for (const [key, value] of top) size += (value ? 1 : 0) - (base.has(key) ? 1 : 0);
+    this.size = size;
+  }
+
+  get(key: string): Buffer | undefined {
+    const value = this.top.get(key);
+    return value === undefined ? this.base.get(key) : (value ?? undefined);
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  *entries(): MapIterator<[string, Buffer]> {
+    for (const entry of this.base) if (!this.top.has(entry[0])) yield entry;
+    for (const [key, value] of this.top) if (value) yield [key, value];
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): MapIterator<Buffer> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Buffer]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: Buffer, key: string, map: ReadonlyMap<string, Buffer>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+}
+
+/** `changes` over `base`: base itself when there are none, a plain map when base is empty. */
+function layered(base: ReadonlyMap<string, Buffer>, changes: Changes): ReadonlyMap<string, Buffer> {
+  if (changes.size === 0) return base;
+  if (base.size === 0) return withoutRemovals(changes);
+  return new Layered(base, changes);
+}
+
+/**
+ * The PAX global records in force, resolved once per global header and shared by every entry
+ * under it. Each global header replaces the one before rather than adding to it, as GNU tar
+ * reads them: so the work is that of the header's own records, once.
+ */
+export interface PaxGlobals {
+  records: ReadonlyMap<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
+}
+
+export const NO_GLOBALS: PaxGlobals = { records: NONE, xattrs: NONE };
+
+/** `records`: a global header's, a later one of a key winning; kept as they are unless some are empty. */
+export function paxGlobals(records: ReadonlyMap<string, Buffer>): PaxGlobals {
+  let applying = records.size === 0 ? NONE : records;
+  for (const value of records.values()) {
+    if (value.length === 0) {
+      applying = recordsInForce(records);
+      break;
+    }
+  }
+  return { records: applying, xattrs: withoutRemovals(xattrChanges(applying)) };
+}
+
+/** The records and xattrs in force for an entry with `local` records of its own. */
+function inForce(local: readonly [string, Buffer][], globals: PaxGlobals): PaxGlobals {
+  if (local.length === 0) return globals;
+  if (globals.records.size === 0) {
+    const records = recordsInForce(local);
+    return { records, xattrs: withoutRemovals(xattrChanges(records)) };
+  }
+  const changes = changesOf(local);
+  return { records: layered(globals.records, changes), xattrs: layered(globals.xattrs, xattrChanges(changes)) };
 }
 
 export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
-  const pax = recordsInForce(overlays.records);
+  const { records: pax, xattrs } = inForce(overlays.local, overlays.globals);
   const pathBytes = pax.get('GNU.sparse.name') ?? pax.get('path') ?? overlays.longName ?? main.name;
   const linkpathBytes = pax.get('linkpath') ?? overlays.longLink ?? main.linkname;
 
@@ -112,8 +224,6 @@ export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: num
     size = value;
     paxSize = true;
   }
-
-  const xattrs = xattrsOf(pax);
 
   const path = pathBytes.toString('utf8');
   let type = TYPES[main.typeflag] ?? 'other';
@@ -147,6 +257,7 @@ export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: num
     devminor: main.devminor,
     xattrs,
     pax,
+    localPax: overlays.local,
   };
   const atime = time('atime') ?? main.atime;
   const ctime = time('ctime') ?? main.ctime;

@@ -193,37 +193,43 @@ export function parseSparseExtension(block: Buffer, offset: number): { map: Spar
   return { map, isExtended: block[EXTENSION_IS_EXTENDED] !== 0 };
 }
 
+/** The blanks a PAX record may have around its length: GNU tar's decode_record skips spaces and tabs (not all of isspace). */
+const isBlank = (c: number | undefined): boolean => c === 0x20 || c === 0x09;
+
 /**
  * Parses a PAX extended header body into its records, in order (repeated keys kept: PAX sparse 0.0
- * repeats GNU.sparse.offset/numbytes). Each record is "LEN KEY=VALUE\n" with LEN counting the whole
- * record; anything else is rejected. NUL bytes after the last record are accepted as padding.
+ * repeats GNU.sparse.offset/numbytes), the way GNU tar reads them (decode_record in its xheader.c):
+ * each record is "LEN KEY=VALUE\n", LEN counting the whole record, blanks (space, tab) allowed
+ * before LEN and after it, leading zeros in LEN; a NUL where a record would start ends the records
+ * (whatever follows it is ignored); a record with an empty key is skipped, as GNU tar ignores it.
+ * Anything else is rejected.
  */
 export function parsePaxRecords(body: Buffer, offset: number): [string, Buffer][] {
   const records: [string, Buffer][] = [];
   let pos = 0;
   while (pos < body.length) {
-    if (body[pos] === 0) {
-      for (let i = pos; i < body.length; i++) {
-        if (body[i] !== 0) throw new BadTarError('malformed PAX header: data after NUL padding', offset + i);
-      }
-      break;
-    }
-    let length = 0;
     let i = pos;
-    for (; i < body.length && i - pos < 20; i++) {
-      const c = body[i] ?? 0;
+    while (isBlank(body[i])) i++;
+    if (i === body.length || body[i] === 0) break;
+    // Digits past the bytes left cannot make a valid length: stop there, so a long run of them costs nothing.
+    let length = 0;
+    const digitsFrom = i;
+    for (; i < body.length && length <= body.length - pos; i++) {
+      const c = body[i]!;
       if (c < 0x30 || c > 0x39) break;
       length = length * 10 + (c - 0x30);
     }
-    if (i === pos || body[i] !== 0x20) throw new BadTarError('malformed PAX header: record does not start with a length', offset + pos);
+    if (i === digitsFrom) throw new BadTarError('malformed PAX header: record does not start with a length', offset + pos);
     const end = pos + length;
-    if (end > body.length || end <= i + 1) throw new BadTarError('malformed PAX header: record length out of bounds', offset + pos);
-    if (body[end - 1] !== 0x0a) throw new BadTarError('malformed PAX header: record does not end with a newline', offset + pos);
-    const equals = body.indexOf(0x3d, i + 1);
-    if (equals === -1 || equals >= end - 1 || equals === i + 1) {
-      throw new BadTarError('malformed PAX header: record has no key=value', offset + pos);
-    }
-    records.push([body.toString('utf8', i + 1, equals), Buffer.from(body.subarray(equals + 1, end - 1))]);
+    if (end > body.length) throw new BadTarError('malformed PAX header: record length out of bounds', offset + pos);
+    if (!isBlank(body[i])) throw new BadTarError('malformed PAX header: record does not start with a length', offset + pos);
+    while (isBlank(body[i])) i++;
+    if (end <= i || body[end - 1] !== 0x0a) throw new BadTarError('malformed PAX header: record does not end with a newline', offset + pos);
+    const equals = body.indexOf(0x3d, i);
+    if (equals === -1 || equals >= end - 1) throw new BadTarError('malformed PAX header: record has no key=value', offset + pos);
+    // Values are views of the body, which the caller's raw bytes keep anyway: a copy of each
+    // cost 40 bytes more per record, for headers that may hold a million of them.
+    if (equals > i) records.push([body.toString('utf8', i, equals), body.subarray(equals + 1, end - 1)]);
     pos = end;
   }
   return records;
@@ -300,11 +306,14 @@ export function setSizeField(block: Buffer, size: number): void {
   recomputeChecksum(block);
 }
 
-/** Encodes PAX records as "LEN KEY=VALUE\n", LEN counting its own digits. */
+/**
+ * Encodes PAX records as "LEN KEY=VALUE\n", LEN counting its own digits. LEN frames the record, so
+ * a key may hold any byte but '=' (a newline too: the index carries such keys over from its input).
+ */
 export function encodePaxRecords(records: Map<string, Buffer> | [string, Buffer][]): Buffer {
   const parts: Buffer[] = [];
   for (const [key, value] of records) {
-    if (key.length === 0 || key.includes('=') || key.includes('\n')) throw new RangeError(`PAX record: invalid key ${JSON.stringify(key)}`);
+    if (key.length === 0 || key.includes('=')) throw new RangeError(`PAX record: invalid key ${JSON.stringify(key)}`);
     const keyBytes = Buffer.from(key, 'utf8');
     const rest = 1 + keyBytes.length + 1 + value.length + 1; // space, key, '=', value, newline
     let digits = String(rest).length;

@@ -1,11 +1,12 @@
 /**
  * The byte-exact tar reader: walks the input in 512-byte blocks and hands out every byte exactly
  * once, as entries (extension headers + header + body + padding), PAX global headers, and the end
- * (the first all-zero block and everything after it). Bodies stream as slices of the input.
+ * (from where GNU tar stops reading, see TarEnd, to the end of the input). Bodies stream as slices
+ * of the input. It reads what GNU tar lists, the way GNU tar reads it (docs/FORMAT.md §7).
  */
 import { BadTarError } from '../errors';
 import { ByteSource } from './byte-source';
-import { ResolvedEntry, resolveEntry } from './entry-header';
+import { NO_GLOBALS, PaxGlobals, ResolvedEntry, paxGlobals, resolveEntry } from './entry-header';
 import type { ParsedHeader } from './header';
 import { BLOCK, checksumMatches, isZeroBlock, paddingFor, parseHeader, parsePaxRecords, parseSparseExtension } from './header';
 import { EntryBody } from './entry-body';
@@ -16,6 +17,8 @@ import type { SparseInfo, TarEnd, TarEntry, TarGlobal, TarItem, TarReaderLimits 
 
 /** Most extension headers (x, L, K) accepted before one entry's main header. */
 const MAX_EXTENSION_HEADERS = 64;
+/** Shared by the entries without PAX records of their own. */
+const NO_RECORDS: readonly [string, Buffer][] = [];
 const EXTENSION_TYPES = new Set(['x', 'X', 'L', 'K']);
 /** Typeflag bytes of the headers readHeaderGroup reads on past: x, X, g, L, K. */
 const EXTENSION_OR_GLOBAL = new Set([0x78, 0x58, 0x67, 0x4c, 0x4b]);
@@ -94,37 +97,40 @@ async function readSparseMapBlocks(src: ByteSource, sparse: SparseInfo, dataSize
 }
 
 /** What one pass over the header blocks found: the end, a global header, or an entry's headers. */
-type EntryGroup = { kind: 'entry'; raw: Buffer[]; main: ParsedHeader; mainHeaderOffset: number; local: [string, Buffer][]; longName?: Buffer; longLink?: Buffer };
+type EntryGroup = { kind: 'entry'; raw: Buffer[]; main: ParsedHeader; mainHeaderOffset: number; local: readonly [string, Buffer][]; longName?: Buffer; longLink?: Buffer };
 type HeaderGroup = { kind: 'end'; item: TarEnd } | { kind: 'global'; item: TarGlobal } | EntryGroup;
 
 /** Reads header blocks up to and including the next main header (or a global header, or the end). */
 async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promise<HeaderGroup> {
   const groupStart = src.offset;
   const raw: Buffer[] = [];
-  const local: [string, Buffer][] = [];
+  let local: readonly [string, Buffer][] = NO_RECORDS;
+  let extensionBytes = 0;
   let longName: Buffer | undefined;
   let longLink: Buffer | undefined;
   for (let extensions = 0; ; ) {
     const blockStart = src.offset;
     const block = src.readBuffered(BLOCK) ?? (await src.read(BLOCK));
-    if (block.length === 0 && raw.length === 0) {
-      // No end-of-archive blocks at all: GNU tar accepts that (with a warning), so do we.
-      return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: noTail() } };
+    if (blockStart === 0 && block.length > 0 && block.length < BLOCK && !block.every((b) => b === 0)) {
+      throw new BadTarError(`not a tar archive (only ${block.length} bytes)`, 0);
     }
-    if (block.length < BLOCK) {
-      // A cut end marker: GNU tar reads it as the end (it ignores any short last block; we only a zero one).
-      if (raw.length === 0 && block.every((b) => b === 0)) return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: tailOf(block, src) } };
-      if (blockStart === 0) throw new BadTarError(`not a tar archive (only ${block.length} bytes)`, 0);
-      throw new BadTarError('truncated archive: input ends inside a header block', blockStart + block.length);
-    }
-    if (isZeroBlock(block)) {
-      if (raw.length > 0) throw new BadTarError('extended header is not followed by an entry header', blockStart);
-      return { kind: 'end', item: { kind: 'end', offset: blockStart, tail: tailOf(block, src) } };
+    // Where a header is due, GNU tar stops at the end of the input (no end-of-archive blocks: it
+    // accepts that), at a last block shorter than a header (it ignores it) and at a zero block,
+    // also when extension headers came before that describe no entry then: the end starts at them.
+    if (block.length < BLOCK || isZeroBlock(block)) {
+      raw.push(block);
+      const first = raw.length === 1 ? block : Buffer.concat(raw);
+      return { kind: 'end', item: { kind: 'end', offset: groupStart, tail: first.length === 0 ? noTail() : tailOf(first, src) } };
     }
     if (!checksumMatches(block)) throw new BadTarError(blockStart === 0 ? notTarMessage(block) : 'bad header checksum', blockStart);
     const header = parseHeader(block, blockStart);
-    if (EXTENSION_TYPES.has(header.typeflag) && ++extensions > MAX_EXTENSION_HEADERS) {
-      throw new BadTarError(`more than ${MAX_EXTENSION_HEADERS} extension headers before one entry`, blockStart);
+    if (EXTENSION_TYPES.has(header.typeflag)) {
+      if (++extensions > MAX_EXTENSION_HEADERS) throw new BadTarError(`more than ${MAX_EXTENSION_HEADERS} extension headers before one entry`, blockStart);
+      // All of them are kept (the entry's raw bytes): bound their sum too, not only each one.
+      extensionBytes += header.size;
+      if (extensionBytes > limits.maxExtensionBytes) {
+        throw new BadTarError(`extension headers before one entry hold more than the limit of ${limits.maxExtensionBytes} bytes`, blockStart);
+      }
     }
     switch (header.typeflag) {
       case 'x':
@@ -137,7 +143,9 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
           if (raw.length > 0) throw new BadTarError('PAX global header between an extended header and its entry', blockStart);
           return { kind: 'global', item: { kind: 'global', offset: blockStart, raw: Buffer.concat([block, body]), records: new Map(records) } };
         }
-        local.push(...records);
+        // The last extended header before an entry is the one that applies, as GNU tar and bsdtar
+        // read them: so the records held are those of one header, however many came.
+        local = records;
         raw.push(block, body);
         break;
       }
@@ -167,7 +175,7 @@ function plainHeaderBuffered(src: ByteSource): EntryGroup | null {
   if (!next || EXTENSION_OR_GLOBAL.has(next[156]!) || isZeroBlock(next) || !checksumMatches(next)) return null;
   const blockStart = src.offset;
   const block = src.readBuffered(BLOCK)!;
-  return { kind: 'entry', raw: [block], main: parseHeader(block, blockStart), mainHeaderOffset: 0, local: [] };
+  return { kind: 'entry', raw: [block], main: parseHeader(block, blockStart), mainHeaderOffset: 0, local: NO_RECORDS };
 }
 
 /**
@@ -180,8 +188,8 @@ function plainHeaderBuffered(src: ByteSource): EntryGroup | null {
 export class TarWalker implements Pullable<TarItem> {
   private readonly src: ByteSource;
   private readonly bounds: TarReaderLimits;
-  /** PAX global records in force. */
-  private readonly globals = new Map<string, Buffer>();
+  /** The PAX global records in force. */
+  private globals: PaxGlobals = NO_GLOBALS;
   private body: EntryBody | null = null;
   private ended = false;
 
@@ -222,11 +230,7 @@ export class TarWalker implements Pullable<TarItem> {
       return group.item;
     }
     if (group.kind === 'global') {
-      for (const [key, value] of group.item.records) {
-        // An empty value removes the key from the records in force.
-        if (value.length === 0) this.globals.delete(key);
-        else this.globals.set(key, value);
-      }
+      this.globals = paxGlobals(group.item.records);
       return group.item;
     }
     const { raw, main, local } = group;
@@ -242,8 +246,7 @@ export class TarWalker implements Pullable<TarItem> {
   }
 
   private resolve(group: EntryGroup, offset: number): ResolvedEntry {
-    const records = this.globals.size === 0 ? group.local : [...this.globals, ...group.local];
-    return resolveEntry(group.main, { records, longName: group.longName, longLink: group.longLink }, offset);
+    return resolveEntry(group.main, { local: group.local, globals: this.globals, longName: group.longName, longLink: group.longLink }, offset);
   }
 
   private entry(group: EntryGroup, offset: number, resolved: ResolvedEntry, bodySize: number): TarEntry {

@@ -4,13 +4,15 @@
  * count bounded before anything grows.
  */
 import { BadTarError } from '../errors';
+import { readDecimal } from './numbers';
 import type { SparseInfo, SparseSegment } from './types';
 
+/** Longest line of a 1.0 map: GNU tar refuses longer ones ("numeric overflow in sparse archive member"). */
 const MAX_DIGITS = 20;
 
 function decimal(text: string, what: string, offset: number): number {
-  const value = /^\d{1,20}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value)) throw new BadTarError(`malformed sparse map: bad ${what} ${JSON.stringify(text.slice(0, 40))}`, offset);
+  const value = readDecimal(text);
+  if (value === undefined) throw new BadTarError(`malformed sparse map: bad ${what} ${JSON.stringify(text.slice(0, 40))}`, offset);
   return value;
 }
 
@@ -22,7 +24,7 @@ function checkCount(count: number, maxEntries: number, offset: number): void {
  * Finds a PAX sparse format among an entry's records (in order) and returns its map, or undefined
  * for a non-sparse entry. For 1.0 the map is still empty: it comes from the body (see SparseMapReader).
  */
-export function paxSparse(records: [string, Buffer][], maxEntries: number, offset: number): SparseInfo | undefined {
+export function paxSparse(records: readonly [string, Buffer][], maxEntries: number, offset: number): SparseInfo | undefined {
   const get = (key: string): string | undefined => {
     let value: string | undefined;
     for (const [k, v] of records) if (k === key) value = v.toString('latin1');
@@ -31,7 +33,8 @@ export function paxSparse(records: [string, Buffer][], maxEntries: number, offse
   const major = get('GNU.sparse.major');
   if (major !== undefined) {
     const minor = get('GNU.sparse.minor') ?? '0';
-    if (major !== '1' || minor !== '0') throw new BadTarError(`unsupported PAX sparse format ${major}.${minor}`, offset);
+    // Numbers, as GNU tar reads them: "01" is 1.
+    if (readDecimal(major) !== 1 || readDecimal(minor) !== 0) throw new BadTarError(`unsupported PAX sparse format ${major.slice(0, 20)}.${minor.slice(0, 20)}`, offset);
     return { format: 'pax-1.0', realSize: decimal(get('GNU.sparse.realsize') ?? '', 'real size', offset), map: [] };
   }
   const size = get('GNU.sparse.size') ?? get('GNU.sparse.realsize');

@@ -56,8 +56,10 @@ export interface TarHeader {
   devminor: number;
   /** Extended attributes from SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records, values as raw bytes. */
   xattrs: ReadonlyMap<string, Buffer>;
-  /** All PAX records that applied to this entry (global then local), values as raw bytes. */
+  /** The PAX records in force for this entry (the last global header's, then its own), values as raw bytes. */
   pax: ReadonlyMap<string, Buffer>;
+  /** This entry's own PAX records as stored, in order (repeated keys and empty values kept). */
+  localPax: readonly [string, Buffer][];
   /** Present for sparse entries (old GNU 'S' and PAX sparse 0.0/0.1/1.0). */
   sparse?: SparseInfo;
 }
@@ -94,10 +96,16 @@ export interface TarGlobal {
   kind: 'global';
   offset: number;
   raw: Buffer;
-  records: Map<string, Buffer>;
+  /** Its records, a later one of a key winning; shared with the reader's records in force, so read-only. */
+  records: ReadonlyMap<string, Buffer>;
 }
 
-/** The end: everything from the first all-zero header block to the end of the input. */
+/**
+ * The end: everything from where GNU tar stops reading to the end of the input. That is the
+ * first all-zero header block, or the end of the input, or a last block shorter than 512 bytes,
+ * met where a header is expected; when extension headers (x, L, K) came just before it with no
+ * entry after them, the end starts at them.
+ */
 export interface TarEnd {
   kind: 'end';
   offset: number;
@@ -112,6 +120,8 @@ export interface TarReaderLimits {
   maxPaxSize: number;
   /** Largest GNU long name / long link body accepted (bytes). */
   maxLongNameSize: number;
+  /** Most bytes of extension header bodies (x, L, K) accepted before one entry, in all. */
+  maxExtensionBytes: number;
   /** Most sparse map entries accepted for one entry. */
   maxSparseEntries: number;
 }
@@ -119,5 +129,6 @@ export interface TarReaderLimits {
 export const DEFAULT_TAR_LIMITS: TarReaderLimits = {
   maxPaxSize: 8 * 1024 * 1024,
   maxLongNameSize: 1024 * 1024,
+  maxExtensionBytes: 16 * 1024 * 1024,
   maxSparseEntries: 1_000_000,
 };

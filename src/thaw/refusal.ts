@@ -49,8 +49,8 @@ export function thawCommandLine(hint: ThawHint, wait = false): string {
   if (s.s3Endpoint !== undefined) args.push('--s3-endpoint', s.s3Endpoint);
   if (s.s3Region !== undefined) args.push('--s3-region', s.s3Region);
   if (s.s3PathStyle) args.push('--s3-path-style');
-  args.push(hint.index, ...hint.paths);
-  return args.map(shellQuote).join(' ');
+  args.push(hint.index);
+  return args.concat(hint.paths).map(shellQuote).join(' ');
 }
 
 function shellQuote(arg: string): string {

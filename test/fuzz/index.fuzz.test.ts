@@ -54,7 +54,7 @@ const samples: Sample[] = [];
 async function sample(name: string, original: Buffer, index: Buffer): Promise<Sample> {
   let tag = '';
   let trailerAt = -1;
-  let records: Map<string, Buffer> | null = null;
+  let records: ReadonlyMap<string, Buffer> | null = null;
   for await (const item of readTar(Readable.from([index]))) {
     if (item.kind !== 'global') continue;
     const meta = parseMeta(item.records);

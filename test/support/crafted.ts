@@ -1,13 +1,14 @@
 /**
- * Hand-made tar archives for hostile-input tests, and the round trip the extract tests need:
- * ingest a crafted archive into a store, extract it into box/target, and see what appeared
- * beside target (which must be nothing).
+ * Hand-made tar archives for hostile-input tests, and two round trips: the real CLI's ingest,
+ * ls and restore of a crafted archive; and the extract tests' ingest and extract into
+ * box/target, to see what appeared beside target (which must be nothing).
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeHeader, paddingFor } from '../../src/tar/header';
+import { encodeHeader, paddingFor, recomputeChecksum } from '../../src/tar/header';
 import { dtar } from '../commands/harness';
+import { dtar as cli, ok, type DtarResult, type TestStore } from './dtar';
 
 export function file(name: string, body: string): Buffer {
   const data = Buffer.from(body);
@@ -16,6 +17,33 @@ export function file(name: string, body: string): Buffer {
 export const dir = (name: string): Buffer => encodeHeader({ name, typeflag: '5', mode: 0o755, mtime: 1e9 });
 export const symlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '2', linkname: to, mode: 0o777 });
 export const hardlink = (name: string, to: string): Buffer => encodeHeader({ name, typeflag: '1', linkname: to });
+/** Two zero blocks. */
+export const END = Buffer.alloc(1024);
+
+/**
+ * One PAX record as a writer may lay it out: `length` writes the record's length (which counts
+ * the whole record, `lead` blanks included), `gap` goes between it and the key.
+ */
+export function record(key: string, value: string, length: (n: number) => string = String, gap = ' ', lead = ''): Buffer {
+  const rest = lead.length + gap.length + key.length + 1 + value.length + 1;
+  for (let n = rest + 1; ; n++) {
+    const text = length(n);
+    if (text.length + rest === n) return Buffer.from(`${lead}${text}${gap}${key}=${value}\n`, 'latin1');
+  }
+}
+
+/** An extension header ('x' PAX, 'g' PAX global, 'L' long name...) with `body` as it is, padded. */
+export function extension(body: Buffer, typeflag = 'x'): Buffer {
+  return Buffer.concat([encodeHeader({ name: 'PaxHeaders/x', typeflag, size: body.length, mode: 0o644 }), body, Buffer.alloc(paddingFor(body.length))]);
+}
+
+/** A header block with bytes written over a field and the checksum made right again. */
+export function withField(block: Buffer, at: number, bytes: string): Buffer {
+  const out = Buffer.from(block);
+  Buffer.from(bytes, 'latin1').copy(out, at);
+  recomputeChecksum(out);
+  return out;
+}
 
 export interface Extracted {
   code: number;
@@ -38,4 +66,30 @@ export async function extractCrafted(env: NodeJS.ProcessEnv, workdir: string, la
   await mkdir(target, { recursive: true });
   const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
   return { code: r.code, stderr: r.stderr, box, target, outside: (await readdir(box)).filter((n) => n !== 'target') };
+}
+
+export interface RoundTrip {
+  /** The index's size in bytes. */
+  indexSize: number;
+  /** `dtar ls` of the index, one path a line. */
+  listed: string[];
+  /** What `dtar restore` wrote. */
+  restored: Buffer;
+}
+
+/** Writes `bytes` to `label`.tar in the dir of `s` and runs the real `dtar ingest` on it (the store must exist). */
+export async function ingestCrafted(s: TestStore, label: string, bytes: Buffer): Promise<DtarResult> {
+  const tar = join(s.dir, `${label}.tar`);
+  await writeFile(tar, bytes);
+  return cli(['ingest', tar, '-o', join(s.dir, `${label}.index.tar`), '--quiet'], { env: s.env });
+}
+
+/** ingestCrafted, which must succeed, then `dtar ls` and `dtar restore` of the index. */
+export async function roundTrip(s: TestStore, label: string, bytes: Buffer): Promise<RoundTrip> {
+  ok(await ingestCrafted(s, label, bytes), `ingest of ${label}`);
+  const index = join(s.dir, `${label}.index.tar`);
+  const out = join(s.dir, `${label}.out.tar`);
+  const listed = ok(await cli(['ls', index], { env: s.env }), 'ls').stdout.toString('latin1').split('\n').filter((l) => l !== '');
+  ok(await cli(['restore', index, '-o', out, '--quiet'], { env: s.env }), 'restore');
+  return { indexSize: (await readFile(index)).length, listed, restored: await readFile(out) };
 }

@@ -124,12 +124,14 @@ test('PAX records round-trip at every length boundary, with binary values', () =
 });
 
 test('malformed PAX records are rejected with BadTarError', () => {
-  const bad = ['x', '5 a=b', '6 a=b\n\n', '06 a=bc', '7 a=b\nx', '99 a=b\n', '6 =ab\n', '6 abc\n', ' 6 a=b\n', '1 \n', '4 a=\n\0x'];
+  const bad = ['x', '5 a=b', '6 a=b\n\n', '06 a=bc', '7 a=b\nx', '99 a=b\n', '6 abc\n', ' 6 a=b\n', '1 \n', '4 a=\n\0x', '6  a=b\n', '7 a=b\n\x01'];
   for (const text of bad) {
     assert.throws(() => parsePaxRecords(Buffer.from(text, 'latin1'), 100), (e: unknown) => e instanceof BadTarError && e.offset >= 100, JSON.stringify(text));
   }
   assert.deepEqual(parsePaxRecords(Buffer.from('6 a=b\n'), 0), [['a', Buffer.from('b')]]);
   assert.deepEqual(parsePaxRecords(Buffer.from('5 a=\n'), 0), [['a', Buffer.alloc(0)]]);
+  // As GNU tar reads them (gnu-leniency.test.ts compares): an empty key is skipped, a NUL ends the records.
+  assert.deepEqual(parsePaxRecords(Buffer.from('6 =ab\n6 a=b\n\0junk'), 0), [['a', Buffer.from('b')]]);
 });
 
 /** Past the 7 octal digits of the uid field (so base-256), inside GNU tar's uid_t. */
