@@ -43,8 +43,10 @@ describe('stored index copies', () => {
 
   test('an old copy stored again under a later name: archives get NAME still serves the newest', async () => {
     assert.ok((await archivesGet(s, 'nightly')).equals(await readFile(newer)));
-    const [first] = await copies(s.store);
-    await cp(join(s.store, first!), join(s.store, REPLAYED));
+    // The older copy, by its sealed time (two ingests in one second have names that sort either way).
+    const before = JSON.parse(ok(await dtar(['archives', '--json'], { env: s.env }), 'archives').stdout.toString()) as { id: string }[];
+    const first = `indexes/${before[0]!.id}`;
+    await cp(join(s.store, first), join(s.store, REPLAYED));
     assert.ok((await archivesGet(s, 'nightly')).equals(await readFile(newer)), 'the replayed copy is not taken for the newest');
     const listed = JSON.parse(ok(await dtar(['archives', '--json'], { env: s.env }), 'archives').stdout.toString()) as { id: string; created: string }[];
     assert.deepEqual(
@@ -78,8 +80,10 @@ describe('format-v1 copies', () => {
 
   test('still read, and are ordered by their sealed time too', async () => {
     assert.ok((await archivesGet(s, 'old')).equals(await readFile(join(FIXTURE, 'old-2.index.tar'))));
-    const [first] = await copies(s.store);
-    await cp(join(s.store, first!), join(s.store, REPLAYED));
+    // The older copy, by its sealed time (two ingests in one second have names that sort either way).
+    const before = JSON.parse(ok(await dtar(['archives', '--json'], { env: s.env }), 'archives').stdout.toString()) as { id: string }[];
+    const first = `indexes/${before[0]!.id}`;
+    await cp(join(s.store, first), join(s.store, REPLAYED));
     assert.ok((await archivesGet(s, 'old')).equals(await readFile(join(FIXTURE, 'old-2.index.tar'))), 'the replayed v1 copy is not taken for the newest');
     assert.ok((await archivesGet(s, first!.slice('indexes/'.length))).equals(await readFile(join(FIXTURE, 'old-1.index.tar'))), 'by id, the old one');
   });
