@@ -3,9 +3,12 @@
  * is split into components, a leading "/" is dropped (as GNU tar does), a ".." component is
  * refused, and every directory on the way down is checked with lstat: a symbolic link there,
  * whether the archive created it earlier or it was already in DIR, is refused, so nothing is
- * ever written through one. Paths stay bytes: member names need not be UTF-8.
+ * ever written through one. Paths stay bytes: member names need not be UTF-8. The checks are
+ * synchronous system calls: a few microseconds each, where a promise's round trip through
+ * Node's thread pool cost tens. A directory checked or made is not checked again for every
+ * file below it, until the extraction removes or replaces something there (forget()).
  */
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { escapeName, UnsafePathError } from '../errors';
 
 const SLASH = 0x2f;
@@ -45,6 +48,8 @@ export class TargetDir {
   private readonly rootBytes: Buffer;
   /** Set when a member had a leading "/" that was dropped. */
   strippedAbsolute = false;
+  /** Directories below DIR found real or made by this extraction (full paths, as latin1). */
+  private readonly checked = new Set<string>();
 
   constructor(readonly root: string) {
     this.rootBytes = Buffer.from(root);
@@ -70,22 +75,29 @@ export class TargetDir {
 
   /**
    * Makes sure every parent of the member is a real directory inside DIR (creating missing
-   * ones), refusing a symbolic link or a non-directory on the way.
+   * ones), refusing a symbolic link or a non-directory on the way. Without `create`, every
+   * parent is checked again, none is made.
    */
-  async prepareParents(p: Placement, create = true): Promise<void> {
+  prepareParents(p: Placement, create = true): void {
     for (let i = 1; i < p.components.length; i++) {
       const dir = this.pathOf(p.components, i);
-      let st;
-      try {
-        st = await lstat(dir);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
-        await mkdir(dir, { mode: 0o777 });
-        continue;
+      const key = dir.toString('latin1');
+      if (create && this.checked.has(key)) continue;
+      const st = lstatSync(dir, { throwIfNoEntry: !create });
+      if (!st) {
+        mkdirSync(dir, { mode: 0o777 });
+      } else {
+        const rel = escapeName(joined(p.components.slice(0, i)));
+        if (st.isSymbolicLink()) throw new UnsafePathError(p.display, `it would be written through the symbolic link ${rel}`);
+        if (!st.isDirectory()) throw new UnsafePathError(p.display, `${rel} is not a directory`);
       }
-      const rel = escapeName(joined(p.components.slice(0, i)));
-      if (st.isSymbolicLink()) throw new UnsafePathError(p.display, `it would be written through the symbolic link ${rel}`);
-      if (!st.isDirectory()) throw new UnsafePathError(p.display, `${rel} is not a directory`);
+      this.checked.add(key);
     }
+  }
+
+  /** What was at `full` is gone or replaced: it, and any directory below it, is checked again when next used. */
+  forget(full: Buffer): void {
+    const key = full.toString('latin1');
+    for (const k of this.checked) if (k === key || k.startsWith(`${key}/`)) this.checked.delete(k);
   }
 }

@@ -5,10 +5,14 @@
  * say. An existing entry at the same place is replaced, never written through. Directories
  * get their mode and times at the end, deepest first, so that a read-only or freshly timed
  * directory does not stop or disturb what goes inside it.
+ *
+ * System calls are made synchronously, as `tar x` makes them: a file is a handful of them,
+ * a few microseconds each, where each promise's round trip through Node's thread pool cost
+ * tens, and an archive of many small files spent most of its time waiting on those.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rename, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DtarError, systemErrorReason, UnsafePathError } from '../errors';
@@ -63,7 +67,7 @@ export class EntryWriter {
   /** Writes an entry; `linkTarget` is where a hard link points (already placed and checked). */
   async write(p: Placement, h: TarHeader, body: BodySource | null, linkTarget: Placement | null): Promise<void> {
     if (p.components.length === 0) return; // DIR itself: its own mode and times are the user's
-    await this.target.prepareParents(p);
+    this.target.prepareParents(p);
     switch (h.type) {
       case 'directory':
         return this.directory(p, h);
@@ -71,16 +75,16 @@ export class EntryWriter {
       case 'contiguous':
         return this.file(p, h, body);
       case 'symlink':
-        await this.clear(p);
-        await symlink(h.linkpathBytes, p.full);
-        if (this.opts.preserve.owner) await lchown(p.full, h.uid, h.gid);
-        await lutimes(p.full, h.atime ?? h.mtime, h.mtime);
+        this.clear(p);
+        symlinkSync(h.linkpathBytes, p.full);
+        if (this.opts.preserve.owner) lchownSync(p.full, h.uid, h.gid);
+        lutimesSync(p.full, h.atime ?? h.mtime, h.mtime);
         return;
       case 'hardlink':
         if (!linkTarget) throw new UnsafePathError(p.display, 'hard link without a target');
-        await this.target.prepareParents(linkTarget, false);
-        await this.clear(p);
-        await link(linkTarget.full, p.full);
+        this.target.prepareParents(linkTarget, false);
+        this.clear(p);
+        linkSync(linkTarget.full, p.full);
         return;
       case 'fifo':
       case 'chardev':
@@ -92,52 +96,52 @@ export class EntryWriter {
   }
 
   /** Removes what is at the member's place, unless it is a directory and a directory goes there. */
-  private async clear(p: Placement, keepDirectory = false): Promise<boolean> {
-    let st;
-    try {
-      st = await lstat(p.full);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw e;
-    }
+  private clear(p: Placement, keepDirectory = false): boolean {
+    const st = lstatSync(p.full, { throwIfNoEntry: false });
+    if (!st) return false;
     if (st.isDirectory()) {
       if (keepDirectory) return true;
-      await rmdir(p.full);
-    } else await unlink(p.full);
+      rmdirSync(p.full);
+    } else unlinkSync(p.full);
+    this.target.forget(p.full);
     return false;
   }
 
-  private async directory(p: Placement, h: TarHeader): Promise<void> {
+  private directory(p: Placement, h: TarHeader): void {
     // Writable by us until finish() gives it its own mode.
-    if (!(await this.clear(p, true))) await mkdir(p.full, { mode: 0o700 });
+    if (!this.clear(p, true)) mkdirSync(p.full, { mode: 0o700 });
     this.dirs.push({ placement: p, header: h });
   }
 
   private async file(p: Placement, h: TarHeader, body: BodySource | null): Promise<void> {
-    await this.clear(p);
+    this.clear(p);
     // O_EXCL: a name that appeared since clear() is not followed.
-    const fh = await open(p.full, 'wx', 0o600);
+    const fd = openSync(p.full, 'wx', 0o600);
     try {
       if (body) {
         const layout = new BodyLayout(body.sparse, p.display);
         for (let data = await body.read(); data; data = await body.read()) {
           for (const piece of layout.place(data)) {
-            await fh.write(piece.data, 0, piece.data.length, piece.offset);
+            for (let done = 0; done < piece.data.length; ) done += writeSync(fd, piece.data, done, piece.data.length - done, piece.offset + done);
             this.opts.onBytes?.(piece.data.length);
           }
         }
         // Trailing holes: the size without writing them.
-        if (body.sparse) await fh.truncate(body.size);
+        if (body.sparse) ftruncateSync(fd, body.size);
       }
-      if (this.opts.preserve.owner) await fh.chown(h.uid, h.gid);
-      await fh.chmod(this.mode(h));
-      await fh.utimes(h.atime ?? h.mtime, h.mtime);
+      if (this.opts.preserve.owner) fchownSync(fd, h.uid, h.gid);
+      fchmodSync(fd, this.mode(h));
+      futimesSync(fd, h.atime ?? h.mtime, h.mtime);
     } catch (e) {
-      await fh.close();
-      await unlink(p.full).catch(() => undefined);
+      closeSync(fd);
+      try {
+        unlinkSync(p.full);
+      } catch {
+        // gone already: nothing to take back
+      }
       throw e;
     }
-    await fh.close();
+    closeSync(fd);
   }
 
   /** FIFOs and devices, made under a temporary ASCII name (the tools take text) and renamed into place. */
@@ -146,17 +150,21 @@ export class EntryWriter {
       this.opts.warn(`${p.display}: skipped, only root can create devices`);
       return;
     }
-    await this.clear(p);
+    this.clear(p);
     const tmp = join(this.target.root, `.dtar-node-${randomBytes(6).toString('hex')}`);
     if (h.type === 'fifo') await run('mkfifo', ['-m', '600', tmp]);
     else await run('mknod', ['-m', '600', tmp, h.type === 'chardev' ? 'c' : 'b', String(h.devmajor), String(h.devminor)]);
     try {
-      await rename(tmp, p.full);
+      renameSync(tmp, p.full);
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // gone already
+      }
       throw e;
     }
-    await this.metadata(p.full, h);
+    this.metadata(p.full, h);
   }
 
   /** The mode to give an entry; set after its owner, since chown clears setuid and setgid. */
@@ -165,10 +173,10 @@ export class EntryWriter {
     return p.permissions ? h.mode & 0o7777 : h.mode & 0o777 & ~p.umask;
   }
 
-  private async metadata(full: Buffer, h: TarHeader): Promise<void> {
-    if (this.opts.preserve.owner) await chown(full, h.uid, h.gid);
-    await chmod(full, this.mode(h));
-    await utimes(full, h.atime ?? h.mtime, h.mtime);
+  private metadata(full: Buffer, h: TarHeader): void {
+    if (this.opts.preserve.owner) chownSync(full, h.uid, h.gid);
+    chmodSync(full, this.mode(h));
+    utimesSync(full, h.atime ?? h.mtime, h.mtime);
   }
 
   /** Gives directories their modes, owners and times, deepest first; re-checked, never through a link. */
@@ -176,9 +184,9 @@ export class EntryWriter {
     const dirs = this.dirs.splice(0).sort((a, b) => b.placement.components.length - a.placement.components.length);
     for (const d of dirs) {
       try {
-        await this.target.prepareParents(d.placement, false);
-        if (!(await lstat(d.placement.full)).isDirectory()) continue;
-        await this.metadata(d.placement.full, d.header);
+        this.target.prepareParents(d.placement, false);
+        if (!lstatSync(d.placement.full).isDirectory()) continue;
+        this.metadata(d.placement.full, d.header);
       } catch (e) {
         this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${e instanceof DtarError ? e.message : (systemErrorReason(e) ?? (e as Error).message)}`);
       }

@@ -130,8 +130,8 @@ export class BodyStream<T> {
    * beforehand; null for none). close() it when done.
    */
   static open<T>(store: { backend: Backend; keys: StoreKeys }, jobs: Pullable<BodyJob<T>>, plan: StretchPlan<string> | null, options: WindowOptions = DEFAULT_WINDOW): BodyStream<T> {
-    const plaintexts = new BufferPool();
-    const stretches = plan ? StretchCache.of(plan, options.stretchBytes, readShape(store.backend).stretchChunk, (hex) => hex, true) : null;
+    const plaintexts = new BufferPool(2);
+    const stretches = plan ? StretchCache.of(plan, options.stretchBytes, readShape(store.backend).windowStretchChunk, (hex) => hex, true) : null;
     const source = new ChunkSource(store.backend, store.keys, { parallel: options.parallel, threads: options.threads, plaintexts, stretches });
     return new BodyStream(source, jobs, options.aheadBytes, plaintexts);
   }
@@ -338,11 +338,12 @@ export class BodyStream<T> {
   private unref(slot: Slot): void {
     if (--slot.refs > 0 || !this.plaintexts) return;
     const pool = this.plaintexts;
-    // The pool and the window together hold no more than the window's bound.
-    if (slot.plain) pool.give(slot.plain, this.aheadBytes - this.ahead);
+    // Up to a window's worth is kept: what the consumer lets go of, the next top-up takes (a
+    // bound of what the window has room for let go of buffers just before it refilled).
+    if (slot.plain) pool.give(slot.plain, this.aheadBytes);
     else
       slot.data?.then(
-        (buf) => pool.give(buf, this.aheadBytes - this.ahead),
+        (buf) => pool.give(buf, this.aheadBytes),
         () => undefined,
       );
   }

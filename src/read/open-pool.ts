@@ -32,7 +32,7 @@ export interface SealedChunk {
 export type Opened = Buffer | CorruptDataError | UnsupportedFormatError;
 
 /** Sealed bytes on their way to the workers are bounded by the readers' own limits; this is what is kept for reuse. */
-const IDLE_INPUT_BYTES = 8 * 1024 * 1024;
+const IDLE_INPUT_BYTES = 16 * 1024 * 1024;
 
 interface Lane {
   worker: Worker;
@@ -44,7 +44,7 @@ export class OpenPool {
   private readonly jobs = new Map<number, { resolve: (b: Opened[]) => void; reject: (e: Error) => void }>();
   private seq = 0;
   private closed = false;
-  private readonly inputs = new BufferPool();
+  private readonly inputs = new BufferPool(2);
 
   constructor(
     private readonly keys: StoreKeys,

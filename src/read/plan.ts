@@ -20,21 +20,26 @@ export const JOB_BYTES = 512 * 1024;
 export interface ReadShape {
   /** A read grows past this by no more than one chunk; a read is also one worker's job. */
   maxRead: number;
-  /** Only stretches whose chunks average at most this are read whole. */
+  /** For a reader that asks for a file's chunks as the file is read (the mount): only stretches whose chunks average at most this are read whole. */
   stretchChunk: number;
+  /** The same for a reader that asks for a whole window's chunks at once (restore, extract, cat). */
+  windowStretchChunk: number;
 }
 
 /**
  * Where ranged reads are cheap (Backend.cheapRanges), a read, and so one worker's job, stops
  * at 512 KiB: one job for a whole read-ahead window kept one worker busy while the other
- * idled, and its reader waited for the whole window before its first chunk. There, only
- * stretches of small chunks are read whole: they lie in random order in a brick, so a walk's
- * next small files are not neighbours and would each be a read, while larger chunks are read
- * as cheaply in runs, without waiting for a whole stretch. Where each request costs, reads
- * grow freely and every dense stretch is read whole.
+ * idled, and its reader waited for the whole window before its first chunk. There, a reader
+ * that asks file by file reads whole only stretches of small chunks: they lie in random order
+ * in a brick, so a walk's next small files are not neighbours and would each be a read, while
+ * larger chunks are read as cheaply in runs, without waiting for a whole stretch. A reader
+ * that asks for a window's chunks at once reads none whole there: a window holds many of a
+ * brick's small chunks, which coalesce into few reads, and a stretch held in memory until its
+ * last chunk is read cost restore a third of its memory (bench/README.md). Where each request
+ * costs, reads grow freely and every dense stretch is read whole, one GET per brick.
  */
 export function readShape(backend: Pick<Backend, 'cheapRanges'>): ReadShape {
-  return backend.cheapRanges ? { maxRead: JOB_BYTES, stretchChunk: 128 * 1024 } : { maxRead: Infinity, stretchChunk: Infinity };
+  return backend.cheapRanges ? { maxRead: JOB_BYTES, stretchChunk: 128 * 1024, windowStretchChunk: 0 } : { maxRead: Infinity, stretchChunk: Infinity, windowStretchChunk: Infinity };
 }
 
 /** One ranged read [start, end) of a brick, and which of the chunks asked for it covers. */

@@ -3,12 +3,17 @@
  * through a symlink the archive made, hard links pointing outside. Nothing may land outside
  * the target directory; each refusal is a one-line message and the exit code is 2.
  */
-import { lstat, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { brickKey } from '../../src/brick/format';
+import { indexFileBytes } from '../../src/index/file';
+import { visitIndex } from '../../src/index/reader';
+import type { ChunkRef } from '../../src/index/record';
 import { encodeHeader, paxHeaderBlocks } from '../../src/tar/header';
-import { extractCrafted as extractCraftedIn, Extracted, file } from '../support/crafted';
+import { dir, extractCrafted as extractCraftedIn, Extracted, file, symlink } from '../support/crafted';
 import { dtar } from '../commands/harness';
 import { makeTempDir, TempDir } from '../support/tmp';
 import { FAST_KDF } from '../support/dtar';
@@ -87,4 +92,32 @@ test('a PAX path record is checked like any other name', async () => {
   assert.match(r.stderr, /^dtar: refusing "\.\.\/\.\.\/pax-escape\.txt": /m);
   assert.deepEqual(r.outside, []);
   await assert.rejects(lstat(join(tmp.path, 'pax-escape.txt')));
+});
+
+test('a directory emptied by a damaged file and replaced by a symlink is checked again: nothing is written through it', async () => {
+  // d/e is made (and found sound) for d/e/z; z's body is damaged, so z is removed again and
+  // d/e is left empty; the archive then replaces d/e by a symlink to the box, and puts w there.
+  const label = 'emptied';
+  const tar = join(tmp.path, `${label}.tar`);
+  const body = randomBytes(4000).toString('hex');
+  await writeFile(tar, Buffer.concat([dir('d/'), dir('d/e/'), file('d/e/z', body), symlink('d/e', '../..'), file('d/e/w', 'through'), Buffer.alloc(1024)]));
+  const index = join(tmp.path, `${label}.index.tar`);
+  assert.equal((await dtar(env, 'ingest', tar, '-o', index, '--quiet')).code, 0);
+  let chunk: ChunkRef | undefined;
+  // Only to find a chunk to damage: the index's authenticity is not what this test is about.
+  await visitIndex(indexFileBytes(index), index, null, (item) => {
+    if (item.kind === 'entry' && item.header.path === 'd/e/z') chunk = item.record!.body.chunks[0];
+  });
+  const brick = join(env.DTAR_STORE!, ...brickKey(chunk!.brick.toString('hex')).split('/'));
+  const bytes = await readFile(brick);
+  bytes[chunk!.offset + 20]! ^= 0xff;
+  await writeFile(brick, bytes);
+  const box = join(tmp.path, label);
+  const target = join(box, 'target');
+  await mkdir(target, { recursive: true });
+  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^dtar: d\/e\/z: brick [0-9a-f]{64}: authentication failed/m);
+  assert.match(r.stderr, /^dtar: refusing "d\/e\/w": it would be written through the symbolic link d\/e$/m);
+  assert.deepEqual((await readdir(box)).filter((n) => n !== 'target'), []);
 });

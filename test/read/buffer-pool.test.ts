@@ -41,6 +41,28 @@ test('a buffer given back twice is handed out once', () => {
   assert.notEqual(first.buffer, second.buffer);
 });
 
+test('with slack, a larger buffer given back serves a smaller length; without, only its own class', () => {
+  const exact = new BufferPool();
+  const roomy = new BufferPool(2);
+  for (const pool of [exact, roomy]) pool.give(pool.take(300_000), Infinity);
+  assert.notEqual(exact.take(200_000).buffer.byteLength, classSize(300_000));
+  const b = roomy.take(200_000);
+  assert.equal(b.buffer.byteLength, classSize(300_000), 'reused, though of a larger class');
+  assert.equal(b.length, 200_000);
+  roomy.give(b, Infinity);
+  assert.notEqual(roomy.take(100_000).buffer.byteLength, classSize(300_000), 'not past twice the length');
+});
+
+test('past the bound, the oldest buffers kept make room for the one given back', () => {
+  const pool = new BufferPool();
+  const [a, b, c] = [pool.take(100_000), pool.take(200_000), pool.take(300_000)];
+  const bound = classSize(200_000) + classSize(300_000);
+  for (const x of [a, b, c]) pool.give(x, bound);
+  assert.equal(pool.idleBytes, bound, 'a, the oldest, made room for c');
+  assert.notEqual(pool.take(100_000).buffer, a.buffer);
+  assert.equal(pool.take(300_000).buffer, c.buffer);
+});
+
 test('buffers beyond the bound, small ones and foreign ones are not kept', () => {
   const pool = new BufferPool();
   pool.give(pool.take(200_000), 100_000);
