@@ -78,47 +78,43 @@ function hasBody(typeflag: string, paxSize: boolean): boolean {
 /** Shared by the many entries with no PAX records or xattrs; the header's maps are read-only. */
 const NONE: ReadonlyMap<string, Buffer> = new Map();
 
-/** A key's value, or null where an empty value removes the key (POSIX: it undoes a global record for this entry). */
-type Changes = ReadonlyMap<string, Buffer | null>;
+/**
+ * PAX records as they apply: the last value of each key, where an empty value removes the key
+ * (POSIX: it undoes a global record for this entry).
+ */
+type Changes = ReadonlyMap<string, Buffer>;
 
 function changesOf(records: readonly [string, Buffer][]): Changes {
-  const changes = new Map<string, Buffer | null>();
-  for (const [key, value] of records) changes.set(key, value.length === 0 ? null : value);
+  if (records.length === 0) return NONE;
+  const changes = new Map<string, Buffer>();
+  for (const [key, value] of records) changes.set(key, value);
   return changes;
 }
 
-/** The records that apply when nothing is under them: a later one of a key wins, an empty value removes it. */
-function recordsInForce(records: Iterable<[string, Buffer]>): ReadonlyMap<string, Buffer> {
-  const pax = new Map<string, Buffer>();
-  for (const [key, value] of records) {
-    if (value.length === 0) pax.delete(key);
-    else pax.set(key, value);
-  }
-  return pax.size === 0 ? NONE : pax;
+/** `changes` without the removals: the map itself when there are none (the usual case). */
+function withoutRemovals(changes: Changes): ReadonlyMap<string, Buffer> {
+  let removals = 0;
+  for (const value of changes.values()) if (value.length === 0) removals++;
+  if (removals === 0) return changes.size === 0 ? NONE : changes;
+  const map = new Map<string, Buffer>();
+  for (const [key, value] of changes) if (value.length > 0) map.set(key, value);
+  return map.size === 0 ? NONE : map;
 }
 
 const SCHILY_XATTR = 'SCHILY.xattr.';
 const LIBARCHIVE_XATTR = 'LIBARCHIVE.xattr.';
-const NO_CHANGES: Changes = new Map();
 
 /** The xattrs that PAX records set or remove; SCHILY's form wins over libarchive's for one name. */
-function xattrChanges(changes: Iterable<[string, Buffer | null]>): Changes {
-  let xattrs: Map<string, Buffer | null> | null = null;
+function xattrChanges(changes: Changes): Changes {
+  let xattrs: Map<string, Buffer> | null = null;
   for (const [key, value] of changes) {
     if (key.startsWith(SCHILY_XATTR)) (xattrs ??= new Map()).set(key.slice(SCHILY_XATTR.length), value);
     else if (key.startsWith(LIBARCHIVE_XATTR)) {
       const name = decodePercent(key.slice(LIBARCHIVE_XATTR.length));
-      if (!xattrs?.get(name)) (xattrs ??= new Map()).set(name, value && Buffer.from(value.toString('latin1'), 'base64'));
+      if (!xattrs?.get(name)?.length) (xattrs ??= new Map()).set(name, Buffer.from(value.toString('latin1'), 'base64'));
     }
   }
-  return xattrs ?? NO_CHANGES;
-}
-
-function withoutRemovals(changes: Changes): ReadonlyMap<string, Buffer> {
-  if (changes.size === 0) return NONE;
-  const map = new Map<string, Buffer>();
-  for (const [key, value] of changes) if (value) map.set(key, value);
-  return map.size === 0 ? NONE : map;
+  return xattrs ?? NONE;
 }
 
 /**
@@ -133,13 +129,14 @@ class Layered implements ReadonlyMap<string, Buffer> {
     private readonly top: Changes,
   ) {
     let size = base.size;
-    for (const [key, value] of top) size += (value ? 1 : 0) - (base.has(key) ? 1 : 0);
+    for (const [key, value] of top) size += (value.length > 0 ? 1 : 0) - (base.has(key) ? 1 : 0);
     this.size = size;
   }
 
   get(key: string): Buffer | undefined {
     const value = this.top.get(key);
-    return value === undefined ? this.base.get(key) : (value ?? undefined);
+    if (value === undefined) return this.base.get(key);
+    return value.length > 0 ? value : undefined;
   }
 
   has(key: string): boolean {
@@ -148,7 +145,7 @@ class Layered implements ReadonlyMap<string, Buffer> {
 
   *entries(): MapIterator<[string, Buffer]> {
     for (const entry of this.base) if (!this.top.has(entry[0])) yield entry;
-    for (const [key, value] of this.top) if (value) yield [key, value];
+    for (const [key, value] of this.top) if (value.length > 0) yield [key, value];
   }
 
   *keys(): MapIterator<string> {
@@ -187,31 +184,25 @@ export interface PaxGlobals {
 
 export const NO_GLOBALS: PaxGlobals = { records: NONE, xattrs: NONE };
 
-/** `records`: a global header's, a later one of a key winning; kept as they are unless some are empty. */
+/** `records`: a global header's, a later one of a key winning; empty ones have nothing to undo. */
 export function paxGlobals(records: ReadonlyMap<string, Buffer>): PaxGlobals {
-  let applying = records.size === 0 ? NONE : records;
-  for (const value of records.values()) {
-    if (value.length === 0) {
-      applying = recordsInForce(records);
-      break;
-    }
-  }
+  const applying = withoutRemovals(records);
   return { records: applying, xattrs: withoutRemovals(xattrChanges(applying)) };
 }
 
-/** The records and xattrs in force for an entry with `local` records of its own. */
-function inForce(local: readonly [string, Buffer][], globals: PaxGlobals): PaxGlobals {
-  if (local.length === 0) return globals;
+/** What applies to an entry with records of its own (`own`) under `globals`. */
+function inForce(own: Changes, globals: PaxGlobals): PaxGlobals {
+  if (own.size === 0) return globals;
   if (globals.records.size === 0) {
-    const records = recordsInForce(local);
+    const records = withoutRemovals(own);
     return { records, xattrs: withoutRemovals(xattrChanges(records)) };
   }
-  const changes = changesOf(local);
-  return { records: layered(globals.records, changes), xattrs: layered(globals.xattrs, xattrChanges(changes)) };
+  return { records: layered(globals.records, own), xattrs: layered(globals.xattrs, xattrChanges(own)) };
 }
 
 export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
-  const { records: pax, xattrs } = inForce(overlays.local, overlays.globals);
+  const own = changesOf(overlays.local);
+  const { records: pax, xattrs } = inForce(own, overlays.globals);
   const pathBytes = pax.get('GNU.sparse.name') ?? pax.get('path') ?? overlays.longName ?? main.name;
   const linkpathBytes = pax.get('linkpath') ?? overlays.longLink ?? main.linkname;
 
@@ -257,7 +248,7 @@ export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: num
     devminor: main.devminor,
     xattrs,
     pax,
-    localPax: overlays.local,
+    localPax: own,
   };
   const atime = time('atime') ?? main.atime;
   const ctime = time('ctime') ?? main.ctime;

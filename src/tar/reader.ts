@@ -72,7 +72,7 @@ async function readGnuSparse(src: ByteSource, main: ParsedHeader, raw: Buffer[],
     if (block.length < BLOCK) throw new BadTarError('truncated archive: input ends inside a sparse extension header', start + block.length);
     const extension = parseSparseExtension(block, start);
     if (map.length + extension.map.length > maxEntries) throw tooMany(start);
-    map.push(...extension.map);
+    for (const segment of extension.map) map.push(segment);
     raw.push(block);
     extended = extension.isExtended;
   }

@@ -58,8 +58,8 @@ export interface TarHeader {
   xattrs: ReadonlyMap<string, Buffer>;
   /** The PAX records in force for this entry (the last global header's, then its own), values as raw bytes. */
   pax: ReadonlyMap<string, Buffer>;
-  /** This entry's own PAX records as stored, in order (repeated keys and empty values kept). */
-  localPax: readonly [string, Buffer][];
+  /** This entry's own PAX records (its last extended header's): the last value of each key; an empty one undoes a global record. */
+  localPax: ReadonlyMap<string, Buffer>;
   /** Present for sparse entries (old GNU 'S' and PAX sparse 0.0/0.1/1.0). */
   sparse?: SparseInfo;
 }

@@ -33,7 +33,7 @@ function entry(path: string, type: EntryType, extra: Partial<TarHeader> = {}, re
     devminor: 0,
     xattrs: new Map(),
     pax: new Map(),
-    localPax: [],
+    localPax: new Map(),
     ...extra,
   };
   return { kind: 'entry', seq: 0, header, original: () => Buffer.alloc(0), record, padding: Buffer.alloc(0) };
