@@ -10,7 +10,7 @@ import { ArchivedError, BackendError, CorruptDataError, DtarError, NotFoundError
 import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
-import { BodyJob, BodyStream, noteBody } from '../read/bodies';
+import { BodyJob, BodyStream, noteBody, windowPlan } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
 import { mapPulled } from '../tar/pull';
 import { Placement, TargetDir } from './target';
@@ -44,9 +44,8 @@ interface Work {
  * Pass one: bytes to write, for unselected hard link targets the link that needs them, and
  * the chunks of the selected files (brick stretches they use densely are read whole).
  */
-async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string>; plan: StretchPlan<string> }> {
+async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selection, plan: StretchPlan<string> | null, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
   const aliasFor = new Map<string, string>();
-  const plan = new StretchPlan<string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
   await visitIndex(index(), indexName ?? 'index', (item) => {
@@ -64,7 +63,7 @@ async function survey(index: () => AsyncIterable<Uint8Array>, selection: Selecti
       total += unselectedSize.get(target) ?? 0;
     }
   });
-  return { total, aliasFor, plan };
+  return { total, aliasFor };
 }
 
 /** Errors that concern one entry; anything else (store unreachable, archived, wrong store) stops extraction. */
@@ -78,7 +77,8 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
 }
 
 export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, dir: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { total, aliasFor, plan } = await survey(index, opts.selection, opts.indexName);
+  const plan = windowPlan(repo.backend);
+  const { total, aliasFor } = await survey(index, opts.selection, plan, opts.indexName);
   const target = new TargetDir(dir);
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
