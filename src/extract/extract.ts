@@ -11,7 +11,7 @@ import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../in
 import type { IndexAuth } from '../index/seal';
 import type { Repository } from '../repo/repository';
 import { memberKey, Selection } from '../archive/select';
-import { BodyJob, BodyStream, noteBody } from '../read/bodies';
+import { BodyJob, BodyStream, noteBody, windowPlan } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
 import { mapPulled } from '../tar/pull';
 import { Placement, TargetDir } from './target';
@@ -47,9 +47,8 @@ interface Work {
  * Pass one: bytes to write, for unselected hard link targets the link that needs them, and
  * the chunks of the selected files (brick stretches they use densely are read whole).
  */
-async function survey(index: () => AsyncIterable<Uint8Array>, auth: IndexAuth, selection: Selection, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string>; plan: StretchPlan<string> }> {
+async function survey(index: () => AsyncIterable<Uint8Array>, auth: IndexAuth, selection: Selection, plan: StretchPlan<string> | null, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
   const aliasFor = new Map<string, string>();
-  const plan = new StretchPlan<string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
   await visitIndex(index(), indexName ?? 'index', auth, (item) => {
@@ -67,7 +66,7 @@ async function survey(index: () => AsyncIterable<Uint8Array>, auth: IndexAuth, s
       total += unselectedSize.get(target) ?? 0;
     }
   });
-  return { total, aliasFor, plan };
+  return { total, aliasFor };
 }
 
 /** Errors that concern one entry; anything else (store unreachable, archived, wrong store) stops extraction. */
@@ -82,8 +81,9 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
 
 /** `makeDir` makes the target directory and gives its real path: called once the index was read whole, so that a refused index creates nothing. */
 export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, makeDir: () => Promise<string>, opts: ExtractOptions): Promise<ExtractResult> {
+  const plan = windowPlan(repo.backend);
   // Read whole (and so authenticated) before anything is created.
-  const { total, aliasFor, plan } = await survey(index, repo.indexAuth, opts.selection, opts.indexName);
+  const { total, aliasFor } = await survey(index, repo.indexAuth, opts.selection, plan, opts.indexName);
   const target = new TargetDir(await makeDir());
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {

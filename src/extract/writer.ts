@@ -108,15 +108,21 @@ export class EntryWriter {
   }
 
   private directory(p: Placement, h: TarHeader): void {
-    // Writable by us until finish() gives it its own mode.
-    if (!this.clear(p, true)) mkdirSync(p.full, { mode: 0o700 });
+    // Writable by us until finish() gives it its own mode. Made first, looked at only when
+    // something is there already (a fresh directory, which most are, costs no lstat).
+    if (!tryCreate(() => mkdirSync(p.full, { mode: 0o700 })) && !this.clear(p, true)) mkdirSync(p.full, { mode: 0o700 });
     this.dirs.push({ placement: p, header: h });
   }
 
   private async file(p: Placement, h: TarHeader, body: BodySource | null): Promise<void> {
-    this.clear(p);
-    // O_EXCL: a name that appeared since clear() is not followed.
-    const fd = openSync(p.full, 'wx', 0o600);
+    // O_EXCL: whatever is at the name (a symlink too) is not followed, but cleared, and the
+    // file made again; as with directories, only then is the name looked at.
+    const create = (): number => openSync(p.full, 'wx', 0o600);
+    let fd = -1;
+    if (!tryCreate(() => (fd = create()))) {
+      this.clear(p);
+      fd = create();
+    }
     try {
       if (body) {
         const layout = new BodyLayout(body.sparse, p.display);
@@ -191,5 +197,16 @@ export class EntryWriter {
         this.opts.warn(`${d.placement.display}: could not set the directory's mode and times: ${e instanceof DtarError ? e.message : (systemErrorReason(e) ?? (e as Error).message)}`);
       }
     }
+  }
+}
+
+/** Runs a create that fails with EEXIST when the name is taken: false then, else true. */
+function tryCreate(create: () => void): boolean {
+  try {
+    create();
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
   }
 }

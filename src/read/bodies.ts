@@ -46,9 +46,18 @@ export function inFile(e: unknown, path: string): unknown {
   return e instanceof DtarError ? e.withContext(path) : e;
 }
 
-/** Notes the chunks of a body in a plan of brick stretches. */
-export function noteBody(plan: StretchPlan<string>, body: BodyRef): void {
-  for (const c of body.chunks) plan.add(c.brick.toString('hex'), c.offset, c.storedLength);
+/**
+ * Where a body stream reads the window's brick stretches whole (ReadShape.windowStretchChunk),
+ * the plan a reader notes its bodies in beforehand (noteBody), to give to BodyStream.open;
+ * elsewhere null, and noting is skipped.
+ */
+export function windowPlan(backend: Pick<Backend, 'cheapRanges'>): StretchPlan<string> | null {
+  return readShape(backend).windowStretchChunk > 0 ? new StretchPlan<string>() : null;
+}
+
+/** Notes the chunks of a body in a plan of brick stretches, if there is one. */
+export function noteBody(plan: StretchPlan<string> | null, body: BodyRef): void {
+  if (plan) for (const c of body.chunks) plan.add(c.brick.toString('hex'), c.offset, c.storedLength);
 }
 
 export interface BodyJob<T> {

@@ -8,8 +8,7 @@
 import { escapeDecoded, escapeName, WrongStoreError } from '../errors';
 import { IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
-import { BodyJob, BodyStream, DEFAULT_WINDOW, noteBody, WindowOptions } from '../read/bodies';
-import { StretchPlan } from '../read/plan';
+import { BodyJob, BodyStream, DEFAULT_WINDOW, noteBody, windowPlan, WindowOptions } from '../read/bodies';
 import { mapPulled } from '../tar/pull';
 
 const OUTPUT_BATCH = 1024 * 1024;
@@ -40,7 +39,7 @@ export async function restoreTar(
   write: (pieces: Buffer[]) => Promise<void>,
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
-  const plan = new StretchPlan<string>();
+  const plan = windowPlan(repo.backend);
   // Read whole, and so authenticated, before a byte is written.
   await visitIndex(index(), opts.indexName ?? 'index', repo.indexAuth, (item) => {
     if (item.kind === 'entry' && item.record) noteBody(plan, item.record.body);

@@ -135,3 +135,25 @@ test('a brick cut short fails only the chunks past the cut', async () => {
     },
   );
 });
+
+test('a store read keeps its place at the gate until its chunks are opened', async () => {
+  const big = f.files.find((x) => x.path === 'big1')!.body.chunks;
+  const hex = big[0]!.brick.toString('hex');
+  const chunks = big.filter((c) => c.brick.toString('hex') === hex);
+  assert.ok(chunks.length >= 2, 'several large chunks in one brick: a read each');
+  const events: string[] = [];
+  const backend = Object.create(f.repo.backend) as typeof f.repo.backend;
+  backend.get = (key, want, into) => {
+    assert.ok('offset' in want, 'chunks are read by range');
+    events.push(`read ${want.offset}`);
+    return f.repo.backend.get(key, want, into);
+  };
+  const source = new ChunkSource(backend, f.repo.keys, { parallel: 1, threads: 2 });
+  await Promise.all(source.fetchEach(hex, chunks).map((p, i) => p.then(() => events.push(`opened ${chunks[i]!.offset}`))));
+  await source.close();
+  // Each read is followed by the opening of its chunk before the next read starts.
+  for (let k = 0; k < events.length; k += 2) {
+    assert.match(events[k]!, /^read /);
+    assert.equal(events[k + 1], `opened ${events[k]!.slice('read '.length)}`, events.join(', '));
+  }
+});
