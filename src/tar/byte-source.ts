@@ -8,8 +8,12 @@ import { BLOCK, zeroPadding } from './header';
 
 const EMPTY = Buffer.alloc(0);
 
-/** A plain loop: Buffer.compare's native call cost more than it saved on padding this short. */
+const ZEROS = Buffer.alloc(BLOCK);
+/** Long padding is compared natively; on short padding (most bodies') the call costs more than a plain loop. */
+const NATIVE_FROM = 64;
+
 function allZero(b: Buffer, from: number, to: number): boolean {
+  if (to - from >= NATIVE_FROM) return b.compare(ZEROS, 0, to - from, from, to) === 0;
   for (let i = from; i < to; i++) if (b[i] !== 0) return false;
   return true;
 }

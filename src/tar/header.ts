@@ -55,21 +55,49 @@ export function isZeroBlock(block: Buffer): boolean {
 export function checksumMatches(block: Buffer): boolean {
   const stored = readNumber(block, CHECKSUM_START, CHECKSUM_LENGTH);
   if (stored === undefined) return false;
-  // The checksum field counts as eight spaces. Sum the rest unsigned, and count the bytes a
-  // signed sum would take 256 from: one plain pass, with no test of the position per byte.
+  const { unsigned, high } = block.byteOffset % 4 === 0 ? wordSums(block) : byteSums(block);
+  return stored === unsigned || stored === unsigned - 0x100 * high;
+}
+
+interface HeaderSums {
+  /** Byte sum with the checksum field counted as eight spaces. */
+  unsigned: number;
+  /** Bytes of 128 or more: a signed sum takes 256 from each. */
+  high: number;
+}
+
+function byteSums(block: Buffer): HeaderSums {
   let unsigned = 8 * 0x20;
   let high = 0;
-  for (let i = 0; i < CHECKSUM_START; i++) {
+  for (let i = 0; i < BLOCK; i++) {
+    if (i === CHECKSUM_START) i += CHECKSUM_LENGTH;
     const b = block[i]!;
     unsigned += b;
     high += b >>> 7;
   }
-  for (let i = CHECKSUM_START + CHECKSUM_LENGTH; i < BLOCK; i++) {
-    const b = block[i]!;
-    unsigned += b;
-    high += b >>> 7;
+  return { unsigned, high };
+}
+
+/**
+ * The same sums four bytes at a time, in two 16-bit lanes per word (no lane can carry: 128
+ * words of at most 255 per byte), for an aligned block: every index entry's header is summed.
+ */
+function wordSums(block: Buffer): HeaderSums {
+  const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
+  let even = 0;
+  let odd = 0;
+  let highs = 0;
+  for (let i = 0; i < BLOCK / 4; i++) {
+    if (i === CHECKSUM_START / 4) i += CHECKSUM_LENGTH / 4;
+    const w = words[i]!;
+    even += w & 0x00ff00ff;
+    odd += (w >>> 8) & 0x00ff00ff;
+    highs += (w >>> 7) & 0x01010101;
   }
-  return stored === unsigned || stored === unsigned - 0x100 * high;
+  const lanes = (x: number): number => (x % 0x10000) + Math.floor(x / 0x10000);
+  // highs: four 8-bit lanes of at most 128 - 2 words each.
+  const high = (highs & 0xff) + ((highs >>> 8) & 0xff) + ((highs >>> 16) & 0xff) + ((highs >>> 24) & 0xff);
+  return { unsigned: 8 * 0x20 + lanes(even) + lanes(odd), high };
 }
 
 export function recomputeChecksum(block: Buffer): void {

@@ -178,3 +178,31 @@ test('GNU tar lists a stream made by the encoders', async () => {
   assert.match(lines[2] ?? '', /^lrwxrwxrwx .* dir\/link -> placeholder$/);
   await fs.rm(dir, { recursive: true });
 });
+
+test('checksums agree whether the block is summed a word or a byte at a time (aligned or not)', () => {
+  const sum = (b: Buffer, signed: boolean): number => {
+    let s = 0;
+    for (let i = 0; i < BLOCK; i++) {
+      const v = i >= 148 && i < 156 ? 0x20 : b[i]!;
+      s += signed && v >= 0x80 ? v - 256 : v;
+    }
+    return s;
+  };
+  const backing = Buffer.alloc(BLOCK + 8);
+  for (let round = 0; round < 200; round++) {
+    // Blocks of every byte value, high bytes included, some all 0xff (the largest lane sums).
+    const block = round === 0 ? Buffer.alloc(BLOCK, 0xff) : Buffer.from(Array.from({ length: BLOCK }, (_, i) => (i * 131 + round * 977) % 256));
+    for (const signed of [false, true]) {
+      const s = sum(block, signed);
+      if (s < 0) continue;
+      block.write(`${s.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      for (const shift of [0, 1, 4]) {
+        const at = backing.subarray(shift, shift + BLOCK);
+        block.copy(at);
+        assert.ok(checksumMatches(at), `round ${round}, ${signed ? 'signed' : 'unsigned'}, offset ${shift}`);
+        at[300] = at[300]! ^ 0x10;
+        assert.ok(!checksumMatches(at), `round ${round}: a changed byte is caught`);
+      }
+    }
+  }
+});
