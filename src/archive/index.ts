@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
+import { indexFileBytes, plausibleEntryCount, readTrailerAtEnd } from '../index/file';
 import { visitIndex } from '../index/reader';
 import { authenticate, IndexAuth } from '../index/seal';
 import { BufferPool } from '../read/buffer-pool';
@@ -25,6 +26,7 @@ import { ArchiveBuilder, ImpliedDirDefaults } from './build';
 import { ChunkCache, DEFAULT_CACHE_BYTES } from './chunk-cache';
 import { ContentReader } from './content';
 import { SealedChunkCache } from './sealed-cache';
+import { CachedTree } from './tree-cache';
 import { ArchiveTree } from './tree';
 
 export { ArchiveTree } from './tree';
@@ -144,4 +146,49 @@ export async function loadArchive(source: AsyncIterable<Uint8Array>, options: Lo
   });
   // visitIndex guarantees a meta first and a trailer last, or throws.
   return new Archive(meta!, trailer!, new ArchiveTree(builder!.finish()), { entries: builder!.entries, skipped: builder!.skipped }, { where, checked: options.auth !== undefined });
+}
+
+/** An index file loaded beside its store's opening. */
+export interface IndexFileLoad {
+  archive: Archive;
+  repo: Repository;
+  /** Keeps the tables in the tree cache when they were parsed (not when they came from it); failures are silent. */
+  remember(): Promise<void>;
+}
+
+/**
+ * Loads index file `path`, whose header `meta` was read, while `openRepo` opens its store
+ * (the key derivation runs on the thread pool meanwhile). When the tree cache under
+ * `cacheRoot` holds the index (the MAC in its trailer names it), nothing but its two ends is
+ * read; the archive is authenticated by `contents(repo)` either way.
+ */
+export async function loadIndexFile(
+  path: string,
+  meta: IndexMeta,
+  openRepo: () => Promise<Repository>,
+  options: { cacheRoot: string | null; impliedDirs: { uid: number; gid: number } },
+): Promise<IndexFileLoad> {
+  const found = await readTrailerAtEnd(path, meta.tag);
+  const place = CachedTree.of(options.cacheRoot, meta, found?.trailer ?? null, { mode: 0o755, ...options.impliedDirs });
+  const stopParsing = new AbortController();
+  const parse = (): Promise<Archive> =>
+    loadArchive(indexFileBytes(path, { signal: stopParsing.signal }), { where: path, expectedEntries: plausibleEntryCount(found), impliedDirs: options.impliedDirs });
+  const parsing = place && (await place.exists()) ? null : parse();
+  parsing?.catch(() => undefined); // awaited below, once the store is open
+  let repo: Repository;
+  try {
+    repo = await openRepo();
+  } catch (e) {
+    stopParsing.abort(); // a wrong passphrase should not wait for a large index to load
+    throw e;
+  }
+  const cached = parsing === null ? await place!.load(repo.keys.data) : null;
+  const archive = cached ? new Archive(meta, found!.trailer, new ArchiveTree(cached.tables), cached.counts, { where: path, checked: false }) : await (parsing ?? parse());
+  return {
+    archive,
+    repo,
+    remember: async () => {
+      if (place && !cached) await place.save(repo.keys.data, archive.tree.tables, archive.counts);
+    },
+  };
 }

@@ -7,14 +7,12 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
-import { indexFileBytes, trailerEntryCount } from '../index/file';
+import { chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
 import { StoreFilesystem } from '../mount/store-filesystem';
-import type { Repository } from '../repo/repository';
-import { Io, openRepository, storeLocation, StoreFlags } from './context';
+import { cacheRoot, Io, openRepository, storeLocation, StoreFlags } from './context';
 import { parseSize } from './format';
 import { checkIndexStore } from './index-store';
 import { readIndexMeta } from './index-file';
@@ -44,6 +42,8 @@ interface Prepared {
   /** For the line printed once mounted. */
   what: string;
   started: number;
+  /** Work for once the mount answers. */
+  mounted?: () => Promise<void>;
 }
 
 async function* once(b: Buffer): AsyncGenerator<Buffer> {
@@ -53,28 +53,24 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
 const owner = (): { uid: number; gid: number } => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 const reporter = (io: Io) => (line: string): void => void io.stderr.write(`dtar mount: ${line}\n`);
 
-/** One index: its tree loaded whole before mounting, while the key is derived. */
+/** One index: its tree loaded whole (or from the tree cache) before mounting, while the key is derived. */
 async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
   const started = Date.now();
   const meta = await readIndexMeta(index);
-  // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
-  const stopLoading = new AbortController();
-  const expectedEntries = (await trailerEntryCount(index, meta.tag)) ?? undefined;
-  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: owner() });
-  loading.catch(() => undefined); // awaited below, once the store is open
-  let repo: Repository;
-  try {
-    repo = await openRepository(io, flags, meta.store);
-    checkIndexStore(meta, repo);
-  } catch (e) {
-    stopLoading.abort(); // a wrong passphrase should not wait for a large index to load
-    throw e;
-  }
-  const archive = await loading;
+  const { archive, repo, remember } = await loadIndexFile(
+    index,
+    meta,
+    async () => {
+      const repo = await openRepository(io, flags, meta.store);
+      checkIndexStore(meta, repo);
+      return repo;
+    },
+    { cacheRoot: cacheRoot(io, flags), impliedDirs: owner() },
+  );
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.keepChunks ? repo.cacheDir : null });
   const session = new FuseSession();
   const fs = new ArchiveFilesystem(session, archive.tree, files, { thawHint: `dtar thaw ${index}`, report: reporter(io) });
-  return { session, fs, fsname: `dtar:${resolve(index)}`, what: `${index} (${archive.counts.entries} entries)`, started };
+  return { session, fs, fsname: `dtar:${resolve(index)}`, what: `${index} (${archive.counts.entries} entries)`, started, mounted: remember };
 }
 
 /** The whole store: every stored archive, each loaded from its sealed copy when first entered. */
@@ -119,6 +115,7 @@ export async function mountCommand(io: Io, index: string | null, mountpoint: str
   // V8 would not collect while the mount sits idle: one full collection once the mount
   // answers, so that mount time does not pay for it (docs/ARCHITECTURE.md, Mount).
   setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
+  const after = p.mounted?.().catch(() => undefined);
   const stop = (): void => void p.session.unmount();
   signals.on('SIGINT', stop);
   signals.on('SIGTERM', stop);
@@ -130,6 +127,7 @@ export async function mountCommand(io: Io, index: string | null, mountpoint: str
   } finally {
     signals.off('SIGINT', stop);
     signals.off('SIGTERM', stop);
+    await after;
   }
 }
 

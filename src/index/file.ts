@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { FileHandle, open } from 'node:fs/promises';
 import { UsageError } from '../errors';
 import { fileBytes, FileBytesOptions } from '../tar/file-bytes';
-import { parseTrailer } from './meta';
+import { IndexTrailer, parseTrailer } from './meta';
 
 /**
  * Opens an index file. A pipe or other stream is refused up front: commands read an index more
@@ -29,12 +29,11 @@ export async function* indexFileBytes(path: string, options: FileBytesOptions = 
 const TRAILER_SEARCH = 64 * 1024;
 
 /**
- * The entry count the trailer of index file `path` states, read from the file's end without
- * loading the rest; null when it is not found there. Unchecked (the trailer's checksum covers
- * the whole index, which a load verifies): good for sizing tables ahead, and bounded by what
- * the file could hold (an entry takes a 512-byte header at least).
+ * The trailer of index file `path`, read from the file's end without loading the rest; null
+ * when it is not found there. Unchecked: the trailer's checksum covers the whole index, which
+ * only a load verifies, and its MAC (version 2) says only that the store's key sealed it.
  */
-export async function trailerEntryCount(path: string, tag: string): Promise<number | null> {
+export async function readTrailerAtEnd(path: string, tag: string): Promise<{ trailer: IndexTrailer; fileSize: number } | null> {
   const file = await openIndexFile(path).catch(() => null);
   if (!file) return null;
   try {
@@ -48,10 +47,15 @@ export async function trailerEntryCount(path: string, tag: string): Promise<numb
     const end = at < 0 ? -1 : tail.indexOf(0x0a, at);
     if (end < 0) return null;
     const trailer = parseTrailer(new Map([['comment', tail.subarray(at + 'comment='.length, end)]]), tag);
-    return trailer && Number.isSafeInteger(trailer.entries) ? Math.min(trailer.entries, Math.floor(size / 512)) : null;
+    return trailer && { trailer, fileSize: size };
   } catch {
     return null;
   } finally {
     await file.close();
   }
+}
+
+/** The trailer's entry count, for sizing tables ahead: bounded by what the file could hold (an entry takes a 512-byte header at least). */
+export function plausibleEntryCount(found: { trailer: IndexTrailer; fileSize: number } | null): number | undefined {
+  return found && Number.isSafeInteger(found.trailer.entries) ? Math.min(found.trailer.entries, Math.floor(found.fileSize / 512)) : undefined;
 }
