@@ -1,13 +1,13 @@
 /**
  * dtar mount against the real kernel: a GNU tar tree mounted through the CLI and compared
  * with the original (diff -r, stat, readlink, getfattr, cp -a), concurrent readers,
- * read-only behaviour, clean unmounts (SIGTERM, dtar umount), the on-disk chunk cache, and
+ * read-only behaviour, clean unmounts (SIGTERM, dtar umount, SIGKILL), the on-disk chunk cache, and
  * a corrupted brick failing only the file that uses it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { access, open, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadArchive } from '../../src/archive';
@@ -176,6 +176,22 @@ while True:
     const r = await dtar(['umount', x.dir], { env: f.env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await x.exited, 0);
+    assert.equal(await isMountpoint(x.dir), false);
+  });
+
+  test('a mount process killed with SIGKILL after use leaves no mount behind (auto_unmount)', async () => {
+    const x = await startMount(f, join(f.dir, 'mnt-killed'));
+    mounts.push(x);
+    // Used first: once the kernel has opened the directories, an open that needs no request
+    // to the dead process must still fail, or fusermount3 takes the mount for healthy.
+    await sh('sh', ['-c', 'ls -R . > /dev/null && cat small.txt > /dev/null'], { cwd: x.dir });
+    const { stdout } = await sh('pgrep', ['-P', String(x.child.pid), 'fusermount3']);
+    const helper = Number(stdout.trim());
+    assert.ok(helper > 0, 'fusermount3 watches the mount process');
+    x.child.kill('SIGKILL');
+    await x.exited;
+    // fusermount3 unmounts (or decides not to), then exits: wait for that, not for a time.
+    while (await access(`/proc/${helper}`).then(() => true, () => false)) await new Promise((r) => setTimeout(r, 20));
     assert.equal(await isMountpoint(x.dir), false);
   });
 
