@@ -6,12 +6,12 @@
  * one could otherwise send restore requests (and their costs) for any brick.
  */
 import type { Command } from 'commander';
-import { jsonText, NotFoundError, UsageError } from '../errors';
+import { jsonText, NotFoundError, NotThawedError, UsageError } from '../errors';
 import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
 import { notInArchive } from '../archive/select';
 import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
-import { NotThawedError, notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
+import { notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
 import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
 import { waitUntilReadable } from '../thaw/wait';
