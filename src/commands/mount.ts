@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
+import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive/archive';
 import { indexFileBytes, trailerEntryCount } from '../index/file';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
