@@ -233,7 +233,7 @@ export function register(program: Command, io: Io): void {
       .option('--prices <FILE>', `JSON price table to use instead of the built-in AWS one (also $${PRICES_ENV}; see docs/S3.md)`)
       .addHelpText(
         'after',
-        '\nExamples:\n  dtar thaw --dry-run home.index.tar home/alice/Documents\n  dtar thaw --tier Bulk --days 3 home.index.tar\n  dtar thaw --status --wait home.index.tar && dtar restore home.index.tar | tar x\n\nExit status: 0 done, 2 usage, 3 store problem, 4 --wait gave up or bricks are archived with no restore running.',
+        '\nExamples:\n  dtar thaw --dry-run home.index.tar home/alice/Documents\n  dtar thaw --tier Bulk --days 3 home.index.tar\n  dtar thaw --status --wait home.index.tar && dtar restore home.index.tar | tar x\n\nExit status 4: --wait gave up, or bricks are archived with no restore running (all exit codes: docs/COMMANDS.md).',
       ),
   ).action(async (index: string, paths: string[], flags: ThawFlags) => {
     await thawCommand(io, index, paths, flags);

@@ -2,7 +2,8 @@
  * A command offers only the options it implements: every command of the real program is run
  * in-process, to the end, on a real store, with its option values behind a Proxy that records
  * which of them the command reads. An option declared and never read fails the test, and so
- * does a command with options that no run below covers (add a run for it).
+ * does a command with options that no run below covers (add a run for it). The program's own
+ * --debug and --version are not a command's: main reads --debug from argv.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
