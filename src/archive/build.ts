@@ -34,7 +34,7 @@ const NEEDS_NORMALIZING = /(^|\/)\.{0,2}(\/|$)/;
 
 /** The path's components joined by "/", or null when extraction would refuse it. */
 export function normalizePath(path: string): string | null {
-  // Most paths are already normal ("./" aside); splitting each one was a tenth of a mount's start.
+  // Most paths are already normal ("./" aside): splitting each one slowed a mount's start (bench/README.md).
   const body = path.startsWith('./') ? path.slice(2) : path;
   if (!NEEDS_NORMALIZING.test(body)) return body;
   const parts: string[] = [];

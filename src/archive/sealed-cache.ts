@@ -1,8 +1,9 @@
 /**
- * The optional on-disk cache of sealed chunks (--cache-dir): each chunk's stored bytes,
- * still encrypted, under its brick id and offset. A brick is immutable and named by its
- * hash, so an entry never goes stale; whatever is read back is authenticated again when
- * the chunk is opened, so a damaged cache file is only a miss, never wrong data.
+ * The optional on-disk cache of sealed chunks (mount --keep-chunks, in the cache directory):
+ * each chunk's stored bytes, still encrypted, under its brick id and offset. A brick is
+ * immutable and named by its hash, so an entry never goes stale; whatever is read back is
+ * authenticated again when the chunk is opened, so a damaged cache file is only a miss,
+ * never wrong data.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,11 +1,8 @@
 /**
  * The dtar command line: builds the commands, runs one, and turns any failure into one
- * line on stderr (a stack trace only with --debug) and an exit code, documented with
- * examples in docs/COMMANDS.md:
- *   0 ok; 1 damage found (verify, missing or corrupt data, an index that is not authentic); 2 usage or input error (bad
- *   arguments, unreadable index, refused unsafe paths); 3 store or key problem (no store,
- *   wrong passphrase, wrong store, unreachable backend); 4 data archived in Glacier, thaw
- *   first; 5 internal error (a bug: please report it with --debug output).
+ * line on stderr (a stack trace only with --debug) and an exit code: a DtarError's own
+ * (src/errors), 2 for a bad command line or a failed system call, 5 for anything else (a bug).
+ * The table users script on is docs/COMMANDS.md, "Exit codes".
  * Only this file touches process-wide state.
  */
 import { Command, CommanderError } from 'commander';
@@ -29,7 +26,7 @@ import { askHidden } from './terminal';
 
 export const VERSION = '0.1.0';
 
-function buildProgram(io: Io): Command {
+export function buildProgram(io: Io): Command {
   const program = new Command('dtar')
     .version(VERSION)
     .description('Deduplicated, encrypted, cold-storage backups of tar streams: restorable byte for byte, mountable, listable.')

@@ -16,8 +16,9 @@ interface ArchivesFlags extends StoreFlags {
   quiet?: boolean;
 }
 
-interface GetFlags extends ArchivesFlags {
+interface GetFlags extends StoreFlags {
   output?: string;
+  quiet?: boolean;
 }
 
 export async function archivesCommand(io: Io, flags: ArchivesFlags): Promise<void> {
@@ -72,6 +73,7 @@ export function register(program: Command, io: Io): void {
       .description('bring a stored index back as an index tar')
       .option('-o, --output <INDEX>', 'write it here (default: standard output)')
       .addHelpText('after', '\nExamples:\n  dtar archives get 20250102T030405Z-1a2b3c4d5e6f -o home.index.tar\n  dtar archives get nightly -o nightly.index.tar && dtar restore nightly.index.tar | tar x'),
+    { json: false },
   ).action(async (name: string, flags: GetFlags) => {
     await archivesGetCommand(io, name, flags);
   });

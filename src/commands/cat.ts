@@ -81,6 +81,7 @@ export function register(program: Command, io: Io): void {
       .argument('<PATH>', 'the file in the archive')
       .description("write one file's contents to standard output")
       .addHelpText('after', '\nExamples:\n  dtar cat home.index.tar home/alice/.bashrc\n  dtar cat etc.index.tar etc/fstab | diff - /etc/fstab'),
+    { json: false, quiet: false },
   ).action(async (index: string, path: string, flags: StoreFlags) => {
     await catCommand(io, index, path, flags);
   });

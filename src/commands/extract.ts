@@ -1,7 +1,7 @@
 /** `dtar extract INDEX [PATH...] -C DIR`: selected members (all when none) into a directory. */
 import { realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DamageFoundError, DtarError, jsonText } from '../errors';
+import { DamageFoundError, ExtractIncompleteError, jsonText } from '../errors';
 import { extractArchive, ExtractResult } from '../extract/extract';
 import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
@@ -26,14 +26,6 @@ interface ExtractFlags extends StoreFlags {
 export interface Extractor {
   root: boolean;
   umask: number;
-}
-
-/** Some entries were refused or could not be written; each was reported already. */
-class ExtractIncompleteError extends DtarError {
-  constructor(r: ExtractResult) {
-    const parts = [r.refused > 0 ? `${r.refused} refused as unsafe` : '', r.failed > 0 ? `${r.failed} could not be written` : ''].filter(Boolean);
-    super(r.refused > 0 ? 'UNSAFE_PATH' : 'USAGE', `${r.refused + r.failed} entries were not extracted (${parts.join(', ')}; see above)`, 2);
-  }
 }
 
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
@@ -64,7 +56,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   }
   const missing = selection.unmatched();
   if (result.damaged > 0) throw new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
-  if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result);
+  if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result.refused, result.failed);
   if (missing.length > 0) throw notInArchive(missing);
   return result;
 }

@@ -90,6 +90,7 @@ export function register(program: Command, io: Io): void {
         'after',
         '\nThe current passphrase comes from DTAR_PASSWORD_FILE, DTAR_PASSWORD or the terminal; the new one\nfrom DTAR_NEW_PASSWORD_FILE, DTAR_NEW_PASSWORD or the terminal (asked twice).\n\nThe master key stays the same: any copy of the old key file (an S3 object version, a replica,\na backup of the store) still opens with the old passphrase. After a leak, move the backups to a\nnew store instead (docs/COMMANDS.md, "key passwd").\n\nExamples:\n  dtar key passwd\n  DTAR_PASSWORD_FILE=old.txt DTAR_NEW_PASSWORD_FILE=new.txt dtar key passwd --store s3://bucket/backups',
       ),
+    { cacheDir: false },
   ).action(async (flags: KeyFlags) => {
     const r = await keyPasswdCommand(io, flags);
     if (flags.json) io.stdout.write(jsonText(r) + '\n');

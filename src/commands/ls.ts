@@ -44,6 +44,7 @@ export function register(program: Command, io: Io): void {
       .description("list the files of a backup, like tar tvf, with real file sizes; reads only the index (the store's key authenticates it)")
       .option('-l, --long', 'mode, owner, size, date and link target, as tar tvf shows them')
       .addHelpText('after', '\n--json: one JSON object per line: path, type, mode, uid, gid, uname, gname, size, mtime, linkpath.\n\nExamples:\n  dtar ls home.index.tar\n  dtar ls -l home.index.tar home/alice/Documents\n  dtar ls --json home.index.tar | jq -r \'select(.size > 1e9) | .path\''),
+    { quiet: false },
   ).action(async (index: string, paths: string[], flags: LsFlags) => {
     await lsCommand(io, index, paths, flags);
   });

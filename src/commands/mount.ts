@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive';
+import { chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive/archive';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
@@ -148,6 +148,7 @@ export function register(program: Command, io: Io): void {
           '\nan archive is loaded from its copy in the store when first entered.' +
           '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
       ),
+    { json: false },
   ).action(async (first: string, second: string | undefined, flags: MountFlags) => {
     await mountCommand(io, second === undefined ? null : first, second ?? first, flags, process);
   });

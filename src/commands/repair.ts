@@ -1,6 +1,6 @@
 /** `dtar repair`: rebuild the chunk catalogue from the bricks' own tables. */
 import type { Command } from 'commander';
-import { DamageFoundError, DtarError, jsonText } from '../errors';
+import { DamageFoundError, jsonText, NewerFormatsLeftError } from '../errors';
 import { repairCatalogue } from '../verify/repair';
 import { Io, openRepository, StoreFlags } from './context';
 import { addStoreOptions } from './options';
@@ -9,13 +9,6 @@ interface RepairFlags extends StoreFlags {
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
-}
-
-/** Repair left objects of a newer format alone; each was reported already. */
-class NewerFormatsLeftError extends DtarError {
-  constructor(n: number) {
-    super('UNSUPPORTED_FORMAT', `${n} catalogue segments or bricks are of a newer format and were left alone (see above); upgrade dtar`, 2);
-  }
 }
 
 export async function repairCommand(io: Io, flags: RepairFlags): Promise<void> {

@@ -48,6 +48,7 @@ export function register(program: Command, io: Io): void {
       .description('write the original tar, byte for byte, to stdout or a file')
       .option('-o, --output <FILE>', 'write here instead of standard output')
       .addHelpText('after', '\nExamples:\n  dtar restore home.index.tar | tar x\n  dtar restore home.index.tar -o home.tar'),
+    { json: false },
   ).action(async (index: string, flags: RestoreFlags) => {
     await restoreCommand(io, index, flags);
   });

@@ -135,6 +135,7 @@ Examples:
   dtar stats --json home.index.tar | jq .monthlyCost.DEEP_ARCHIVE
   dtar stats --prices eu-west-1.json`,
       ),
+    { quiet: false },
   ).action(async (paths: string[], flags: StatsFlags) => {
     const s = await statsCommand(io, paths, flags);
     io.stdout.write(flags.json ? jsonText(s) + '\n' : describe(s, paths.length > 0 ? `backups: ${paths.join(', ')}` : `store: ${flags.store ?? io.env.DTAR_STORE ?? '(default)'}`));

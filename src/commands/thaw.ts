@@ -6,12 +6,12 @@
  * one could otherwise send restore requests (and their costs) for any brick.
  */
 import type { Command } from 'commander';
-import { jsonText, NotFoundError, UsageError } from '../errors';
+import { jsonText, NotFoundError, NotThawedError, UsageError } from '../errors';
 import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
 import { notInArchive } from '../archive/select';
 import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
-import { NotThawedError, notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
+import { notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
 import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
 import { waitUntilReadable } from '../thaw/wait';
@@ -233,7 +233,7 @@ export function register(program: Command, io: Io): void {
       .option('--prices <FILE>', `JSON price table to use instead of the built-in AWS one (also $${PRICES_ENV}; see docs/S3.md)`)
       .addHelpText(
         'after',
-        '\nExamples:\n  dtar thaw --dry-run home.index.tar home/alice/Documents\n  dtar thaw --tier Bulk --days 3 home.index.tar\n  dtar thaw --status --wait home.index.tar && dtar restore home.index.tar | tar x\n\nExit status: 0 done, 2 usage, 3 store problem, 4 --wait gave up or bricks are archived with no restore running.',
+        '\nExamples:\n  dtar thaw --dry-run home.index.tar home/alice/Documents\n  dtar thaw --tier Bulk --days 3 home.index.tar\n  dtar thaw --status --wait home.index.tar && dtar restore home.index.tar | tar x\n\nExit status 4: --wait gave up, or bricks are archived with no restore running (all exit codes: docs/COMMANDS.md).',
       ),
   ).action(async (index: string, paths: string[], flags: ThawFlags) => {
     await thawCommand(io, index, paths, flags);

@@ -1,8 +1,7 @@
 /**
- * Typed errors. Every failure a user can cause or meet is one of these: the CLI maps
- * `exitCode` to the process exit status and prints `message` as one line.
- * Exit codes (README): 0 ok, 1 damage found, 2 usage or input error, 3 store or
- * key problem, 4 data not yet readable (archived in Glacier), 5 internal error.
+ * Typed errors, all of them here. Every failure a user can cause or meet is one of these: the
+ * CLI prints `message` as one line and exits with `exitCode`, which follows from the error's
+ * category (EXIT_CODES; the table users script on is docs/COMMANDS.md, "Exit codes").
  * A name from an archive enters a message only through escapeName (names.ts).
  */
 import { escapeName } from './names';
@@ -17,6 +16,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'STORE_NOT_FOUND'
   | 'STORE_EXISTS'
+  | 'OBJECT_EXISTS'
   | 'WRONG_PASSPHRASE'
   | 'NO_PASSPHRASE'
   | 'WRONG_STORE'
@@ -27,14 +27,50 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'DAMAGE_FOUND';
 
+/**
+ * What kind of failure: damage (missing, corrupt or forged data: never turned into wrong
+ * output), input (usage, unreadable input, refused members, newer formats), store (no store,
+ * wrong key, unreachable backend), archived (in Glacier, thaw first).
+ */
+export type ErrorCategory = 'damage' | 'input' | 'store' | 'archived';
+
+/** The exit code of each category (docs/COMMANDS.md); 0 is success and 5 a bug, which no DtarError is. */
+export const EXIT_CODES: Readonly<Record<ErrorCategory, number>> = { damage: 1, input: 2, store: 3, archived: 4 };
+
+const CATEGORIES: Readonly<Record<ErrorCode, ErrorCategory>> = {
+  USAGE: 'input',
+  BAD_TAR: 'input',
+  BAD_INDEX: 'input',
+  NOT_AUTHENTIC: 'damage',
+  UNSUPPORTED_FORMAT: 'input',
+  STORE_NOT_FOUND: 'store',
+  STORE_EXISTS: 'store',
+  OBJECT_EXISTS: 'store',
+  WRONG_PASSPHRASE: 'store',
+  NO_PASSPHRASE: 'input',
+  WRONG_STORE: 'store',
+  NOT_FOUND: 'damage',
+  CORRUPT: 'damage',
+  ARCHIVED: 'archived',
+  BACKEND: 'store',
+  UNSAFE_PATH: 'input',
+  DAMAGE_FOUND: 'damage',
+};
+
 export class DtarError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: number;
-  constructor(code: ErrorCode, message: string, exitCode: number, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.exitCode = exitCode;
     this.name = new.target.name;
+  }
+
+  get category(): ErrorCategory {
+    return CATEGORIES[this.code];
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.category];
   }
 
   /** The same error (same class, code and exit code) with `context: ` before its message. */
@@ -50,7 +86,7 @@ export class DtarError extends Error {
 /** Wrong command-line use: bad flags, missing arguments. */
 export class UsageError extends DtarError {
   constructor(message: string) {
-    super('USAGE', message, 2);
+    super('USAGE', message);
   }
 }
 
@@ -59,7 +95,7 @@ export class BadTarError extends DtarError {
   /** Byte offset in the (uncompressed) input where the problem was found. */
   readonly offset: number;
   constructor(message: string, offset: number) {
-    super('BAD_TAR', `${message} (at byte ${offset})`, 2);
+    super('BAD_TAR', `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }
@@ -67,17 +103,17 @@ export class BadTarError extends DtarError {
 /** An index tar that is damaged, truncated, or not a dtar index. */
 export class BadIndexError extends DtarError {
   constructor(message: string) {
-    super('BAD_INDEX', message, 2);
+    super('BAD_INDEX', message);
   }
 }
 
 /**
  * An index whose checksum holds but whose MAC does not: rewritten by someone without the
- * store's key. Exit 1, as for data that fails authentication in the store.
+ * store's key. Damage, as data that fails authentication in the store is.
  */
 export class NotAuthenticIndexError extends DtarError {
   constructor(where: string) {
-    super('NOT_AUTHENTIC', `${where} is not an authentic index of this store`, 1);
+    super('NOT_AUTHENTIC', `${where} is not an authentic index of this store`);
   }
 }
 
@@ -87,7 +123,14 @@ export class UnsupportedFormatError extends DtarError {
     readonly what: string,
     readonly version: unknown,
   ) {
-    super('UNSUPPORTED_FORMAT', `${what} has format version ${String(version)}, which this dtar does not support; upgrade dtar`, 2);
+    super('UNSUPPORTED_FORMAT', `${what} has format version ${String(version)}, which this dtar does not support; upgrade dtar`);
+  }
+}
+
+/** Repair left objects of a newer format alone; each was reported already. */
+export class NewerFormatsLeftError extends DtarError {
+  constructor(n: number) {
+    super('UNSUPPORTED_FORMAT', `${n} catalogue segments or bricks are of a newer format and were left alone (see above); upgrade dtar`);
   }
 }
 
@@ -107,32 +150,32 @@ export function magicVersion(bytes: Uint8Array, magic: Uint8Array, versionAt: nu
 
 export class StoreNotFoundError extends DtarError {
   constructor(location: string) {
-    super('STORE_NOT_FOUND', `no dtar store at ${escapeName(location)}; create one with 'dtar init --store ${escapeName(location)}'`, 3);
+    super('STORE_NOT_FOUND', `no dtar store at ${escapeName(location)}; create one with 'dtar init --store ${escapeName(location)}'`);
   }
 }
 
 export class StoreExistsError extends DtarError {
   constructor(location: string) {
-    super('STORE_EXISTS', `a dtar store already exists at ${escapeName(location)}`, 3);
+    super('STORE_EXISTS', `a dtar store already exists at ${escapeName(location)}`);
   }
 }
 
 export class WrongPassphraseError extends DtarError {
   constructor() {
-    super('WRONG_PASSPHRASE', 'wrong passphrase: no key in this store opens with it', 3);
+    super('WRONG_PASSPHRASE', 'wrong passphrase: no key in this store opens with it');
   }
 }
 
 export class NoPassphraseError extends DtarError {
   constructor() {
-    super('NO_PASSPHRASE', 'no passphrase: set DTAR_PASSWORD_FILE or DTAR_PASSWORD, or run on a terminal to be asked', 2);
+    super('NO_PASSPHRASE', 'no passphrase: set DTAR_PASSWORD_FILE or DTAR_PASSWORD, or run on a terminal to be asked');
   }
 }
 
 /** The index belongs to another store than the one opened. */
 export class WrongStoreError extends DtarError {
   constructor(message: string) {
-    super('WRONG_STORE', message, 3);
+    super('WRONG_STORE', message);
   }
 }
 
@@ -140,7 +183,7 @@ export class WrongStoreError extends DtarError {
 export class NotFoundError extends DtarError {
   readonly key: string;
   constructor(key: string, message?: string) {
-    super('NOT_FOUND', message ?? `missing from the store: ${key}`, 1);
+    super('NOT_FOUND', message ?? `missing from the store: ${key}`);
     this.key = key;
   }
 }
@@ -148,7 +191,7 @@ export class NotFoundError extends DtarError {
 /** Data failed authentication or a checksum: it must not be used. */
 export class CorruptDataError extends DtarError {
   constructor(message: string) {
-    super('CORRUPT', message, 1);
+    super('CORRUPT', message);
   }
 }
 
@@ -156,29 +199,57 @@ export class CorruptDataError extends DtarError {
 export class ArchivedError extends DtarError {
   readonly key: string;
   constructor(key: string) {
-    super('ARCHIVED', `brick ${key} is archived (Glacier) and not yet thawed`, 4);
+    super('ARCHIVED', `brick ${key} is archived (Glacier) and not yet thawed`);
     this.key = key;
+  }
+}
+
+/** Some bricks a command needs are archived or still being restored (thaw/refusal.ts words it). */
+export class NotThawedError extends DtarError {
+  constructor(
+    message: string,
+    /** Bricks with no restore running. */
+    readonly archived: number,
+    /** Bricks whose restore is running. */
+    readonly restoring: number,
+  ) {
+    super('ARCHIVED', message);
+  }
+}
+
+/** `thaw --wait` ran out of time with bricks still being restored. */
+export class ThawTimeoutError extends DtarError {
+  constructor(message: string) {
+    super('ARCHIVED', message);
   }
 }
 
 /** The storage backend failed after retries (network, permissions, server errors). */
 export class BackendError extends DtarError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('BACKEND', message, 3, options);
+    super('BACKEND', message, options);
   }
 }
 
 /** An archive entry would be written outside the extraction directory. `shown` is its name as escapeName shows it. */
 export class UnsafePathError extends DtarError {
   constructor(shown: string, why: string) {
-    super('UNSAFE_PATH', `refusing "${shown}": ${why}`, 2);
+    super('UNSAFE_PATH', `refusing "${shown}": ${why}`);
+  }
+}
+
+/** Extract refused or could not write some entries; each was reported already. */
+export class ExtractIncompleteError extends DtarError {
+  constructor(refused: number, failed: number) {
+    const parts = [refused > 0 ? `${refused} refused as unsafe` : '', failed > 0 ? `${failed} could not be written` : ''].filter(Boolean);
+    super(refused > 0 ? 'UNSAFE_PATH' : 'USAGE', `${refused + failed} entries were not extracted (${parts.join(', ')}; see above)`);
   }
 }
 
 /** A check (verify) found damage; the report was already printed. */
 export class DamageFoundError extends DtarError {
   constructor(message: string) {
-    super('DAMAGE_FOUND', message, 1);
+    super('DAMAGE_FOUND', message);
   }
 }
 
@@ -186,7 +257,7 @@ export class DamageFoundError extends DtarError {
 export class ObjectExistsError extends DtarError {
   readonly key: string;
   constructor(key: string) {
-    super('STORE_EXISTS', `object already exists: ${key}`, 3);
+    super('OBJECT_EXISTS', `object already exists: ${key}`);
     this.key = key;
   }
 }

@@ -175,7 +175,7 @@ export function pullIndex(source: AsyncIterable<Uint8Array>, where: string, auth
 /**
  * readIndex for a consumer that takes every item as it comes: no async generator between the
  * tar reader and the consumer, so a buffered piece of the index is read with no await at all
- * (each generator level was about a tenth of loading a large index).
+ * (each generator level slowed loading an index: bench/README.md).
  */
 export function visitIndex(source: AsyncIterable<Uint8Array>, where: string, auth: IndexAuth | null, visit: (item: IndexItem) => void): Promise<void> {
   return visitAll(new IndexItems(source, where, auth), visit);

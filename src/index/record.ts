@@ -159,7 +159,7 @@ export class Cursor {
   }
   u64(): number {
     this.need(8);
-    // Two 32-bit halves: a BigInt per number was a tenth of loading a large index.
+    // Two 32-bit halves: a BigInt per number slowed loading an index (bench/README.md).
     const low = this.buf.readUInt32LE(this.pos);
     const high = this.buf.readUInt32LE(this.pos + 4);
     this.pos += 8;
@@ -186,8 +186,8 @@ export function decodeChunkList(c: Cursor): ChunkRef[] {
 
 /**
  * A body read from a record. Its chunk references are decoded when first asked for: loading an
- * archive view copies them from `chunkList` straight into its tables, and a Buffer view per id
- * and brick was a fifth of loading a large index.
+ * archive view copies them from `chunkList` straight into its tables, without a Buffer view
+ * per id and brick, which slowed loading an index (bench/README.md).
  */
 export class RecordBody implements BodyRef {
   private decoded: ChunkRef[] | undefined;

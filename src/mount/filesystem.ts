@@ -7,8 +7,8 @@
  */
 import { constants } from 'node:os';
 import { LRUCache } from 'lru-cache';
-import { ArchiveTree } from '../archive';
-import type { ContentReader, OpenFile } from '../archive';
+import { ArchiveTree } from '../archive/archive';
+import type { ContentReader, OpenFile } from '../archive/archive';
 import { ArchivedError, escapeName } from '../errors';
 import type { FuseSession, LowLevelFilesystem } from './mount';
 

@@ -9,8 +9,8 @@
  * inodes stay valid across a drop.
  */
 import { constants } from 'node:os';
-import { ArchiveTree, tableBytes } from '../archive';
-import type { ContentReader } from '../archive';
+import { ArchiveTree, tableBytes } from '../archive/archive';
+import type { ContentReader } from '../archive/archive';
 import { escapeName } from '../errors';
 import { ArchiveFilesystem, FilesystemOptions } from './filesystem';
 import type { FuseSession, LowLevelFilesystem } from './mount';

@@ -19,7 +19,7 @@ import { Opened, OpenPool, SealedPiece } from './open-pool';
 import { coalesce, JOB_BYTES, MAX_GAP, readShape } from './plan';
 import type { BrickBytes, StretchCache } from './stretches';
 
-/** Sealed chunks kept on disk between runs (the mount's --cache-dir): a miss is null, a failed put only costs a later download. */
+/** Sealed chunks kept on disk between runs (the mount's --keep-chunks): a miss is null, a failed put only costs a later download. */
 export interface SealedCache {
   get(brickHex: string, offset: number, length: number): Promise<Buffer | null>;
   put(brickHex: string, offset: number, sealed: Buffer): Promise<void>;

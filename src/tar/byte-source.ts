@@ -58,7 +58,7 @@ export class ByteSource {
 
   /**
    * `n` bytes copied into a new buffer when the current input chunk holds them all, else null
-   * (then read() them). An await per header block was a third of loading a large index.
+   * (then read() them). An await per header block slowed loading an index (bench/README.md).
    */
   readBuffered(n: number): Buffer | null {
     if (this.pos + n > this.chunk.length) return null;

@@ -1,8 +1,8 @@
 /**
  * A tar file's bytes, as the tar reader consumes them. Two buffers take turns: the next read
- * runs while the current piece is parsed, and no fresh memory is touched per piece. With a
- * new buffer per piece, a 100 MB index cost 25,000 page faults, a fifth of a mount's start,
- * and an ingest's input left its thread tens of MiB of garbage between collections.
+ * runs while the current piece is parsed, and no fresh memory is touched per piece: a new
+ * buffer per piece made page faults a large part of a mount's start, and left an ingest's
+ * input thread garbage between collections (bench/README.md).
  *
  * Each piece is valid only until the next one is asked for: the consumer copies what it
  * keeps (the tar reader copies headers and padding; bodies are the consumer's to copy).

@@ -5,24 +5,11 @@
  * fixes it. Commands wrap their reading in `refuseArchived`; a generic 403 never reaches
  * the user.
  */
-import { ArchivedError, DtarError } from '../errors';
+import { ArchivedError, NotThawedError } from '../errors';
 import type { IndexItem } from '../index/reader';
 import type { Backend } from '../store/backend';
 import { planForPaths } from './plan';
 import { surveyBricks, summarize } from './state';
-
-/** Some bricks a command needs are archived or still being restored. Exit code 4. */
-export class NotThawedError extends DtarError {
-  constructor(
-    message: string,
-    /** Bricks with no restore running. */
-    readonly archived: number,
-    /** Bricks whose restore is running. */
-    readonly restoring: number,
-  ) {
-    super('ARCHIVED', message, 4);
-  }
-}
 
 /** The store options a command was given, echoed into the suggested thaw command. */
 export interface StoreArgs {

@@ -4,7 +4,7 @@
  * costs a request per brick), until all are readable or the time limit is reached.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DtarError, NotFoundError } from '../errors';
+import { NotFoundError, ThawTimeoutError } from '../errors';
 import type { Backend } from '../store/backend';
 import { BrickStatus, isReadable, surveyBricks } from './state';
 
@@ -17,13 +17,6 @@ export interface WaitOptions {
   timeoutMs: number;
   /** After each poll: bricks and bytes readable so far, and the wait before the next poll (null when done). */
   onPoll?: (p: { readable: number; total: number; readableBytes: number; totalBytes: number; nextMs: number | null }) => void;
-}
-
-/** The wait ran out with bricks still being restored. */
-export class ThawTimeoutError extends DtarError {
-  constructor(message: string) {
-    super('ARCHIVED', message, 4);
-  }
 }
 
 /**

@@ -119,7 +119,7 @@ async function copyProblem(source: IndexSource): Promise<string | null> {
 
 /** Damage found in the store (missing or corrupt objects), as opposed to failing to reach it. */
 function isDamage(e: unknown): e is DtarError {
-  return e instanceof DtarError && e.exitCode === 1;
+  return e instanceof DtarError && e.category === 'damage';
 }
 
 /** Whether the report holds any damage. */

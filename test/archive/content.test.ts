@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Archive, loadArchive } from '../../src/archive';
+import { Archive, loadArchive } from '../../src/archive/archive';
 import { ChunkCache } from '../../src/archive/chunk-cache';
 import { ContentReader } from '../../src/archive/content';
 import { BufferPool } from '../../src/read/buffer-pool';

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Archive, loadArchive } from '../../src/archive';
+import { Archive, loadArchive } from '../../src/archive/archive';
 import { ChunkCache } from '../../src/archive/chunk-cache';
 import { ContentReader } from '../../src/archive/content';
 import { ChunkSource } from '../../src/read/chunks';

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { access, open, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadArchive } from '../../src/archive';
+import { loadArchive } from '../../src/archive/archive';
 import { brickKey } from '../../src/brick/format';
 import { dtar } from '../support/dtar';
 import { indexAuth } from '../support/index-auth';

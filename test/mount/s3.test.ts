@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadArchive } from '../../src/archive';
+import { loadArchive } from '../../src/archive/archive';
 import { brickKey } from '../../src/brick/format';
 import { indexFileBytes } from '../../src/index/file';
 import { startS3TestServer, S3TestServer } from '../support/s3-server';

@@ -1,7 +1,7 @@
 /**
  * The archive view: an index loaded once into compact tables, as a read-only file tree
- * whose file contents come out of the store on demand. This is what `dtar mount` serves
- * and what `cat`, `ls` and `extract` read through.
+ * whose file contents come out of the store on demand. This is what `dtar mount` serves;
+ * ls, cat and extract stream the index instead (src/index/reader.ts).
  *
  *   const archive = await loadArchive(indexFileBytes(indexPath), { where: indexPath, auth: repo.indexAuth });
  *   archive.tree.resolve('etc/passwd')          -> inode number or null
