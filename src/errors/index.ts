@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'STORE_EXISTS'
   | 'WRONG_PASSPHRASE'
   | 'NO_PASSPHRASE'
+  | 'WRITER_KEY'
   | 'WRONG_STORE'
   | 'NOT_FOUND'
   | 'CORRUPT'
@@ -126,6 +127,13 @@ export class WrongPassphraseError extends DtarError {
 export class NoPassphraseError extends DtarError {
   constructor() {
     super('NO_PASSPHRASE', 'no passphrase: set DTAR_PASSWORD_FILE or DTAR_PASSWORD, or run on a terminal to be asked', 2);
+  }
+}
+
+/** A writer key cannot do what was asked: it was revoked, or a command needs the passphrase (docs/COMMANDS.md, "Writer keys"). */
+export class WriterKeyError extends DtarError {
+  constructor(message: string) {
+    super('WRITER_KEY', message, 3);
   }
 }
 

@@ -14,7 +14,7 @@ import { tryOpen } from '../../src/crypto/aead';
 import { openChunk } from '../../src/brick/chunk-codec';
 import { decodeTable, parseTrailer } from '../../src/brick/format';
 import { decodeSegment } from '../../src/catalogue/segment';
-import { x25519PublicKey } from '../../src/crypto/keys';
+import { x25519PublicKey } from '../../src/crypto/store-sealing';
 import { decodeIndexCopy } from '../../src/index/copy';
 import { readIndex } from '../../src/index/reader';
 import { OWNER_SEALER } from '../../src/index/seal';
@@ -102,23 +102,23 @@ describe('writer keys', () => {
       for (const c of chunks) {
         const brick = await readFile(join(s.store, 'bricks', c.brick.slice(0, 2), c.brick));
         const sealed = brick.subarray(c.offset, c.offset + c.storedLength);
-        for (const idKey of secrets) assert.throws(() => openChunk(k, idKey, c.id, c.plainLength, sealed, 'chunk'), /authentication failed/);
+        for (const idKey of secrets) assert.throws(() => openChunk({ data: k, chunkId: idKey, x25519: k }, c.id, c.plainLength, sealed, 'chunk'), /authentication failed/);
         tried.chunks++;
       }
       for (const f of under('bricks/')) {
         const brick = await readFile(f);
         const t = parseTrailer(brick.subarray(brick.length - 12), brick.length, f);
-        assert.throws(() => decodeTable(k, brick.subarray(t.offset, t.offset + t.length), t.offset, f), /authentication failed/);
+        assert.throws(() => decodeTable({ data: k, x25519: k }, t, brick.subarray(t.offset, t.offset + t.length), f), /authentication failed/);
         tried.tables++;
       }
       for (const f of under('catalogue/')) {
         const sealed = await readFile(f);
-        assert.throws(() => decodeSegment(k, sealed, f), /authentication failed/);
+        assert.throws(() => decodeSegment({ data: k, x25519: k }, sealed, f), /authentication failed/);
         tried.segments++;
       }
       for (const f of under('indexes/')) {
         const sealed = await readFile(f);
-        assert.throws(() => [...decodeIndexCopy(k, sealed, f)], /authentication failed/);
+        assert.throws(() => [...decodeIndexCopy({ data: k, x25519: k }, sealed, f)], /authentication failed/);
         tried.copies++;
       }
       for (const f of under('keys/')) {
