@@ -28,7 +28,13 @@ export async function revokeWriter(backend: Backend, sealer: string): Promise<bo
   }
 }
 
-/** Whether `sealer` has been revoked: one HEAD of its own key (a writer machine need not list `revoked/`). */
+/**
+ * Whether `sealer` has been revoked. A listing of its own key, not a HEAD: S3 answers a HEAD
+ * of a missing object with 403 to whoever may not list the whole bucket, and a writer
+ * machine may list only `catalogue/` and `revoked/` (docs/S3.md).
+ */
 export async function isRevoked(backend: Backend, sealer: string): Promise<boolean> {
-  return (await backend.stat(revocationKey(sealer))) !== null;
+  const key = revocationKey(sealer);
+  for await (const o of backend.list(key)) if (o.key === key) return true;
+  return false;
 }

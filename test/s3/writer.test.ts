@@ -2,8 +2,8 @@
  * Ingest with a writer key into an S3 store: it deduplicates against the passphrase's
  * archives and restores byte for byte with the passphrase, and every request it sends is one
  * the writer machine's IAM policy in docs/S3.md allows: PutObject (and its multipart parts)
- * under bricks/, catalogue/ and indexes/; GetObject on the config, catalogue segments and its
- * own revocation; ListBucket only for the catalogue/ prefix; nothing else, no DeleteObject.
+ * under bricks/, catalogue/ and indexes/; GetObject on the config and catalogue segments;
+ * ListBucket only for the prefixes catalogue/ and revoked/…; nothing else, no DeleteObject.
  * The policy lists no more than needed: each statement is used.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ const run = promisify(execFile);
 
 /** The IAM action and resource (relative to the store's prefix) of a request, as docs/S3.md's policy names them. */
 function permission(r: RequestRecord, prefix: string): string {
-  if (r.op === 'ListObjects') return `s3:ListBucket ${(r.query.get('prefix') ?? '').slice(prefix.length)}`;
+  if (r.op === 'ListObjects') return `s3:ListBucket ${(r.query.get('prefix') ?? '').slice(prefix.length).replace(/^revoked\/.+/, 'revoked/*')}`;
   const key = r.key.slice(prefix.length);
   const top = key.includes('/') ? key.slice(0, key.indexOf('/') + 1) + '*' : key;
   switch (r.op) {
@@ -38,7 +38,7 @@ function permission(r: RequestRecord, prefix: string): string {
 }
 
 /** docs/S3.md, "A writer machine": the writer's policy, statement by statement. */
-const POLICY = ['s3:PutObject bricks/*', 's3:PutObject catalogue/*', 's3:PutObject indexes/*', 's3:GetObject config', 's3:GetObject catalogue/*', 's3:GetObject revoked/*', 's3:ListBucket catalogue/'];
+const POLICY = ['s3:PutObject bricks/*', 's3:PutObject catalogue/*', 's3:PutObject indexes/*', 's3:GetObject config', 's3:GetObject catalogue/*', 's3:ListBucket catalogue/', 's3:ListBucket revoked/*'];
 
 describe('ingest with a writer key into an S3 store', () => {
   let server: S3TestServer;
