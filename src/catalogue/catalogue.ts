@@ -68,8 +68,8 @@ export class Catalogue implements ChunkIndex {
   readonly bricks: BrickInfo[] = [];
   private readonly brickIndex = new Map<string, number>();
   private readonly loaded = new Set<string>();
-  /** Loaded segments of version 1, which have no lookup for writer keys. */
-  private readonly withoutLookup = new Map<string, BrickRecord[]>();
+  /** Loaded segments of version 1, which have no lookup for writer keys, and their sizes. */
+  private readonly withoutLookup = new Map<string, number>();
 
   constructor(
     private readonly backend: Backend,
@@ -90,7 +90,7 @@ export class Catalogue implements ChunkIndex {
         throw e;
       }
       const records = decodeSegment(this.keys, sealed, key);
-      if (isSegmentV1(sealed, key)) this.withoutLookup.set(key, records);
+      if (isSegmentV1(sealed, key)) this.withoutLookup.set(key, size);
       this.addBricks(records);
       this.loaded.add(key);
     }
@@ -99,17 +99,19 @@ export class Catalogue implements ChunkIndex {
   /**
    * Rewrites the loaded segments of version 1 as one of version 2, so that writer keys
    * deduplicate against every brick (the new segment is written before the old ones go).
-   * Returns how many segments were rewritten.
    */
-  async addLookups(): Promise<number> {
+  async addLookups(): Promise<void> {
     const keys = [...this.withoutLookup.keys()];
-    if (keys.length === 0) return 0;
-    await this.writeSegment([...this.withoutLookup.values()].flat().map(encodeBrickRecord));
+    if (keys.length === 0) return;
+    const bricks: Buffer[] = [];
+    for (const [key, size] of this.withoutLookup) {
+      for (const r of decodeSegment(this.keys, await fetchSegment(this.backend, this.cacheDir, key, size), key)) bricks.push(encodeBrickRecord(r));
+    }
+    await this.writeSegment(bricks);
     for (const k of keys) {
       await this.backend.delete(k);
       this.withoutLookup.delete(k);
     }
-    return keys.length;
   }
 
   /** Registers bricks (from a segment, or just written) and their chunks. */
