@@ -6,7 +6,8 @@
  *   "DTCAT2\0\0" | sealing u8 | [ephemeral X25519 public key(32), sealing 1]
  *     | recordsLength u32le | records | lookup
  * records: the bricks, sealed with the data key (sealing 0) or with the `catalogue` key of an
- * agreement with the store's public key (sealing 1, a writer key's segment), AAD "dtar-catalogue-v2":
+ * agreement with the store's public key (sealing 1, a writer key's segment), AAD
+ * "dtar-catalogue-v2" | the bytes before recordsLength | SHA-256(lookup), so that damage anywhere fails it:
  *   brickCount u32le | per brick: id[32] | size u64le | treeHash[32] | chunkCount u32le | chunkCount x (id[32] offset u32 stored u32 plain u32)
  * lookup: what a writer key deduplicates against, readable only for a chunk id one has:
  *   brickCount u32le | brickCount x brickId[32] | chunkCount u32le | chunkCount x (tag[32] | place[40]), by tag
@@ -19,7 +20,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { open, seal, SEAL_OVERHEAD, tryOpen } from '../crypto/aead';
 import type { StoreKeys } from '../crypto/keys';
 import { openedFromStore, sealToStore, X25519_KEY_SIZE } from '../crypto/store-sealing';
-import { CorruptDataError, magicVersion } from '../errors';
+import { CorruptDataError, magicVersion, UnsupportedFormatError } from '../errors';
 import type { BrickChunk } from '../brick/format';
 
 const MAGIC_V1 = Buffer.from('DTCAT1\0\0');
@@ -118,21 +119,28 @@ function lookupOf(bricks: readonly Buffer[]): Buffer {
 /** A segment of bricks encoded by encodeBrickRecord. */
 export function sealSegment(sealing: SegmentSealing, bricks: readonly Buffer[]): Buffer {
   const plain = Buffer.concat([u32(bricks.length), ...bricks]);
+  const lookup = lookupOf(bricks);
   let head: Buffer;
-  let records: Buffer;
+  let key: Buffer;
   if ('dataKey' in sealing) {
     head = Buffer.concat([MAGIC, Buffer.from([SEALED_WITH_DATA_KEY])]);
-    records = seal(sealing.dataKey, plain, AAD);
+    key = sealing.dataKey;
   } else {
     const agreement = sealToStore(sealing.storePublicKey);
     head = Buffer.concat([MAGIC, Buffer.from([SEALED_TO_STORE]), agreement.ephemeral]);
-    records = seal(agreement.key('catalogue'), plain, AAD);
+    key = agreement.key('catalogue');
   }
-  return Buffer.concat([head, u32(records.length), records, lookupOf(bricks)]);
+  const records = seal(key, plain, recordsAad(head, lookup));
+  return Buffer.concat([head, u32(records.length), records, lookup]);
+}
+
+/** The records' AAD: binds the framing and the lookup to them, so that a reader with the passphrase finds damage anywhere. */
+function recordsAad(head: Buffer, lookup: Buffer): Buffer {
+  return Buffer.concat([AAD, head, createHash('sha256').update(lookup).digest()]);
 }
 
 /** A version 2 segment's parts; null for what is not one (a version 1 segment begins with a random nonce). */
-function framing(bytes: Buffer, where: string): { sealing: number; ephemeral: Buffer | null; records: Buffer; lookup: Buffer } | null {
+function framing(bytes: Buffer, where: string): { head: Buffer; ephemeral: Buffer | null; records: Buffer; lookup: Buffer } | null {
   if (magicVersion(bytes, MAGIC, 5, () => `catalogue segment ${where}`) !== 2) return null;
   const fail = (): never => {
     throw new CorruptDataError(`${where}: malformed catalogue segment`);
@@ -140,17 +148,18 @@ function framing(bytes: Buffer, where: string): { sealing: number; ephemeral: Bu
   let o = MAGIC.length;
   if (bytes.length < o + 5) fail();
   const sealing = bytes[o++]!;
-  if (sealing !== SEALED_WITH_DATA_KEY && sealing !== SEALED_TO_STORE) fail();
+  if (sealing !== SEALED_WITH_DATA_KEY && sealing !== SEALED_TO_STORE) throw new UnsupportedFormatError(`catalogue segment ${where}`, `2 with sealing ${sealing}`);
   let ephemeral: Buffer | null = null;
   if (sealing === SEALED_TO_STORE) {
     ephemeral = bytes.subarray(o, o + X25519_KEY_SIZE);
     o += X25519_KEY_SIZE;
   }
   if (o + 4 > bytes.length) fail();
+  const head = bytes.subarray(0, o);
   const n = bytes.readUInt32LE(o);
   o += 4;
   if (o + n > bytes.length) fail();
-  return { sealing, ephemeral, records: bytes.subarray(o, o + n), lookup: bytes.subarray(o + n) };
+  return { head, ephemeral, records: bytes.subarray(o, o + n), lookup: bytes.subarray(o + n) };
 }
 
 function decodeRecords(p: Buffer, at: number, where: string): BrickRecord[] {
@@ -203,7 +212,7 @@ export function decodeSegment(keys: Pick<StoreKeys, 'data' | 'x25519'>, bytes: B
   const f = framing(bytes, where);
   if (!f) return decodeV1(keys.data, bytes, where);
   const key = f.ephemeral ? openedFromStore(keys.x25519, f.ephemeral, 'catalogue', where) : keys.data;
-  return decodeRecords(open(key, f.records, AAD, where), 0, where);
+  return decodeRecords(open(key, f.records, recordsAad(f.head, f.lookup), where), 0, where);
 }
 
 /** Whether a segment is of version 1, which has no lookup (export-writer rewrites those: Catalogue.addLookups). */
