@@ -17,21 +17,21 @@ interface Job {
   files: string[];
   dataKey: Uint8Array;
   idKey: Uint8Array;
+  storePrivate: Uint8Array;
 }
 
 /** Opens every chunk of the bricks given; the plaintext bytes. */
 function openAll(job: Job): number {
-  const dataKey = Buffer.from(job.dataKey);
-  const idKey = Buffer.from(job.idKey);
+  const keys = { data: Buffer.from(job.dataKey), chunkId: Buffer.from(job.idKey), x25519: Buffer.from(job.storePrivate) };
   let into = Buffer.allocUnsafe(8 * 1024 * 1024);
   let bytes = 0;
   for (const file of job.files) {
     const brick = readFileSync(file);
     const where = `brick ${file}`;
     const table = parseTrailer(brick.subarray(brick.length - BRICK_TRAILER_SIZE), brick.length, where);
-    for (const c of decodeTable(dataKey, brick.subarray(table.offset, table.offset + table.length), table.offset, where)) {
+    for (const c of decodeTable(keys, table, brick.subarray(table.offset, table.offset + table.length), where)) {
       if (into.length < c.plainLength) into = Buffer.allocUnsafe(c.plainLength);
-      bytes += openChunk(dataKey, idKey, c.id, c.plainLength, brick.subarray(c.offset, c.offset + c.storedLength), where, into).length;
+      bytes += openChunk(keys, c.id, c.plainLength, brick.subarray(c.offset, c.offset + c.storedLength), where, into).length;
     }
   }
   return bytes;
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     shares.map(
       (share) =>
         new Promise<number>((resolve, reject) => {
-          const w = new Worker(__filename, { workerData: { files: share, dataKey: repo.keys.data, idKey: repo.keys.chunkId } satisfies Job });
+          const w = new Worker(__filename, { workerData: { files: share, dataKey: repo.keys.data, idKey: repo.keys.chunkId, storePrivate: repo.keys.x25519 } satisfies Job });
           w.once('message', resolve);
           w.once('error', reject);
         }),

@@ -9,7 +9,7 @@
  * (its name) and Glacier tree hash computed.
  */
 import { createHash, randomInt } from 'node:crypto';
-import { BrickChunk, encodeTable } from './format';
+import { BrickChunk, BrickSealing, encodeTable } from './format';
 import { treeHash } from './treehash';
 
 export interface PendingChunk {
@@ -77,7 +77,7 @@ export class BrickBuilder {
     }
   }
 
-  build(dataKey: Buffer): BuiltBrick {
+  build(sealing: BrickSealing): BuiltBrick {
     const memory = this.memory ?? Buffer.alloc(0);
     const order = this.placed;
     for (let i = order.length - 1; i > 0; i--) {
@@ -94,7 +94,7 @@ export class BrickBuilder {
       parts.push(memory.subarray(c.at, c.at + c.length));
       offset += c.length;
     }
-    parts.push(encodeTable(dataKey, table));
+    parts.push(encodeTable(sealing, table));
     const hash = createHash('sha256');
     let size = 0;
     for (const p of parts) {

@@ -4,25 +4,42 @@
  *   nonce(12) | AES-GCM( flags u8 | payloadLength u32le | payload | zero padding ) | tag(16)
  * flags: 0 = raw, 1 = zstd; any other value, authenticated, is a newer dtar's encoding. The
  * padding is inside the authenticated plaintext.
+ * A chunk a writer key sealed (docs/FORMAT.md §4) is the same behind
+ *   "DTCHKS1\0" | ephemeral X25519 public key(32)
+ * sealed with the `chunks` key of that agreement (crypto/store-sealing.ts) under its own AAD label.
  */
 import { createHmac } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import * as zstdBinding from 'zstd-napi/binding';
-import { open, sealParts } from '../crypto/aead';
+import { open, SEAL_OVERHEAD, sealParts, tryOpen } from '../crypto/aead';
+import type { StoreKeys } from '../crypto/keys';
 import { padme } from '../crypto/padding';
+import { openedFromStore, X25519_KEY_SIZE } from '../crypto/store-sealing';
 import { CorruptDataError, UnsupportedFormatError } from '../errors';
 
 const FLAG_RAW = 0;
 const FLAG_ZSTD = 1;
 const PREFIX = 5;
 const AAD_LABEL = Buffer.from('dtar-chunk-v1\0');
+const SEALED_AAD_LABEL = Buffer.from('dtar-chunk-sealed-v1\0');
+const SEALED_MAGIC = Buffer.from('DTCHKS1\0', 'latin1');
+/** Bytes before the nonce of a chunk sealed to the store. */
+export const SEALED_CHUNK_PREFIX = SEALED_MAGIC.length + X25519_KEY_SIZE;
+
+/** The keys that open chunks: the data key, the store's private key for chunks writers sealed, the chunk id key. */
+export type ChunkKeys = Pick<StoreKeys, 'data' | 'x25519' | 'chunkId'>;
+
+/** What goes before each chunk sealed with an agreement whose ephemeral public key is `ephemeral`. */
+export function sealedChunkPrefix(ephemeral: Buffer): Buffer {
+  return Buffer.concat([SEALED_MAGIC, ephemeral]);
+}
 
 export function chunkId(idKey: Buffer, plaintext: Uint8Array): Buffer {
   return createHmac('sha256', idKey).update(plaintext).digest();
 }
 
-function chunkAad(id: Uint8Array): Buffer {
-  return Buffer.concat([AAD_LABEL, id]);
+function chunkAad(id: Uint8Array, sealedToStore = false): Buffer {
+  return Buffer.concat([sealedToStore ? SEALED_AAD_LABEL : AAD_LABEL, id]);
 }
 
 /**
@@ -43,8 +60,12 @@ export class ChunkSealer {
     return this.scratch;
   }
 
-  /** A sealed chunk as its nonce, ciphertext and tag (see crypto/aead.ts sealParts). */
-  sealParts(dataKey: Buffer, id: Uint8Array, plaintext: Uint8Array): [nonce: Buffer, body: Buffer, tag: Buffer] {
+  /**
+   * A sealed chunk as its nonce, ciphertext and tag (see crypto/aead.ts sealParts), under the
+   * data key, or with `sealedToStore` under an agreement's `chunks` key (the caller puts
+   * sealedChunkPrefix before it).
+   */
+  sealParts(key: Buffer, id: Uint8Array, plaintext: Uint8Array, sealedToStore = false): [nonce: Buffer, body: Buffer, tag: Buffer] {
     const body = this.room(padme(PREFIX + Math.max(plaintext.length, zstdBinding.compressBound(plaintext.length))));
     let flags = FLAG_RAW;
     let n = plaintext.length;
@@ -60,7 +81,7 @@ export class ChunkSealer {
     body.writeUInt32LE(n, 1);
     const padded = padme(PREFIX + n);
     body.fill(0, PREFIX + n, padded);
-    return sealParts(dataKey, body.subarray(0, padded), chunkAad(id));
+    return sealParts(key, body.subarray(0, padded), chunkAad(id, sealedToStore));
   }
 }
 
@@ -68,12 +89,53 @@ export class ChunkSealer {
 let dctx: zstdBinding.DCtx | null = null;
 
 /**
+ * Keys of the agreements chunks were sealed with, per store private key: one ingest with a
+ * writer key seals all its chunks with one agreement, which one X25519 per chunk would cost
+ * a reader ~0.15 ms each to agree again.
+ */
+const agreed = new WeakMap<Buffer, Map<string, Buffer>>();
+const AGREED_KEPT = 256;
+
+function sealedChunkKey(storePrivate: Buffer, ephemeral: Uint8Array, where: string): Buffer {
+  let keys = agreed.get(storePrivate);
+  if (!keys) agreed.set(storePrivate, (keys = new Map()));
+  const hex = Buffer.from(ephemeral).toString('hex');
+  let key = keys.get(hex);
+  if (!key) {
+    key = openedFromStore(storePrivate, ephemeral, 'chunks', where);
+    if (keys.size >= AGREED_KEPT) keys.clear();
+    keys.set(hex, key);
+  }
+  return key;
+}
+
+/**
+ * The chunk record inside a sealed chunk, authenticated. A chunk that begins with the magic
+ * of one sealed to the store is opened as one; should a chunk sealed with the data key begin
+ * so by chance (its random nonce, 2^-64), it still opens as what it is.
+ */
+function openBody(keys: ChunkKeys, id: Uint8Array, sealed: Uint8Array, where: string): Buffer {
+  if (sealed.length >= SEALED_CHUNK_PREFIX + SEAL_OVERHEAD && SEALED_MAGIC.equals(sealed.subarray(0, SEALED_MAGIC.length))) {
+    let key: Buffer | null = null;
+    try {
+      key = sealedChunkKey(keys.x25519, sealed.subarray(SEALED_MAGIC.length, SEALED_CHUNK_PREFIX), where);
+    } catch (e) {
+      if (!(e instanceof CorruptDataError)) throw e;
+    }
+    const body = key && tryOpen(key, sealed.subarray(SEALED_CHUNK_PREFIX), chunkAad(id, true));
+    if (body) return body;
+  }
+  return open(keys.data, sealed, chunkAad(id), where);
+}
+
+/**
  * Opens a sealed chunk and checks it is the chunk asked for: authenticated under the
  * id, decompressed, and its MAC recomputed. `where` names it in errors. With `into`
  * (at least plainLength bytes), the plaintext is written there and returned as a view of it.
  */
-export function openChunk(dataKey: Buffer, idKey: Buffer, id: Uint8Array, plainLength: number, sealed: Uint8Array, where: string, into?: Buffer): Buffer {
-  const body = open(dataKey, sealed, chunkAad(id), where);
+export function openChunk(keys: ChunkKeys, id: Uint8Array, plainLength: number, sealed: Uint8Array, where: string, into?: Buffer): Buffer {
+  const idKey = keys.chunkId;
+  const body = openBody(keys, id, sealed, where);
   if (body.length < PREFIX) throw new CorruptDataError(`${where}: chunk record too short`);
   const flags = body[0];
   const n = body.readUInt32LE(1);

@@ -3,7 +3,7 @@
  * run commands in-process), the global options, and the shared steps of opening a store.
  */
 import type { Readable, Writable } from 'node:stream';
-import { NoPassphraseError, UsageError } from '../errors';
+import { NoPassphraseError, UsageError, WriterKeyError } from '../errors';
 import { LEGACY_LOG_N } from '../crypto/kdf';
 import { Repository, defaultCacheDir, Warn } from '../repo/repository';
 import type { Backend } from '../store/backend';
@@ -74,6 +74,8 @@ export async function passphrase(io: Io, confirm = false): Promise<string> {
     return p;
   }
   if (io.env.DTAR_PASSWORD) return io.env.DTAR_PASSWORD;
+  // A machine set up to back up with a writer key has no passphrase, and nothing else opens the store.
+  if (!io.stdinIsTTY && io.env.DTAR_KEY_FILE) throw new WriterKeyError('this command needs the passphrase: the writer key in DTAR_KEY_FILE only lets dtar ingest add to the store');
   if (!io.stdinIsTTY) throw new NoPassphraseError();
   const p = await io.askHidden('passphrase: ');
   if (p === '') throw new UsageError('empty passphrase');

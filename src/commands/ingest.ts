@@ -1,20 +1,22 @@
 /**
- * `dtar ingest [FILE] [-o INDEX]`: store a tar stream, write its index. The index is
- * published only after every brick, catalogue segment and the stored index copy are durable.
+ * `dtar ingest [FILE] [-o INDEX]`: store a tar stream, write its index (src/ingest owns the
+ * order in which everything becomes durable). With a writer key (--key-file, DTAR_KEY_FILE)
+ * instead of the passphrase, everything it writes is sealed to the store's public key.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
-import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
 import { ingestTar, IngestResult } from '../ingest/ingest';
 import { tarInput } from '../ingest/input';
+import { IngestTarget, ownerTarget, writerTarget } from '../ingest/target';
+import { parseWriterKey } from '../repo/writer-key';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
-import { Io, openRepository, StoreFlags, storeLocation } from './context';
+import { backendFor, cacheRoot, Io, openRepository, StoreFlags, storeLocation } from './context';
 import { isSpecialFile, tempFileFor } from './output-file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
@@ -22,6 +24,7 @@ import { writeTo } from './stdout';
 
 interface IngestFlags extends StoreFlags {
   output?: string;
+  keyFile?: string;
   name?: string;
   level: number;
   storageClass?: string;
@@ -36,8 +39,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   const storageClass = flags.storageClass?.toUpperCase() as StorageClass | undefined;
   if (storageClass && !STORAGE_CLASSES.includes(storageClass)) throw new UsageError(`unknown storage class ${flags.storageClass}; one of ${STORAGE_CLASSES.join(', ')}`);
   if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
-  const location = storeLocation(io, flags);
-  const repo = await openRepository(io, flags);
+  const { target, location } = await openTarget(io, flags);
   const input = file ? await open(file, 'r') : null;
   if (input && (await input.stat()).isDirectory()) {
     await input.close();
@@ -54,7 +56,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
     const name = flags.name ?? (file ? basename(file) : 'stdin');
-    const result = await ingestTar(repo, tarInput(source), tmp.handle, {
+    const result = await ingestTar(target, tarInput(source), tmp, {
       name,
       storeLocation: location,
       level: flags.level,
@@ -65,14 +67,6 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
       onProgress: (p) => progress?.update(p.bytesIn, null, `${p.entries} entries, ${formatBytes(p.storedBytes)} stored`),
     });
     progress?.done();
-    // GNU tar refuses an empty input too; in `ssh host tar c / | dtar ingest` it means the
-    // producer failed, and a backup of nothing must not pass for a success.
-    if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
-    const created = new Date();
-    const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
-    // A function body, so that a retried upload reads the index again from the start.
-    await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
-    await tmp.publish();
     if (special) await pipeline(createReadStream(tmp.path), createWriteStream(flags.output!));
     else if (!flags.output) await writeTo(io.stdout, createReadStream(tmp.path));
     if (special || !flags.output) await tmp.discard();
@@ -86,6 +80,18 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   }
 }
 
+/** The store to ingest into: with the writer key given, or else with the passphrase. */
+async function openTarget(io: Io, flags: IngestFlags): Promise<{ target: IngestTarget; location: string }> {
+  const keyFile = flags.keyFile ?? io.env.DTAR_KEY_FILE;
+  if (!keyFile) return { target: await ownerTarget(await openRepository(io, flags)), location: storeLocation(io, flags) };
+  const bytes = await readFile(keyFile).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read writer key ${keyFile}: ${e.code ?? 'error'}`);
+  });
+  const key = parseWriterKey(bytes, keyFile);
+  const location = storeLocation(io, flags, key.store);
+  return { target: await writerTarget(backendFor(io, flags, key.store), key, cacheRoot(io, flags)), location };
+}
+
 export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
@@ -96,7 +102,8 @@ export function register(program: Command, io: Io): void {
       .option('--name <NAME>', 'a name for this backup, shown by `dtar archives`')
       .option('--level <N>', 'zstd compression level, 0 for none', parseIntOption('--level'), 3)
       .option('--storage-class <CLASS>', `S3 storage class of the bricks: ${STORAGE_CLASSES.join(', ')}`)
-      .addHelpText('after', '\nExamples:\n  tar c /home | dtar ingest -o home.index.tar\n  dtar ingest backup.tar.gz --name nightly -o nightly.index.tar\n  tar c /srv | dtar ingest --store s3://bucket/backups --storage-class DEEP_ARCHIVE > srv.index.tar'),
+      .option('--key-file <FILE>', 'ingest with this writer key (dtar key export-writer) instead of the passphrase; also DTAR_KEY_FILE')
+      .addHelpText('after', '\nExamples:\n  tar c /home | dtar ingest -o home.index.tar\n  dtar ingest backup.tar.gz --name nightly -o nightly.index.tar\n  tar c /srv | dtar ingest --store s3://bucket/backups --storage-class DEEP_ARCHIVE > srv.index.tar\n  tar c /home | dtar ingest --key-file backup-host.writer.key -o home.index.tar'),
   ).action(async (file: string | undefined, flags: IngestFlags) => {
     const r = await ingestCommand(io, file, flags);
     const summary = {

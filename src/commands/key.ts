@@ -4,7 +4,10 @@
  * removed; no data is re-encrypted. The new passphrase comes from DTAR_NEW_PASSWORD_FILE,
  * DTAR_NEW_PASSWORD or the terminal (asked twice).
  * `dtar key export-writer -o FILE`: a writer key for a machine that is to back up without
- * the passphrase (src/repo/writer-key.ts).
+ * the passphrase (src/repo/writer-key.ts). It first gives every catalogue segment the lookup
+ * that writer keys deduplicate through (segments written before version 2 have none).
+ * `dtar key revoke-writer WRITER`: ingest with that writer key is refused from then on
+ * (src/repo/revocation.ts says what that does and does not stop).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +15,8 @@ import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { KEY_FILE_MAX, KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
 import { readConfig, unlock } from '../repo/repository';
-import { encodeWriterKey, newWriterKey } from '../repo/writer-key';
+import { revokeWriter } from '../repo/revocation';
+import { encodeWriterKey, newWriterKey, parseWriterKey } from '../repo/writer-key';
 import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
@@ -68,6 +72,7 @@ export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promis
   const output = flags.output;
   if (!output) throw new UsageError('give -o FILE: a writer key is a secret, written only to a file of its own');
   const repo = await openRepository(io, flags);
+  await (await repo.catalogue()).addLookups();
   const key = newWriterKey(repo.config, repo.keys, storeLocation(io, flags));
   const tmp = await tempFileFor(output);
   try {
@@ -78,6 +83,19 @@ export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promis
     throw e;
   }
   return { sealer: key.sealer, output };
+}
+
+/** Revokes a writer key, named by its file or its sealer ("writer:<16 hex>"); needs the passphrase. */
+export async function keyRevokeWriterCommand(io: Io, writer: string, flags: KeyFlags): Promise<{ sealer: string; revoked: boolean }> {
+  let sealer = writer;
+  if (!/^writer:[0-9a-f]{16}$/.test(writer)) {
+    const bytes = await readFile(writer).catch(() => {
+      throw new UsageError(`${writer} is neither a writer key file nor a writer's name (writer:<16 hex digits>)`);
+    });
+    sealer = parseWriterKey(bytes, writer).sealer;
+  }
+  const repo = await openRepository(io, flags);
+  return { sealer, revoked: await revokeWriter(repo.backend, sealer) };
 }
 
 export function register(program: Command, io: Io): void {
@@ -103,11 +121,25 @@ export function register(program: Command, io: Io): void {
       .option('-o, --output <FILE>', 'write the writer key here (created 0600)')
       .addHelpText(
         'after',
-        '\nA writer key opens nothing in the store: it holds the store\'s public key, the keys that cut and\nidentify chunks, and the key that authenticates the indexes it writes (docs/FORMAT.md §3).\nIngest with a writer key is not written yet (issue 23).\n\nExamples:\n  dtar key export-writer -o backup-host.writer.key',
+        '\nA writer key opens nothing in the store: it holds the store\'s public key, the keys that cut and\nidentify chunks, and the key that authenticates the indexes it writes (docs/FORMAT.md §3).\nOn the machine that backs up: dtar ingest --key-file FILE (or DTAR_KEY_FILE=FILE), no passphrase.\n\nExamples:\n  dtar key export-writer -o backup-host.writer.key',
       ),
   ).action(async (flags: ExportFlags) => {
     const r = await keyExportWriterCommand(io, flags);
     if (flags.json) io.stdout.write(jsonText(r) + '\n');
     else if (!flags.quiet) io.stderr.write(`wrote writer key ${r.sealer} to ${r.output}\n`);
+  });
+  addStoreOptions(
+    key
+      .command('revoke-writer')
+      .argument('<WRITER>', 'the writer key file, or its name as export-writer printed it (writer:<16 hex digits>)')
+      .description('refuse ingest with a writer key from now on')
+      .addHelpText(
+        'after',
+        '\nIngest with that writer key then stops with an error. This stops a machine that still runs\ndtar with the key; it cannot stop a thief who has the key and the store\'s credentials: revoke\nthose credentials too (docs/S3.md, "A writer machine").\n\nExamples:\n  dtar key revoke-writer backup-host.writer.key\n  dtar key revoke-writer writer:0123456789abcdef',
+      ),
+  ).action(async (writer: string, flags: KeyFlags) => {
+    const r = await keyRevokeWriterCommand(io, writer, flags);
+    if (flags.json) io.stdout.write(jsonText(r) + '\n');
+    else if (!flags.quiet) io.stderr.write(r.revoked ? `revoked writer key ${r.sealer}\n` : `writer key ${r.sealer} was already revoked\n`);
   });
 }

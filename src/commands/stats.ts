@@ -48,7 +48,7 @@ function ratio(a: number, b: number): number {
 }
 
 async function storeStats(repo: Repository): Promise<Omit<Stats, 'dedupRatio' | 'compressionRatio' | 'monthlyCost'>> {
-  const catalogue = await scanCatalogue(repo.backend, repo.keys.data);
+  const catalogue = await scanCatalogue(repo.backend, repo.keys);
   let logicalBytes = 0;
   let entries = 0;
   const indexes = await listStoredIndexes(repo);

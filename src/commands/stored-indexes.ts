@@ -28,7 +28,7 @@ async function readMeta(repo: Repository, key: string): Promise<IndexCopyMeta> {
   let head = await repo.backend.get(key, { offset: 0, length: HEAD });
   const need = indexCopyHeadLength(head, key);
   if (need > head.length && need < 16 * 1024 * 1024) head = await repo.backend.get(key, { offset: 0, length: need });
-  return decodeIndexCopyMeta(repo.keys.data, head, key).meta;
+  return decodeIndexCopyMeta(repo.keys, head, key).meta;
 }
 
 /** When a copy was made, by its sealed metadata; copies whose metadata cannot be read come first. */
@@ -68,7 +68,7 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
 
 /** The index tar held in a stored copy's bytes, every segment authenticated. */
 function indexOf(repo: Repository, sealed: Buffer, key: string): Buffer {
-  return Buffer.concat([...decodeIndexCopy(repo.keys.data, sealed, key)]);
+  return Buffer.concat([...decodeIndexCopy(repo.keys, sealed, key)]);
 }
 
 /** The index tar of a stored copy, every segment authenticated. */

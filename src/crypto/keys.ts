@@ -3,7 +3,7 @@
  * use is derived from it with HKDF-SHA256 under a distinct label, so that the chunk id
  * MAC, the data encryption and the chunker's gear table are independent.
  */
-import { createPrivateKey, createPublicKey, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 
 export const MASTER_SECRET_SIZE = 64;
 
@@ -39,18 +39,6 @@ export function deriveKeys(master: Buffer): StoreKeys {
     indexMac: derive(master, 'index-mac'),
     x25519: derive(master, 'store-x25519'),
   };
-}
-
-/** DER prefixes that wrap a raw X25519 key for Node's crypto (RFC 8410). */
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
-
-/** The raw public half of a raw X25519 private key. */
-export function x25519PublicKey(privateKey: Buffer): Buffer {
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  if (!spki.subarray(0, X25519_SPKI.length).equals(X25519_SPKI)) throw new Error('unexpected X25519 public key encoding');
-  return spki.subarray(X25519_SPKI.length);
 }
 
 /**

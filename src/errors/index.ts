@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'OBJECT_EXISTS'
   | 'WRONG_PASSPHRASE'
   | 'NO_PASSPHRASE'
+  | 'WRITER_KEY'
   | 'WRONG_STORE'
   | 'NOT_FOUND'
   | 'CORRUPT'
@@ -47,6 +48,7 @@ const CATEGORIES: Readonly<Record<ErrorCode, ErrorCategory>> = {
   STORE_EXISTS: 'store',
   OBJECT_EXISTS: 'store',
   WRONG_PASSPHRASE: 'store',
+  WRITER_KEY: 'store',
   NO_PASSPHRASE: 'input',
   WRONG_STORE: 'store',
   NOT_FOUND: 'damage',
@@ -169,6 +171,13 @@ export class WrongPassphraseError extends DtarError {
 export class NoPassphraseError extends DtarError {
   constructor() {
     super('NO_PASSPHRASE', 'no passphrase: set DTAR_PASSWORD_FILE or DTAR_PASSWORD, or run on a terminal to be asked');
+  }
+}
+
+/** A writer key cannot do what was asked: it was revoked, or a command needs the passphrase (docs/COMMANDS.md, "Writer keys"). */
+export class WriterKeyError extends DtarError {
+  constructor(message: string) {
+    super('WRITER_KEY', message);
   }
 }
 

@@ -4,20 +4,25 @@
  * segments so that memory stays bounded whatever the index size (docs/FORMAT.md §8):
  *   "DTIDX2\0\0" | copyId[16] | u8 sealing | u32le metaLength | sealed(meta JSON)
  *   | segments: u32le length | sealed(zstd(plaintext segment)), AAD = label | copyId | u64le seq | u8 last
- * The random copy id in every AAD binds a copy's metadata and segments together. Version 1
- * ("DTIDX1", no copy id, no sealing byte) is still read.
+ * The random copy id in every AAD binds a copy's metadata and segments together. Sealing 0:
+ * everything sealed with the data key; sealing 1 (a writer key's copy): an ephemeral X25519
+ * public key follows the sealing byte, and everything is sealed with that agreement's
+ * `index-copy` key (crypto/store-sealing.ts). Version 1 ("DTIDX1", no copy id, no sealing
+ * byte) is still read.
  */
 import { randomBytes } from 'node:crypto';
 import * as zstd from 'zstd-napi';
 import { open, seal } from '../crypto/aead';
+import type { StoreKeys } from '../crypto/keys';
+import { openedFromStore, sealToStore, X25519_KEY_SIZE } from '../crypto/store-sealing';
 import { BadIndexError, CorruptDataError, UnsupportedFormatError } from '../errors';
 
 export const INDEXES_PREFIX = 'indexes/';
 const MAGIC = Buffer.from('DTIDX2\0\0');
 const MAGIC_V1 = Buffer.from('DTIDX1\0\0');
 const COPY_ID_SIZE = 16;
-/** Everything sealed with the data key; other values are reserved (write-only keys, docs/FORMAT.md §3). */
 const SEALED_WITH_DATA_KEY = 0;
+const SEALED_TO_STORE = 1;
 const SEGMENT_SIZE = 4 * 1024 * 1024;
 const MAX_SEALED_SEGMENT = 2 * SEGMENT_SIZE;
 
@@ -35,6 +40,12 @@ export interface IndexCopyMeta {
 
 /** The copy id of a version 2 copy, null for version 1: what the AADs are built from. */
 type CopyId = Buffer | null;
+
+/** How a copy is sealed: with the data key, or to the store's public key (a writer key's copy). */
+export type CopySealing = { dataKey: Buffer } | { storePublicKey: Buffer };
+
+/** The keys that open copies: the data key, and the store's private key for writer keys' copies. */
+export type CopyKeys = Pick<StoreKeys, 'data' | 'x25519'>;
 
 export function newIndexCopyKey(created: Date): string {
   return `${INDEXES_PREFIX}${created.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(6).toString('hex')}`;
@@ -82,29 +93,51 @@ async function* segments(source: AsyncIterable<Uint8Array>): AsyncGenerator<{ da
   } else yield { data: ready ?? Buffer.alloc(0), last: true };
 }
 
-export async function* encodeIndexCopy(dataKey: Buffer, meta: IndexCopyMeta, index: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+export async function* encodeIndexCopy(sealing: CopySealing, meta: IndexCopyMeta, index: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   const id = randomBytes(COPY_ID_SIZE);
-  const sealedMeta = seal(dataKey, Buffer.from(JSON.stringify(meta)), metaAad(id));
-  yield Buffer.concat([MAGIC, id, Buffer.from([SEALED_WITH_DATA_KEY]), u32(sealedMeta.length), sealedMeta]);
+  let key: Buffer;
+  let how: Buffer;
+  if ('dataKey' in sealing) {
+    key = sealing.dataKey;
+    how = Buffer.from([SEALED_WITH_DATA_KEY]);
+  } else {
+    const agreement = sealToStore(sealing.storePublicKey);
+    key = agreement.key('index-copy');
+    how = Buffer.concat([Buffer.from([SEALED_TO_STORE]), agreement.ephemeral]);
+  }
+  const sealedMeta = seal(key, Buffer.from(JSON.stringify(meta)), metaAad(id));
+  yield Buffer.concat([MAGIC, id, how, u32(sealedMeta.length), sealedMeta]);
   let seq = 0;
   for await (const s of segments(index)) {
-    const sealed = seal(dataKey, zstd.compress(s.data), segmentAad(id, seq++, s.last));
+    const sealed = seal(key, zstd.compress(s.data), segmentAad(id, seq++, s.last));
     yield Buffer.concat([u32(sealed.length), sealed]);
   }
 }
 
-/** Where a copy's sealed metadata starts, and the copy id; throws for what is not a copy this dtar reads. */
-function framing(head: Buffer, where: string): { id: CopyId; metaAt: number } {
+/**
+ * Where a copy's sealed metadata starts, the copy id, and the ephemeral key of a writer
+ * key's copy; throws for what is not a copy this dtar reads.
+ */
+function framing(head: Buffer, where: string): { id: CopyId; metaAt: number; ephemeral: Buffer | null } {
   const magic = head.subarray(0, 8);
-  if (magic.equals(MAGIC_V1) && head.length >= 12) return { id: null, metaAt: 8 };
+  if (magic.equals(MAGIC_V1) && head.length >= 12) return { id: null, metaAt: 8, ephemeral: null };
   if (!magic.equals(MAGIC) || head.length < 8 + COPY_ID_SIZE + 5) {
     const newer = /^DTIDX(\d)\0\0$/.exec(magic.toString('latin1'));
     if (newer && Number(newer[1]) > 2) throw new UnsupportedFormatError(where, newer[1]);
     throw new BadIndexError(`${where}: not a stored dtar index`);
   }
-  const sealing = head[8 + COPY_ID_SIZE]!;
-  if (sealing !== SEALED_WITH_DATA_KEY) throw new UnsupportedFormatError(where, `2 with sealing ${sealing}`);
-  return { id: head.subarray(8, 8 + COPY_ID_SIZE), metaAt: 8 + COPY_ID_SIZE + 1 };
+  const at = 8 + COPY_ID_SIZE + 1;
+  const id = head.subarray(8, 8 + COPY_ID_SIZE);
+  const sealing = head[at - 1]!;
+  if (sealing === SEALED_WITH_DATA_KEY) return { id, metaAt: at, ephemeral: null };
+  if (sealing !== SEALED_TO_STORE) throw new UnsupportedFormatError(where, `2 with sealing ${sealing}`);
+  if (head.length < at + X25519_KEY_SIZE + 4) throw new BadIndexError(`${where}: stored index header truncated`);
+  return { id, metaAt: at + X25519_KEY_SIZE, ephemeral: head.subarray(at, at + X25519_KEY_SIZE) };
+}
+
+/** The key a copy is sealed with. */
+function copyKey(keys: CopyKeys, ephemeral: Buffer | null, where: string): Buffer {
+  return ephemeral ? openedFromStore(keys.x25519, ephemeral, 'index-copy', where) : keys.data;
 }
 
 /** How many bytes from a copy's start hold its header and sealed metadata (all decodeIndexCopyMeta needs), given its first bytes. */
@@ -113,18 +146,19 @@ export function indexCopyHeadLength(first: Buffer, where: string): number {
   return metaAt + 4 + first.readUInt32LE(metaAt);
 }
 
-export function decodeIndexCopyMeta(dataKey: Buffer, head: Buffer, where: string): { meta: IndexCopyMeta; dataOffset: number; id: CopyId } {
-  const { id, metaAt } = framing(head, where);
+export function decodeIndexCopyMeta(keys: CopyKeys, head: Buffer, where: string): { meta: IndexCopyMeta; dataOffset: number; id: CopyId; key: Buffer } {
+  const { id, metaAt, ephemeral } = framing(head, where);
   const n = head.readUInt32LE(metaAt);
   const at = metaAt + 4;
   if (at + n > head.length) throw new BadIndexError(`${where}: stored index header truncated`);
-  const meta = JSON.parse(open(dataKey, head.subarray(at, at + n), metaAad(id), where).toString('utf8')) as IndexCopyMeta;
-  return { meta, dataOffset: at + n, id };
+  const key = copyKey(keys, ephemeral, where);
+  const meta = JSON.parse(open(key, head.subarray(at, at + n), metaAad(id), where).toString('utf8')) as IndexCopyMeta;
+  return { meta, dataOffset: at + n, id, key };
 }
 
 /** The index tar held in a whole stored copy; checks every segment, that none is missing, and that all are this copy's. */
-export function* decodeIndexCopy(dataKey: Buffer, object: Buffer, where: string): Generator<Buffer> {
-  const { dataOffset, id } = decodeIndexCopyMeta(dataKey, object, where);
+export function* decodeIndexCopy(keys: CopyKeys, object: Buffer, where: string): Generator<Buffer> {
+  const { dataOffset, id, key } = decodeIndexCopyMeta(keys, object, where);
   let o = dataOffset;
   let seq = 0;
   for (;;) {
@@ -134,7 +168,7 @@ export function* decodeIndexCopy(dataKey: Buffer, object: Buffer, where: string)
     const sealed = object.subarray(o + 4, o + 4 + n);
     o += 4 + n;
     const last = o === object.length;
-    yield zstd.decompress(open(dataKey, sealed, segmentAad(id, seq++, last), `${where} segment ${seq}`));
+    yield zstd.decompress(open(key, sealed, segmentAad(id, seq++, last), `${where} segment ${seq}`));
     if (last) return;
   }
 }

@@ -8,10 +8,10 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Catalogue } from '../catalogue/catalogue';
+import type { ChunkIndex } from '../catalogue/catalogue';
 import { NONCE_SIZE, SEAL_OVERHEAD } from '../crypto/aead';
-import type { Repository } from '../repo/repository';
 import type { ChunkSlot, Packer } from './packer';
+import type { IngestTarget } from './target';
 import { movable } from './worker-protocol';
 import type { ChunksMessage, ExportMessage, FromWorker, Piece, SealedMessage, ToWorker, WorkerInit } from './worker-protocol';
 
@@ -80,15 +80,20 @@ export class ChunkPipeline {
   private failure: unknown = null;
   readonly stats: BodyStats = { chunks: 0, newChunks: 0, newBytes: 0 };
 
+  /** What goes before each sealed chunk: nothing, or for a writer key its agreement (chunk-codec.ts). */
+  private readonly prefix: Buffer[];
+
   constructor(
-    repo: Repository,
-    private readonly catalogue: Catalogue,
+    target: IngestTarget,
+    private readonly catalogue: ChunkIndex,
     private readonly packer: Packer,
     level: number,
     threads = availableParallelism(),
     private readonly maxInFlight = 8 * 1024 * 1024,
   ) {
-    const init: WorkerInit = { dataKey: repo.keys.data, idKey: repo.keys.chunkId, gear: repo.gear, chunker: repo.config.chunker, level };
+    const sealing = target.chunkSealing;
+    this.prefix = sealing.prefix ? [sealing.prefix] : [];
+    const init: WorkerInit = { sealKey: sealing.key, sealedToStore: sealing.prefix !== null, idKey: target.chunkIdKey, gear: target.gear, chunker: target.config.chunker, level };
     for (let i = 0; i < Math.max(1, threads); i++) {
       const worker = new Worker(join(__dirname, 'chunk-worker.js'), { workerData: init });
       const lane: Lane = { worker, outstanding: 0, pieces: [], buf: null, bytes: 0, awaiting: new Map() };
@@ -261,8 +266,8 @@ export class ChunkPipeline {
 
   /** The slot of a chunk: stored before, seen earlier in this ingest, or new (then `keepNew` records it for sealing). */
   private slotFor(id: Buffer, length: number, keepNew: () => ChunkSlot[]): ChunkSlot {
-    const stored = this.catalogue.lookup(id);
-    if (stored) return { id, plainLength: length, place: { brick: stored.brickInfo.id, offset: stored.offset, storedLength: stored.storedLength } };
+    const stored = this.catalogue.place(id);
+    if (stored) return { id, plainLength: length, place: stored };
     const hex = id.toString('hex');
     const known = this.own.get(hex);
     if (known) return known;
@@ -292,7 +297,7 @@ export class ChunkPipeline {
           if (this.failure) return;
           for (let i = 0; i < slots.length; i++) {
             const head = msg.heads.subarray(i * SEAL_OVERHEAD, (i + 1) * SEAL_OVERHEAD);
-            await this.packer.add(slots[i]!, [head.subarray(0, NONCE_SIZE), msg.bodies[i]!, head.subarray(NONCE_SIZE)]);
+            await this.packer.add(slots[i]!, [...this.prefix, head.subarray(0, NONCE_SIZE), msg.bodies[i]!, head.subarray(NONCE_SIZE)]);
           }
         })
         .catch((e: unknown) => this.fail(e))

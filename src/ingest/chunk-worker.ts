@@ -12,7 +12,7 @@ import { movable } from './worker-protocol';
 import type { ChunksMessage, DataMessage, ExportMessage, FromWorker, SealedMessage, SealMessage, SealPlainsMessage, ToWorker, WorkerInit } from './worker-protocol';
 
 const init = workerData as WorkerInit;
-const dataKey = Buffer.from(init.dataKey);
+const sealKey = Buffer.from(init.sealKey);
 const idKey = Buffer.from(init.idKey);
 const sealer = new ChunkSealer(init.level);
 const oneShot = new Chunker(init.gear, init.chunker);
@@ -65,7 +65,7 @@ function gather(chunks: Buffer[]): Buffer {
 function sealAll(ids: Uint8Array[], plains: Uint8Array[]): { heads: Uint8Array; bodies: Uint8Array[] } {
   const heads = Buffer.allocUnsafe(plains.length * SEAL_OVERHEAD);
   const bodies = plains.map((p, k) => {
-    const [nonce, body, tag] = sealer.sealParts(dataKey, ids[k]!, p);
+    const [nonce, body, tag] = sealer.sealParts(sealKey, ids[k]!, p, init.sealedToStore);
     nonce.copy(heads, k * SEAL_OVERHEAD);
     tag.copy(heads, k * SEAL_OVERHEAD + NONCE_SIZE);
     return body;

@@ -1,21 +1,23 @@
 /**
  * Ingest: a tar stream in, bricks and catalogue segments into the store, an index tar out.
- * Order of durability (docs/ARCHITECTURE.md): bricks, then their catalogue segments, then
- * the stored index copy, then the local index is published. A crash at any point leaves
- * nothing under a final name that references something missing.
+ * This layer owns the whole order of durability (docs/ARCHITECTURE.md): bricks, then their
+ * catalogue segments, then the stored index copy, then the local index is published. A
+ * crash at any point leaves nothing under a final name that references something missing.
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
+import { UsageError } from '../errors';
+import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
 import { encodeMeta, encodeTrailer, IndexMeta, INDEX_VERSION } from '../index/meta';
-import { OWNER_SEALER } from '../index/seal';
 import { indexBytesFor } from '../index/entry-bytes';
 import { readTar } from '../tar/reader';
-import type { Repository } from '../repo/repository';
 import type { StorageClass } from '../store/backend';
 import { ChunkPipeline, BodyHandle } from './chunk-pipeline';
 import { IndexSink } from './index-sink';
 import { Packer } from './packer';
+import type { IngestTarget } from './target';
 
 const NO_BRICK = Buffer.alloc(32);
 
@@ -29,6 +31,14 @@ export interface IngestOptions {
   maxUploads?: number;
   threads?: number;
   onProgress?: (p: IngestProgress) => void;
+}
+
+/** Where the index goes: written through `handle`, read back from `path` for its stored copy, then published. */
+export interface IndexOutput {
+  handle: FileHandle;
+  path: string;
+  /** Puts the complete index in its place: the last step, once its copy is stored. */
+  publish(): Promise<void>;
 }
 
 export interface IngestProgress {
@@ -63,12 +73,31 @@ async function* counting(source: AsyncIterable<Uint8Array>, onBytes: (n: number)
   }
 }
 
-export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Array>, indexFile: FileHandle, opts: IngestOptions): Promise<IngestResult> {
-  const catalogue = await repo.catalogue();
+/**
+ * Stores a tar stream and its index: the bricks and catalogue segments, the index written to
+ * `output`, its sealed copy in the store, and last the index published. An empty input is
+ * refused before anything names it.
+ */
+export async function ingestTar(target: IngestTarget, source: AsyncIterable<Uint8Array>, output: IndexOutput, opts: IngestOptions): Promise<IngestResult> {
+  const result = await writeIndex(target, source, output.handle, opts);
+  // GNU tar refuses an empty input too; in `ssh host tar c / | dtar ingest` it means the
+  // producer failed, and a backup of nothing must not pass for a success.
+  if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
+  const created = new Date();
+  const meta = { name: opts.name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
+  // A function body, so that a retried upload reads the index again from the start.
+  await target.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(target.copySealing, meta, createReadStream(output.path)));
+  await output.publish();
+  return result;
+}
+
+/** Bricks and catalogue segments into the store, the index into `indexFile`. */
+async function writeIndex(target: IngestTarget, source: AsyncIterable<Uint8Array>, indexFile: FileHandle, opts: IngestOptions): Promise<IngestResult> {
+  const catalogue = target.catalogue;
   const threads = opts.threads ?? availableParallelism();
   const progress: IngestProgress = { bytesIn: 0, entries: 0, storedBytes: 0 };
-  const packer = new Packer(repo.backend, catalogue, repo.keys.data, {
-    brickSize: repo.config.brickSize,
+  const packer = new Packer(target.backend, catalogue, target.brickSealing, {
+    brickSize: target.config.brickSize,
     storageClass: opts.storageClass,
     maxUploads: opts.maxUploads ?? 2,
     onBrickStored: (brick) => {
@@ -77,9 +106,9 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
       store.brickStored(brick.chunks.map((c) => c.id));
     },
   });
-  const store = new ChunkPipeline(repo, catalogue, packer, opts.level, threads);
+  const store = new ChunkPipeline(target, catalogue, packer, opts.level, threads);
   const sink = new IndexSink(indexFile);
-  const meta: IndexMeta = { version: INDEX_VERSION, storeId: repo.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex'), sealer: OWNER_SEALER };
+  const meta: IndexMeta = { version: INDEX_VERSION, storeId: target.config.id, store: opts.storeLocation, name: opts.name, created: new Date().toISOString(), tag: randomBytes(8).toString('hex'), sealer: target.sealer };
   sink.push(encodeMeta(meta));
   let entries = 0;
   let tail: BodyHandle | null = null;
@@ -123,7 +152,7 @@ export async function ingestTar(repo: Repository, source: AsyncIterable<Uint8Arr
       if (!sl.place) throw new Error('archive tail chunks were never placed');
       return { id: sl.id, plainLength: sl.plainLength, ...sl.place };
     });
-    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn, indexSha256: await sink.digest() }, repo.indexAuth.sealerKey(OWNER_SEALER)));
+    sink.push(encodeTrailer(meta.tag, { tail: { storedSize: tailBody.storedSize, sha256: tailBody.sha256, chunks: tailRefs }, entries, tarSize: progress.bytesIn, indexSha256: await sink.digest() }, target.indexMacKey));
     sink.push(Buffer.alloc(1024));
     await sink.finish();
   } finally {

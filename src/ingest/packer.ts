@@ -6,8 +6,8 @@
  * entries waiting on them be written.
  */
 import { BrickBuilder, BuiltBrick } from '../brick/builder';
-import { brickKey } from '../brick/format';
-import type { Catalogue } from '../catalogue/catalogue';
+import { brickKey, BrickSealing } from '../brick/format';
+import type { ChunkIndex } from '../catalogue/catalogue';
 import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
 import type { StorageClass, Backend } from '../store/backend';
 
@@ -36,13 +36,15 @@ export class Packer {
   private failure: unknown = null;
   /** Per-brick catalogue segments not yet merged into one, and their bricks' encoded records. */
   private unmerged: { key: string; encoded: Buffer }[] = [];
+  /** Without merge (a writer key): stored bricks whose segment is still to write. */
+  private unlisted: Buffer[] = [];
   storedBytes = 0;
   bricks = 0;
 
   constructor(
     private readonly backend: Backend,
-    private readonly catalogue: Catalogue,
-    private readonly dataKey: Buffer,
+    private readonly catalogue: ChunkIndex,
+    private readonly sealing: BrickSealing,
     private readonly options: PackerOptions,
   ) {
     this.builder = new BrickBuilder(options.brickSize + BRICK_SLACK, options.maxUploads);
@@ -75,7 +77,7 @@ export class Packer {
   private async seal(): Promise<void> {
     while (this.uploads.size >= this.options.maxUploads) await Promise.race(this.uploads);
     this.throwIfFailed();
-    const brick = this.builder.build(this.dataKey);
+    const brick = this.builder.build(this.sealing);
     const byId = new Map<string, ChunkSlot>();
     for (const s of this.slots) byId.set(s.id.toString('hex'), s);
     this.slots = [];
@@ -103,25 +105,38 @@ export class Packer {
     };
     await this.backend.put(brickKey(brick.idHex), body, { storageClass: this.options.storageClass, size: brick.size, sha256: brick.id });
     const record: BrickRecord = { id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks };
-    // One segment per brick: a crash loses no stored brick from the catalogue.
     const encoded = encodeBrickRecord(record);
-    const key = await this.catalogue.writeSegment([encoded]);
-    this.catalogue.addBricks([record]);
-    this.unmerged.push({ key, encoded });
+    if (this.catalogue.merge) {
+      // One segment per brick: a crash loses no stored brick from the catalogue.
+      const key = await this.catalogue.writeSegment([encoded]);
+      this.catalogue.addBricks([record]);
+      this.unmerged.push({ key, encoded });
+    } else {
+      // Unmerged segments would stay for good: one per MERGE_EVERY bricks. A crash leaves
+      // the bricks since the last one out of the catalogue (no index names them; repair lists them).
+      this.catalogue.addBricks([record]);
+      this.unlisted.push(encoded);
+    }
     this.storedBytes += brick.size;
     this.bricks++;
     this.options.onBrickStored?.(brick);
-    if (this.unmerged.length >= MERGE_EVERY) await this.merge();
+    if (this.unmerged.length >= MERGE_EVERY || this.unlisted.length >= MERGE_EVERY) await this.merge();
   }
 
-  /** Folds the per-brick segments written so far into one, so that loading the catalogue stays a few requests. */
+  /**
+   * Folds the per-brick segments written so far into one, so that loading the catalogue stays
+   * a few requests; without merge, writes the segment of the bricks stored since the last.
+   */
   private async merge(): Promise<void> {
     const batch = this.unmerged;
     this.unmerged = [];
-    await this.catalogue.merge(
+    await this.catalogue.merge?.(
       batch.map((b) => b.key),
       batch.map((b) => b.encoded),
     );
+    const unlisted = this.unlisted;
+    this.unlisted = [];
+    if (unlisted.length > 0) await this.catalogue.writeSegment(unlisted);
   }
 
   private throwIfFailed(): void {

@@ -11,7 +11,9 @@
  */
 
 export interface WorkerInit {
-  dataKey: Uint8Array;
+  /** The data key, or with `sealedToStore` the `chunks` key of a writer key's agreement. */
+  sealKey: Uint8Array;
+  sealedToStore: boolean;
   idKey: Uint8Array;
   gear: Uint32Array;
   chunker: { min: number; avg: number; max: number };

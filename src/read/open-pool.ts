@@ -53,7 +53,7 @@ export class OpenPool {
 
   /** Workers start with the first job: starting them cost a mount a tenth of a second before it could answer. */
   private start(): void {
-    const workerData: OpenWorkerData = { dataKey: this.keys.data, idKey: this.keys.chunkId };
+    const workerData: OpenWorkerData = { dataKey: this.keys.data, idKey: this.keys.chunkId, storePrivate: this.keys.x25519 };
     for (let i = 0; i < Math.max(1, this.threads); i++) {
       const worker = new Worker(join(__dirname, 'open-worker.js'), { workerData });
       const lane: Lane = { worker, busy: 0 };

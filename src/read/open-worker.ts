@@ -4,12 +4,14 @@
  * failed: a damaged chunk fails alone, not the other files' chunks that shared its job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openChunk } from '../brick/chunk-codec';
+import { ChunkKeys, openChunk } from '../brick/chunk-codec';
 import { DtarError, UnsupportedFormatError } from '../errors';
 
 export interface OpenWorkerData {
   dataKey: Uint8Array;
   idKey: Uint8Array;
+  /** The store's X25519 private key, for chunks a writer key sealed. */
+  storePrivate: Uint8Array;
 }
 
 export interface OpenRequest {
@@ -44,8 +46,7 @@ export interface OpenReply {
 }
 
 const init = workerData as OpenWorkerData;
-const dataKey = Buffer.from(init.dataKey);
-const idKey = Buffer.from(init.idKey);
+const keys: ChunkKeys = { data: Buffer.from(init.dataKey), chunkId: Buffer.from(init.idKey), x25519: Buffer.from(init.storePrivate) };
 
 /**
  * Each chunk opened leaves its decrypted payload behind as garbage, and a worker, which
@@ -68,7 +69,7 @@ parentPort?.on('message', (r: OpenRequest) => {
   const plains = r.offsets.map((o, i): Uint8Array | string | NewerFormat => {
     const into = r.outputs[i];
     try {
-      const plain = openChunk(dataKey, idKey, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
+      const plain = openChunk(keys, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
       // Plaintexts that own their memory are moved, not copied (nor concatenated: that copy
       // and its fresh pages were a third of restore's time); views of shared memory are copied.
       if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);

@@ -69,7 +69,7 @@ export class Repository {
   /** The catalogue, loaded (and refreshed) on first use. */
   async catalogue(): Promise<Catalogue> {
     if (!this.catalogueLoaded) {
-      const c = new Catalogue(this.backend, this.keys.data, this.cacheDir ? join(this.cacheDir, 'catalogue') : null);
+      const c = new Catalogue(this.backend, this.keys, this.cacheDir ? join(this.cacheDir, 'catalogue') : null);
       await c.refresh();
       this.catalogueLoaded = c;
     }

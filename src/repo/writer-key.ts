@@ -6,7 +6,9 @@
  * was made for (it cannot check the config's MAC). A local file, never stored in `keys/`.
  */
 import { randomBytes } from 'node:crypto';
-import { indexSealerKey, StoreKeys, x25519PublicKey } from '../crypto/keys';
+import { indexSealerKey, StoreKeys } from '../crypto/keys';
+import { x25519PublicKey } from '../crypto/store-sealing';
+import { UnsupportedFormatError, UsageError } from '../errors';
 import { configDigest, StoreConfig } from './config';
 
 const VERSION = 2;
@@ -49,4 +51,37 @@ export function encodeWriterKey(k: WriterKey): Buffer {
   const file: Record<string, string | number> = { version: VERSION, kind: KIND, created: k.created, storeId: k.storeId, store: k.store, sealer: k.sealer };
   for (const f of BINARY) file[f] = k[f].toString('base64');
   return Buffer.from(JSON.stringify(file, null, 2) + '\n');
+}
+
+/** A writer key file's contents, checked; throws UsageError saying why `bytes` is not one dtar can use. */
+export function parseWriterKey(bytes: Buffer, path: string): WriterKey {
+  const bad = (why: string): never => {
+    throw new UsageError(`${path} is not a dtar writer key: ${why}`);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return bad('not valid JSON');
+  }
+  const f = v as Record<string, unknown> | null;
+  if (typeof f !== 'object' || f === null) return bad('not a key file');
+  if (f.kind !== KIND) return bad(f.kind === 'owner' || f.wrapped !== undefined ? 'it is a passphrase key file' : 'not a writer key file');
+  if (f.version !== VERSION) throw new UnsupportedFormatError(`writer key ${path}`, f.version);
+  const text = (name: string, re: RegExp): string => (typeof f[name] === 'string' && re.test(f[name] as string) ? (f[name] as string) : bad(`malformed ${name}`));
+  const binary = (name: (typeof BINARY)[number], size: number): Buffer => {
+    const b = Buffer.from(text(name, /^[A-Za-z0-9+/]+=*$/), 'base64');
+    return b.length === size ? b : bad(`malformed ${name}`);
+  };
+  return {
+    storeId: text('storeId', /^[0-9a-f]{32}$/),
+    store: text('store', /^.+$/s),
+    sealer: text('sealer', /^writer:[0-9a-f]{16}$/),
+    created: text('created', /^.+$/),
+    configSha256: binary('configSha256', 32),
+    storePublicKey: binary('storePublicKey', 32),
+    chunkId: binary('chunkId', 32),
+    chunker: binary('chunker', 32),
+    indexMac: binary('indexMac', 32),
+  };
 }

@@ -34,7 +34,7 @@ export class BrickCopy {
     if (!createHash('sha256').update(bytes).digest().equals(Buffer.from(hex, 'hex'))) problem = 'contents do not match its name (damaged or truncated)';
     try {
       const table = parseTrailer(bytes.subarray(Math.max(0, bytes.length - BRICK_TRAILER_SIZE)), bytes.length, where);
-      decodeTable(keys.data, bytes.subarray(table.offset, table.offset + table.length), table.offset, where);
+      decodeTable(keys, table, bytes.subarray(table.offset, table.offset + table.length), where);
     } catch (e) {
       // A newer version is believed only from a brick whose bytes match its name; otherwise it is damage.
       if (!(e instanceof CorruptDataError || (e instanceof UnsupportedFormatError && problem !== null))) throw e;
@@ -50,7 +50,7 @@ export class BrickCopy {
     const sealed = Buffer.alloc(place.storedLength);
     const { bytesRead } = await this.file.read(sealed, 0, place.storedLength, place.offset);
     if (bytesRead !== place.storedLength) throw new CorruptDataError(`brick ${this.hex}: chunk lies past the end of the brick`);
-    return openChunk(this.keys.data, this.keys.chunkId, place.id, place.plainLength, sealed, `brick ${this.hex}`);
+    return openChunk(this.keys, place.id, place.plainLength, sealed, `brick ${this.hex}`);
   }
 
   close(): Promise<void> {

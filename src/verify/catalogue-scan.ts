@@ -8,6 +8,7 @@
 import { CATALOGUE_PREFIX } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { decodeSegment } from '../catalogue/segment';
+import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
 import type { Backend, ObjectInfo } from '../store/backend';
 
@@ -26,7 +27,7 @@ export interface CatalogueScan {
   newer: { key: string; message: string }[];
 }
 
-export async function scanCatalogue(backend: Backend, dataKey: Buffer, opts: { listNewer?: boolean } = {}): Promise<CatalogueScan> {
+export async function scanCatalogue(backend: Backend, keys: Pick<StoreKeys, 'data' | 'x25519'>, opts: { listNewer?: boolean } = {}): Promise<CatalogueScan> {
   const scan: CatalogueScan = { chunks: new ChunkTable(), bricks: new Map(), plainBytes: 0, sealedBytes: 0, segments: [], damaged: [], newer: [] };
   const listed: ObjectInfo[] = [];
   for await (const o of backend.list(CATALOGUE_PREFIX)) listed.push(o);
@@ -35,7 +36,7 @@ export async function scanCatalogue(backend: Backend, dataKey: Buffer, opts: { l
   for (const { key, size } of listed) {
     let records;
     try {
-      records = decodeSegment(dataKey, await backend.get(key, { maxLength: size }), key);
+      records = decodeSegment(keys, await backend.get(key, { maxLength: size }), key);
     } catch (e) {
       if (e instanceof NotFoundError) continue; // merged away since the listing
       if (e instanceof UnsupportedFormatError && opts.listNewer) scan.newer.push({ key, message: e.message });

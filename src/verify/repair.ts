@@ -10,7 +10,7 @@
  * reading the whole brick, and nothing depends on it yet.
  */
 import { BRICK_TRAILER_SIZE, decodeTable, parseTrailer } from '../brick/format';
-import { Catalogue } from '../catalogue/catalogue';
+import { writeSegment } from '../catalogue/catalogue';
 import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
 import { ArchivedError, CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
 import type { Repository } from '../repo/repository';
@@ -40,11 +40,11 @@ async function readRecord(repo: Repository, key: string, hex: string, size: numb
   const table = parseTrailer(trailer, size, where);
   const sealed = await repo.backend.get(key, table);
   if (sealed.length !== table.length) throw new CorruptDataError(`${where}: table truncated`);
-  return { id: Buffer.from(hex, 'hex'), size, treeHash: Buffer.alloc(32), chunks: decodeTable(repo.keys.data, sealed, table.offset, where) };
+  return { id: Buffer.from(hex, 'hex'), size, treeHash: Buffer.alloc(32), chunks: decodeTable(repo.keys, table, sealed, where) };
 }
 
 export async function repairCatalogue(repo: Repository, opts: { dryRun: boolean; onProgress?(done: number, total: number): void }): Promise<RepairReport> {
-  const scan = await scanCatalogue(repo.backend, repo.keys.data, { listNewer: true });
+  const scan = await scanCatalogue(repo.backend, repo.keys, { listNewer: true });
   const report: RepairReport = {
     bricks: 0,
     rebuilt: [],
@@ -74,7 +74,7 @@ export async function repairCatalogue(repo: Repository, opts: { dryRun: boolean;
     opts.onProgress?.(i + 1, missing.length);
   }
   if (opts.dryRun) return report;
-  if (records.length > 0) report.newSegment = await new Catalogue(repo.backend, repo.keys.data, null).writeSegment(records.map(encodeBrickRecord));
+  if (records.length > 0) report.newSegment = await writeSegment(repo.backend, { dataKey: repo.keys.data }, records.map(encodeBrickRecord));
   for (const key of report.damagedSegments) {
     await repo.backend.delete(key);
     report.removedSegments.push(key);

@@ -128,7 +128,7 @@ export function damageFound(r: VerifyReport): boolean {
 }
 
 export async function verify(repo: Repository, sources: readonly IndexSource[], opts: VerifyOptions): Promise<VerifyReport> {
-  const catalogue = await scanCatalogue(repo.backend, repo.keys.data);
+  const catalogue = await scanCatalogue(repo.backend, repo.keys);
   const report: VerifyReport = {
     indexes: sources.length,
     files: 0,

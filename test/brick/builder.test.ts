@@ -27,7 +27,7 @@ function check(built: ReturnType<BrickBuilder['build']>, added: ReturnType<typeo
     assert.equal(c.plainLength, want.plainLength);
   }
   const t = parseTrailer(bytes.subarray(bytes.length - BRICK_TRAILER_SIZE), bytes.length, 'brick');
-  const table = decodeTable(dataKey, bytes.subarray(t.offset, t.offset + t.length), t.offset, 'brick');
+  const table = decodeTable({ data: dataKey, x25519: Buffer.alloc(32) }, t, bytes.subarray(t.offset, t.offset + t.length), 'brick');
   assert.deepEqual(table, built.chunks, 'the brick describes itself');
 }
 
@@ -35,20 +35,20 @@ test('a brick holds the chunks its table names, also in a reused or grown buffer
   const builder = new BrickBuilder(64 * 1024, 1);
   const first = chunks(30); // ~45 KiB: fits the buffer
   for (const c of first) builder.add({ id: c.id, sealed: [c.sealed.subarray(0, 12), c.sealed.subarray(12)], plainLength: c.plainLength });
-  const one = builder.build(dataKey);
+  const one = builder.build({ dataKey });
   check(one, first);
   builder.reuse(one.memory);
 
   const second = chunks(30);
   for (const c of second) builder.add({ id: c.id, sealed: [c.sealed], plainLength: c.plainLength });
-  const two = builder.build(dataKey);
+  const two = builder.build({ dataKey });
   assert.equal(two.memory, one.memory, "the second brick is built in the first one's buffer");
   check(two, second);
   builder.reuse(two.memory);
 
   const third = chunks(80); // ~120 KiB: grows past the reused buffer
   for (const c of third) builder.add({ id: c.id, sealed: [c.sealed], plainLength: c.plainLength });
-  const three = builder.build(dataKey);
+  const three = builder.build({ dataKey });
   assert.ok(three.memory.length > two.memory.length, 'a larger brick grows its buffer');
   check(three, third);
 });

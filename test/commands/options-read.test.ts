@@ -104,6 +104,7 @@ test('every option a command declares is read by it', async () => {
     ['archives', 'get', 'small', '-o', at('got.index.tar')],
     ['stats', f.index],
     ['key', 'export-writer', '-o', at('writer.key')],
+    ['key', 'revoke-writer', at('writer.key')],
     ['thaw', f.index],
   ];
   for (const argv of runs) {

@@ -33,6 +33,7 @@ test('sealed data opens only with its key and associated data, and any flipped b
 test('a stored chunk hides its exact length, round-trips, and cannot pass for another chunk', () => {
   const dataKey = randomBytes(32);
   const idKey = randomBytes(32);
+  const keys = { data: dataKey, chunkId: idKey, x25519: randomBytes(32) };
   const sealer = new ChunkSealer(3);
   // Ingest stores a chunk as these three parts laid end to end.
   const seal = (id: Buffer, p: Buffer): Buffer => Buffer.concat(sealer.sealParts(dataKey, id, p));
@@ -40,12 +41,12 @@ test('a stored chunk hides its exact length, round-trips, and cannot pass for an
   const id = chunkId(idKey, plain);
   const sealed = seal(id, plain);
   assert.ok(sealed.length > plain.length && sealed.length <= plain.length * 1.12 + 64, 'random data is stored raw, padded');
-  assert.ok(openChunk(dataKey, idKey, id, plain.length, sealed, 'b').equals(plain));
+  assert.ok(openChunk(keys, id, plain.length, sealed, 'b').equals(plain));
   const other = chunkId(idKey, Buffer.from('other'));
-  assert.throws(() => openChunk(dataKey, idKey, other, plain.length, sealed, 'b'), CorruptDataError);
+  assert.throws(() => openChunk(keys, other, plain.length, sealed, 'b'), CorruptDataError);
   const text = Buffer.from('compressible '.repeat(10000));
   const tid = chunkId(idKey, text);
   const tsealed = seal(tid, text);
   assert.ok(tsealed.length < text.length / 10, 'compressible data is compressed');
-  assert.ok(openChunk(dataKey, idKey, tid, text.length, tsealed, 'b').equals(text));
+  assert.ok(openChunk(keys, tid, text.length, tsealed, 'b').equals(text));
 });

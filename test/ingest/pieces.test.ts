@@ -12,6 +12,7 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ingestTar } from '../../src/ingest/ingest';
+import { ownerTarget } from '../../src/ingest/target';
 import { tarInput } from '../../src/ingest/input';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
@@ -54,7 +55,7 @@ test('archives ingested from small reused pieces restore byte for byte', async (
       const index = join(s.dir, `${a.name}.${pieceBytes}.idx`);
       const out = await open(index, 'w');
       try {
-        await ingestTar(repo, tarInput(fileBytes(await open(a.path, 'r'), { pieceBytes })), out, { name: a.name, storeLocation: s.env.DTAR_STORE!, level: 3, maxUploads: 1, threads: 2 });
+        await ingestTar(await ownerTarget(repo), tarInput(fileBytes(await open(a.path, 'r'), { pieceBytes })), { handle: out, path: index, publish: async () => undefined }, { name: a.name, storeLocation: s.env.DTAR_STORE!, level: 3, maxUploads: 1, threads: 2 });
       } finally {
         await out.close();
       }

@@ -107,7 +107,7 @@ export async function checkStoreObjects(store: string, passphrase: string): Prom
   }
   const repo = await Repository.open(new LocalBackend(store), passphrase, null);
   for (const s of look.segments) {
-    const records = decodeSegment(repo.keys.data, await readFile(join(store, s)), s);
+    const records = decodeSegment(repo.keys, await readFile(join(store, s)), s);
     for (const r of records) assert.ok(look.bricks.includes(`bricks/${r.id.toString('hex').slice(0, 2)}/${r.id.toString('hex')}`), `segment ${s} names only stored bricks`);
   }
   return look;
