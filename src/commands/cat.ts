@@ -9,7 +9,7 @@ import { contentSize, IndexEntry, IndexItem } from '../index/reader';
 import { BodyLayout } from '../extract/layout';
 import { BodyStream } from '../read/bodies';
 import { Io, StoreFlags } from './context';
-import { openIndex } from './index-file';
+import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
@@ -77,7 +77,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('cat')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<INDEX>', INDEX_ARGUMENT)
       .argument('<PATH>', 'the file in the archive')
       .description("write one file's contents to standard output")
       .addHelpText('after', '\nExamples:\n  dtar cat home.index.tar home/alice/.bashrc\n  dtar cat etc.index.tar etc/fstab | diff - /etc/fstab'),

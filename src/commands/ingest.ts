@@ -10,12 +10,13 @@ import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
 import { ingestTar, IngestResult } from '../ingest/ingest';
-import { tarInput } from '../ingest/input';
+import { tarInput } from '../tar/compression';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
 import { Io, openRepository, StoreFlags, storeLocation } from './context';
-import { isSpecialFile, tempFileFor } from './output-file';
+import { isSpecialFile, TempFile, tempFileFor } from './output-file';
+import { compressIndexFile, IndexCompression, indexCompressionFor } from '../index/file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
 import { writeTo } from './stdout';
@@ -27,6 +28,19 @@ interface IngestFlags extends StoreFlags {
   storageClass?: string;
   quiet?: boolean;
   json?: boolean;
+}
+
+/** The index in `tmp` written compressed to `output`, published there once whole; `tmp` goes. */
+async function publishCompressed(tmp: TempFile, output: string, compression: IndexCompression): Promise<void> {
+  const out = await tempFileFor(output);
+  try {
+    await compressIndexFile(tmp.path, out.handle, compression);
+    await out.publish();
+  } catch (e) {
+    await out.discard();
+    throw e;
+  }
+  await tmp.discard();
 }
 
 export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
@@ -47,6 +61,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   // The index is read back for its stored copy: to a device or FIFO it goes, like standard
   // output, from a temporary file once complete.
   const special = flags.output !== undefined && (await isSpecialFile(flags.output));
+  // -o FILE.zst, FILE.gz: the index compressed (the stored copy is compressed anyway).
+  const compression = flags.output !== undefined && !special ? indexCompressionFor(flags.output) : null;
   const tmp = await tempFileFor(special ? null : (flags.output ?? null)).catch(async (e: unknown) => {
     await input?.close();
     throw e;
@@ -72,7 +88,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
     // A function body, so that a retried upload reads the index again from the start.
     await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
-    await tmp.publish();
+    if (compression) await publishCompressed(tmp, flags.output!, compression);
+    else await tmp.publish();
     if (special) await pipeline(createReadStream(tmp.path), createWriteStream(flags.output!));
     else if (!flags.output) await writeTo(io.stdout, createReadStream(tmp.path));
     if (special || !flags.output) await tmp.discard();
@@ -92,7 +109,7 @@ export function register(program: Command, io: Io): void {
       .command('ingest')
       .argument('[FILE]', 'tar file to read (default: standard input); gzip and zstd are recognised')
       .description('store a tar stream in the store and write its index tar')
-      .option('-o, --output <INDEX>', 'write the index tar here (default: standard output)')
+      .option('-o, --output <INDEX>', 'write the index tar here (default: standard output); compressed when INDEX ends in .zst or .gz')
       .option('--name <NAME>', 'a name for this backup, shown by `dtar archives`')
       .option('--level <N>', 'zstd compression level, 0 for none', parseIntOption('--level'), 3)
       .option('--storage-class <CLASS>', `S3 storage class of the bricks: ${STORAGE_CLASSES.join(', ')}`)

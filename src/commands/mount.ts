@@ -7,8 +7,10 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
-import { indexFileBytes, trailerEntryCount } from '../index/file';
+import { Archive, chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
+import { checkIndexStore } from '../index-source/belongs';
+import { isStoredName, localIndexSource } from '../index-source/source';
+import { listStoredIndexes, loadStoredIndexCached } from '../index-source/stored';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
@@ -16,10 +18,8 @@ import { StoreFilesystem } from '../mount/store-filesystem';
 import type { Repository } from '../repo/repository';
 import { Io, openRepository, storeLocation, StoreFlags } from './context';
 import { parseSize } from './format';
-import { checkIndexStore } from './index-store';
-import { readIndexMeta } from './index-file';
+import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndexCached } from './stored-indexes';
 
 interface MountFlags extends StoreFlags {
   cacheSize?: string;
@@ -53,28 +53,40 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
 const owner = (): { uid: number; gid: number } => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 const reporter = (io: Io) => (line: string): void => void io.stderr.write(`dtar mount: ${line}\n`);
 
-/** One index: its tree loaded whole before mounting, while the key is derived. */
+/**
+ * One index: its tree loaded whole before mounting. A local file loads while the key is
+ * derived; `@NAME`/`@ID` needs the store open first, to find the copy.
+ */
 async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
   const started = Date.now();
-  const meta = await readIndexMeta(index);
-  // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
-  const stopLoading = new AbortController();
-  const expectedEntries = (await trailerEntryCount(index, meta.tag)) ?? undefined;
-  const loading = loadArchive(indexFileBytes(index, { signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: owner() });
-  loading.catch(() => undefined); // awaited below, once the store is open
   let repo: Repository;
-  try {
-    repo = await openRepository(io, flags, meta.store);
-    checkIndexStore(meta, repo);
-  } catch (e) {
-    stopLoading.abort(); // a wrong passphrase should not wait for a large index to load
-    throw e;
+  let archive: Archive;
+  if (isStoredName(index)) {
+    const { source, repo: opened } = await openIndex(io, index, flags);
+    repo = opened;
+    const expectedEntries = (await source.expectedEntries()) ?? undefined;
+    archive = await loadArchive(source.open(), { where: source.where, expectedEntries, impliedDirs: owner(), auth: storedCopyAuth(repo.indexAuth) });
+  } else {
+    const source = await localIndexSource(index);
+    // The index loads while the passphrase is read and the key derived (scrypt, on the thread pool).
+    const stopLoading = new AbortController();
+    const expectedEntries = (await source.expectedEntries()) ?? undefined;
+    const loading = loadArchive(source.open({ signal: stopLoading.signal }), { where: index, expectedEntries, impliedDirs: owner() });
+    loading.catch(() => undefined); // awaited below, once the store is open
+    try {
+      repo = await openRepository(io, flags, source.meta.store);
+      checkIndexStore(source.meta, repo);
+    } catch (e) {
+      stopLoading.abort(); // a wrong passphrase should not wait for a large index to load
+      throw e;
+    }
+    archive = await loading;
   }
-  const archive = await loading;
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.keepChunks ? repo.cacheDir : null });
   const session = new FuseSession();
   const fs = new ArchiveFilesystem(session, archive.tree, files, { thawHint: `dtar thaw ${index}`, report: reporter(io) });
-  return { session, fs, fsname: `dtar:${resolve(index)}`, what: `${index} (${archive.counts.entries} entries)`, started };
+  const fsname = isStoredName(index) ? `dtar:${storeLocation(io, flags)}:${index}` : `dtar:${resolve(index)}`;
+  return { session, fs, fsname, what: `${index} (${archive.counts.entries} entries)`, started };
 }
 
 /** The whole store: every stored archive, each loaded from its sealed copy when first entered. */
@@ -94,7 +106,6 @@ async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Prom
     [...byId.values()].map((s) => ({ id: s.id, name: s.meta!.name, created: s.meta!.created })),
     {
       ...owner(),
-      thawHint: 'dtar thaw @ARCHIVE',
       report,
       memoryBytes: flags.archiveMemory ? parseSize(flags.archiveMemory, '--archive-memory') : DEFAULT_ARCHIVE_MEMORY,
       load: async (a) => {
@@ -137,7 +148,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('mount')
-      .argument('<INDEX|MOUNTPOINT>', 'index tar written by dtar ingest; alone, the mount point of the whole store')
+      .argument('<INDEX|MOUNTPOINT>', 'index tar written by dtar ingest, or @NAME / @ID of an archive in the store; alone, the mount point of the whole store')
       .argument('[MOUNTPOINT]', 'an existing directory')
       .description('mount a backup, or every backup in the store, read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
       .option('--cache-size <BYTES>', 'memory for decrypted chunks (default 256M)')
@@ -148,7 +159,7 @@ export function register(program: Command, io: Io): void {
         'after',
         '\nThe whole store appears as MOUNTPOINT/NAME/CREATED/... for each archive, and MOUNTPOINT/NAME/latest;' +
           '\nan archive is loaded from its copy in the store when first entered.' +
-          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
+          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount @home /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
       ),
   ).action(async (first: string, second: string | undefined, flags: MountFlags) => {
     await mountCommand(io, second === undefined ? null : first, second ?? first, flags, process);

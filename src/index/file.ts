@@ -1,11 +1,16 @@
 /**
  * An index file's bytes, as readIndex consumes them: read through two reused buffers (see
- * tar/file-bytes.ts). readIndex keeps copies of everything it hands out, so it is the
- * consumer these pieces are for.
+ * tar/file-bytes.ts), and decompressed when the file is a compressed index (zstd or gzip,
+ * told by its first bytes: docs/FORMAT.md). readIndex keeps copies of everything it hands
+ * out, so it is the consumer these pieces are for.
  */
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { FileHandle, open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { CompressStream } from 'zstd-napi';
 import { UsageError } from '../errors';
+import { tarInput } from '../tar/compression';
 import { fileBytes, FileBytesOptions } from '../tar/file-bytes';
 import { parseTrailer } from './meta';
 
@@ -22,7 +27,25 @@ async function openIndexFile(path: string): Promise<FileHandle> {
 }
 
 export async function* indexFileBytes(path: string, options: FileBytesOptions = {}): AsyncGenerator<Buffer> {
-  yield* fileBytes(await openIndexFile(path), options);
+  yield* tarInput(fileBytes(await openIndexFile(path), options));
+}
+
+export type IndexCompression = 'zstd' | 'gzip';
+
+/** The compression an index written to `path` gets: by its name, `.zst` or `.gz` (what `tar tvf` and users expect). */
+export function indexCompressionFor(path: string): IndexCompression | null {
+  return /\.(zst|zstd|tzst)$/i.test(path) ? 'zstd' : /\.(gz|tgz)$/i.test(path) ? 'gzip' : null;
+}
+
+/**
+ * Writes index file `from` compressed to `to`. zstd at level 3 (a tenth of a tree of small
+ * files' index, at hundreds of MB/s), gzip at zlib's default: both decompressed by tar -a/-z.
+ */
+export async function compressIndexFile(from: string, to: FileHandle, compression: IndexCompression): Promise<void> {
+  const encoder = compression === 'zstd' ? new CompressStream({ compressionLevel: 3 }) : createGzip();
+  await pipeline(createReadStream(from), encoder, async (compressed: AsyncIterable<Buffer>) => {
+    for await (const b of compressed) await to.write(b);
+  });
 }
 
 /** How far from its end the trailer is looked for: room for a tail of hundreds of chunks. */
@@ -30,7 +53,7 @@ const TRAILER_SEARCH = 64 * 1024;
 
 /**
  * The entry count the trailer of index file `path` states, read from the file's end without
- * loading the rest; null when it is not found there. Unchecked (the trailer's checksum covers
+ * loading the rest; null when it is not found there (as in a compressed index). Unchecked (the trailer's checksum covers
  * the whole index, which a load verifies): good for sizing tables ahead, and bounded by what
  * the file could hold (an entry takes a 512-byte header at least).
  */

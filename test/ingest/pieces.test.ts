@@ -12,7 +12,7 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ingestTar } from '../../src/ingest/ingest';
-import { tarInput } from '../../src/ingest/input';
+import { tarInput } from '../../src/tar/compression';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
 import { fileBytes } from '../../src/tar/file-bytes';
