@@ -39,10 +39,11 @@ export function indexCompressionFor(path: string): IndexCompression | null {
 
 /**
  * Writes index file `from` compressed to `to`. zstd at level 3 (a tenth of a tree of small
- * files' index, at hundreds of MB/s), gzip at zlib's default: both decompressed by tar -a/-z.
+ * files' index, at hundreds of MB/s) with its frame checksum, so that damage to the file is
+ * named as such; gzip at zlib's default. GNU tar and bsdtar list either.
  */
 export async function compressIndexFile(from: string, to: FileHandle, compression: IndexCompression): Promise<void> {
-  const encoder = compression === 'zstd' ? new CompressStream({ compressionLevel: 3 }) : createGzip();
+  const encoder = compression === 'zstd' ? new CompressStream({ compressionLevel: 3, checksumFlag: true }) : createGzip();
   await pipeline(createReadStream(from), encoder, async (compressed: AsyncIterable<Buffer>) => {
     for await (const b of compressed) await to.write(b);
   });
