@@ -30,17 +30,26 @@ interface IngestFlags extends StoreFlags {
   json?: boolean;
 }
 
-/** The index in `tmp` written compressed to `output`, published there once whole; `tmp` goes. */
-async function publishCompressed(tmp: TempFile, output: string, compression: IndexCompression): Promise<void> {
-  const out = await tempFileFor(output);
-  try {
-    await compressIndexFile(tmp.path, out.handle, compression);
-    await out.publish();
-  } catch (e) {
-    await out.discard();
-    throw e;
-  }
-  await tmp.discard();
+/**
+ * Where the index goes when it is to be compressed: `tmp` (the plain index, which the stored
+ * copy is made from) stands in for `output` until published, when it is written compressed
+ * to `output` and goes.
+ */
+function compressedOutput(tmp: TempFile, output: string, compression: IndexCompression): TempFile {
+  return {
+    ...tmp,
+    async publish() {
+      const out = await tempFileFor(output);
+      try {
+        await compressIndexFile(tmp.path, out.handle, compression);
+        await out.publish();
+      } catch (e) {
+        await out.discard();
+        throw e;
+      }
+      await tmp.discard();
+    },
+  };
 }
 
 export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
@@ -88,8 +97,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
     // A function body, so that a retried upload reads the index again from the start.
     await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
-    if (compression) await publishCompressed(tmp, flags.output!, compression);
-    else await tmp.publish();
+    await (compression ? compressedOutput(tmp, flags.output!, compression) : tmp).publish();
     if (special) await pipeline(createReadStream(tmp.path), createWriteStream(flags.output!));
     else if (!flags.output) await writeTo(io.stdout, createReadStream(tmp.path));
     if (special || !flags.output) await tmp.discard();
