@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Archive, chunkWorkers, loadArchive, DEFAULT_CACHE_BYTES } from '../archive';
 import { checkIndexStore } from '../index-source/belongs';
-import { isStoredName, localIndexSource } from '../index-source/source';
+import { isStoredName, localIndexSource, once } from '../index-source/source';
 import { listStoredIndexes, loadStoredIndexCached } from '../index-source/stored';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
@@ -44,10 +44,6 @@ interface Prepared {
   /** For the line printed once mounted. */
   what: string;
   started: number;
-}
-
-async function* once(b: Buffer): AsyncGenerator<Buffer> {
-  yield b;
 }
 
 const owner = (): { uid: number; gid: number } => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });

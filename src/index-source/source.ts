@@ -50,7 +50,8 @@ export async function localIndexSource(path: string): Promise<IndexSource> {
   return { where: path, meta, open: (options) => indexFileBytes(path, options), expectedEntries: () => trailerEntryCount(path, meta.tag), stored: false };
 }
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> {
+/** An index held in memory (a stored copy's), as readers take their bytes. */
+export async function* once(b: Buffer): AsyncGenerator<Buffer> {
   yield b;
 }
 
