@@ -4,22 +4,29 @@
 # of one of the same indexes, in one run, cold page cache:
 #   1. time from the mount command to a usable mount point, and resident memory once mounted
 #   2. time of `ls -R` into one archive (its first use: the copy is fetched and loaded)
+#   3. the floor under the mount time: `dtar archives` (start, key derivation, listing the
+#      copies and reading their 1,000 sealed heads, no mount), and `dtar archives` of an empty
+#      store (start and key derivation alone)
 # Usage: bench/store-mount.sh   (root, to drop the page cache). Results: bench/README.md.
+# BENCH_DIR=DIR keeps the store there and reuses it on the next run (ingesting takes minutes).
 set -eu
 N=${ARCHIVES:-1000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/bench/lib.sh"
 DTAR="$HERE/bin/dtar.js"
-W=$(mktemp -d /tmp/dtar-bench-store.XXXXXX)
+W=${BENCH_DIR:-$(mktemp -d /tmp/dtar-bench-store.XXXXXX)}
+mkdir -p "$W"
 export DTAR_STORE=$W/store DTAR_PASSWORD=bench XDG_CACHE_HOME=$W/cache
 PIDS=""
 cleanup() {
   for m in "$W"/mnt-*; do [ -d "$m" ] && fusermount3 -uz "$m" 2>/dev/null || true; done
   for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$W"
+  [ -n "${BENCH_DIR:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
 
+if [ ! -f "$W/store/config" ]; then
+rm -rf "$W/src" "$W/store" "$W/cache"
 mkdir -p "$W/src"
 python3 - "$W/src" <<'PY'
 import os, sys
@@ -41,6 +48,8 @@ while [ $i -lt "$N" ]; do
   wait
   i=$((i + 2))
 done
+fi
+rm -rf "$W/cache"
 echo "store: $N archives of $(find "$W/src" -type f | wc -l) files each (and one of its own), $(du -sh "$W/store" | cut -f1)"
 
 # Mount time (to a usable mount point) and resident memory, whole store and single archive.
@@ -58,3 +67,6 @@ measure() { # NAME ARGS...
 }
 measure store
 measure single "$W/a0.idx"
+[ -f "$W/empty/config" ] || DTAR_STORE=$W/empty $DTAR init -q
+cold; t0=$(now); $DTAR archives > /dev/null; t1=$(now); DTAR_STORE=$W/empty $DTAR archives -q > /dev/null; t2=$(now)
+echo "floor: dtar archives $(echo "$t1 - $t0" | bc) s (listing and $N heads, cold); of an empty store $(echo "$t2 - $t1" | bc) s (start and key)"

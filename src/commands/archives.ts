@@ -8,7 +8,7 @@ import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
-import { findStoredIndex, listStoredIndexes, loadStoredIndex } from './stored-indexes';
+import { findStoredIndex, listStoredIndexes, loadStoredIndex } from '../index-source/stored';
 import { writeChunk } from './stdout';
 
 interface ArchivesFlags extends StoreFlags {
@@ -69,7 +69,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     archives
       .command('get')
-      .argument('<NAME>', 'an id from `dtar archives`, or a name (the newest with that name)')
+      .argument('<NAME>', 'an id from `dtar archives` (or a unique start of one), or a name (the newest with that name)')
       .description('bring a stored index back as an index tar')
       .option('-o, --output <INDEX>', 'write it here (default: standard output)')
       .addHelpText('after', '\nExamples:\n  dtar archives get 20250102T030405Z-1a2b3c4d5e6f -o home.index.tar\n  dtar archives get nightly -o nightly.index.tar && dtar restore nightly.index.tar | tar x'),

@@ -6,11 +6,10 @@ import { extractArchive, ExtractResult } from '../extract/extract';
 import { makeDirs } from '../fs/make-dirs';
 import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
-import { openIndex } from './index-file';
+import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { notInArchive, Selection } from '../archive/select';
 import { refuseArchived } from '../thaw/refusal';
-import { indexFileBytes } from '../index/file';
 
 interface ExtractFlags extends StoreFlags {
   directory: string;
@@ -29,7 +28,7 @@ export interface Extractor {
 }
 
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, source } = await openIndex(io, index, flags);
   const makeDir = async (): Promise<string> => {
     await makeDirs(flags.directory);
     return realpath(flags.directory);
@@ -39,7 +38,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   let result: ExtractResult;
   try {
     const extract = (): Promise<ExtractResult> =>
-      extractArchive(repo, () => indexFileBytes(index), makeDir, {
+      extractArchive(repo, () => source.open(), makeDir, {
         indexName: index,
         selection,
         asRoot: who.root,
@@ -65,7 +64,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('extract')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<INDEX>', INDEX_ARGUMENT)
       .argument('[PATH...]', 'only these members (a directory extracts everything below it); default: all')
       .description('extract files from a backup into a directory, fetching only their chunks')
       .option('-C, --directory <DIR>', 'extract into DIR (created if missing)', '.')

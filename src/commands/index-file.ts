@@ -1,26 +1,19 @@
-/** Opening an index file named on the command line, and the store it records. */
-import { access } from 'node:fs/promises';
-import { UsageError } from '../errors';
-import type { IndexMeta } from '../index/meta';
-import { IndexItem, readIndex, readIndexHeader, visitIndex } from '../index/reader';
+/**
+ * Opening the index named on the command line (a file, or `@NAME`/`@ID` in the store) and
+ * the store it belongs to.
+ */
+import { checkIndexStore } from '../index-source/belongs';
+import { IndexSource, isStoredName, localIndexSource, sourceAuth, storedIndexSource } from '../index-source/source';
+import type { StoredIndex } from '../index-source/stored';
+import { IndexItem, readIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { Io, openRepository, StoreFlags } from './context';
-import { indexFileBytes } from '../index/file';
-import { checkIndexStore } from './index-store';
 
-/** The header of an index, unauthenticated: only to find its store (see readIndexHeader). */
-export async function readIndexMeta(path: string): Promise<IndexMeta> {
-  try {
-    await access(path);
-  } catch {
-    throw new UsageError(`cannot read index ${path}: no such file`);
-  }
-  // The header is the first record: a small piece, not the 1 MiB (and 1 MiB read ahead) a whole load uses.
-  return readIndexHeader(indexFileBytes(path, { pieceBytes: 64 * 1024 }), path);
-}
+/** How commands describe their INDEX argument. */
+export const INDEX_ARGUMENT = 'index tar written by dtar ingest (compressed or not), or @NAME / @ID of an archive in the store';
 
 export interface OpenIndex {
-  meta: IndexMeta;
+  source: IndexSource;
   repo: Repository;
   /** The index's items, authenticated with the store's key when the end is reached. */
   items(): AsyncGenerator<IndexItem>;
@@ -28,15 +21,39 @@ export interface OpenIndex {
   check(): Promise<void>;
 }
 
+/**
+ * The store a list of index arguments points to: the one the first local file records
+ * (`@NAME` is in the store given by --store or $DTAR_STORE, or the default one).
+ */
+export async function recordedStore(args: readonly string[]): Promise<string | undefined> {
+  const local = args.find((a) => !isStoredName(a));
+  return local === undefined ? undefined : (await localIndexSource(local)).meta.store;
+}
+
+/** Each index argument, in `repo` (already open); `all`: the store's listing, when the caller has it. */
+export async function indexSource(repo: Repository, arg: string, all?: readonly StoredIndex[]): Promise<IndexSource> {
+  const source = isStoredName(arg) ? await storedIndexSource(repo, arg, all) : await localIndexSource(arg);
+  checkIndexStore(source.meta, repo);
+  return source;
+}
+
 /** Opens the store of an index (--store, $DTAR_STORE, else the one it records) and checks the index belongs to it. */
-export async function openIndex(io: Io, path: string, flags: StoreFlags): Promise<OpenIndex> {
-  const meta = await readIndexMeta(path);
-  const repo = await openRepository(io, flags, meta.store);
-  checkIndexStore(meta, repo);
+export async function openIndex(io: Io, arg: string, flags: StoreFlags): Promise<OpenIndex> {
+  let source: IndexSource;
+  let repo: Repository;
+  if (isStoredName(arg)) {
+    repo = await openRepository(io, flags);
+    source = await storedIndexSource(repo, arg);
+  } else {
+    source = await localIndexSource(arg);
+    repo = await openRepository(io, flags, source.meta.store);
+  }
+  checkIndexStore(source.meta, repo);
+  const auth = sourceAuth(source, repo.indexAuth);
   return {
-    meta,
+    source,
     repo,
-    items: () => readIndex(indexFileBytes(path), path, repo.indexAuth),
-    check: () => visitIndex(indexFileBytes(path), path, repo.indexAuth, () => undefined),
+    items: () => readIndex(source.open(), source.where, auth),
+    check: () => visitIndex(source.open(), source.where, auth, () => undefined),
   };
 }

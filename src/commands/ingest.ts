@@ -10,14 +10,15 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { ingestTar, IngestResult } from '../ingest/ingest';
-import { tarInput } from '../ingest/input';
+import { tarInput } from '../tar/compression';
+import { compressIndexFile, IndexCompression, indexCompressionFor } from '../index/file';
 import { IngestTarget, ownerTarget, writerTarget } from '../ingest/target';
 import { parseWriterKey } from '../repo/writer-key';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
 import { backendFor, cacheRoot, Io, openRepository, StoreFlags, storeLocation } from './context';
-import { isSpecialFile, tempFileFor } from './output-file';
+import { isSpecialFile, TempFile, tempFileFor } from './output-file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
 import { writeTo } from './stdout';
@@ -30,6 +31,28 @@ interface IngestFlags extends StoreFlags {
   storageClass?: string;
   quiet?: boolean;
   json?: boolean;
+}
+
+/**
+ * Where the index goes when it is to be compressed: `tmp` (the plain index, which the stored
+ * copy is made from) stands in for `output` until published, when it is written compressed
+ * to `output` and goes.
+ */
+function compressedOutput(tmp: TempFile, output: string, compression: IndexCompression): TempFile {
+  return {
+    ...tmp,
+    async publish() {
+      const out = await tempFileFor(output);
+      try {
+        await compressIndexFile(tmp.path, out.handle, compression);
+        await out.publish();
+      } catch (e) {
+        await out.discard();
+        throw e;
+      }
+      await tmp.discard();
+    },
+  };
 }
 
 export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
@@ -49,6 +72,8 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   // The index is read back for its stored copy: to a device or FIFO it goes, like standard
   // output, from a temporary file once complete.
   const special = flags.output !== undefined && (await isSpecialFile(flags.output));
+  // -o FILE.zst, FILE.gz: the index compressed (the stored copy is compressed anyway).
+  const compression = flags.output !== undefined && !special ? indexCompressionFor(flags.output) : null;
   const tmp = await tempFileFor(special ? null : (flags.output ?? null)).catch(async (e: unknown) => {
     await input?.close();
     throw e;
@@ -56,7 +81,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
     const name = flags.name ?? (file ? basename(file) : 'stdin');
-    const result = await ingestTar(target, tarInput(source), tmp, {
+    const result = await ingestTar(target, tarInput(source), compression ? compressedOutput(tmp, flags.output!, compression) : tmp, {
       name,
       storeLocation: location,
       level: flags.level,
@@ -98,7 +123,7 @@ export function register(program: Command, io: Io): void {
       .command('ingest')
       .argument('[FILE]', 'tar file to read (default: standard input); gzip and zstd are recognised')
       .description('store a tar stream in the store and write its index tar')
-      .option('-o, --output <INDEX>', 'write the index tar here (default: standard output)')
+      .option('-o, --output <INDEX>', 'write the index tar here (default: standard output); compressed when INDEX ends in .zst or .gz')
       .option('--name <NAME>', 'a name for this backup, shown by `dtar archives`')
       .option('--level <N>', 'zstd compression level, 0 for none', parseIntOption('--level'), 3)
       .option('--storage-class <CLASS>', `S3 storage class of the bricks: ${STORAGE_CLASSES.join(', ')}`)

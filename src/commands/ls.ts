@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { escapeDecoded, jsonText } from '../errors';
 import type { Io, StoreFlags } from './context';
-import { openIndex } from './index-file';
+import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { entryJson, longLine } from './listing';
 import { addStoreOptions } from './options';
 import { notInArchive, Selection } from '../archive/select';
@@ -39,7 +39,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('ls')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<INDEX>', INDEX_ARGUMENT)
       .argument('[PATH...]', 'only these members (a directory lists everything below it)')
       .description("list the files of a backup, like tar tvf, with real file sizes; reads only the index (the store's key authenticates it)")
       .option('-l, --long', 'mode, owner, size, date and link target, as tar tvf shows them')

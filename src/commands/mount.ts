@@ -7,17 +7,19 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive/archive';
+import { Archive, chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive/archive';
+import { checkIndexStore } from '../index-source/belongs';
+import { isStoredName, localIndexSource, once } from '../index-source/source';
+import { listStoredIndexes, loadStoredIndexCached } from '../index-source/stored';
+import type { Repository } from '../repo/repository';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
 import { StoreFilesystem } from '../mount/store-filesystem';
 import { cacheRoot, Io, openRepository, storeLocation, StoreFlags } from './context';
 import { parseSize } from './format';
-import { checkIndexStore } from './index-store';
-import { readIndexMeta } from './index-file';
+import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndexCached } from './stored-indexes';
 
 interface MountFlags extends StoreFlags {
   cacheSize?: string;
@@ -46,31 +48,37 @@ interface Prepared {
   mounted?: () => Promise<void>;
 }
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> {
-  yield b;
-}
-
 const owner = (): { uid: number; gid: number } => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
 const reporter = (io: Io) => (line: string): void => void io.stderr.write(`dtar mount: ${line}\n`);
 
-/** One index: its tree loaded whole (or from the tree cache) before mounting, while the key is derived. */
+/**
+ * One index: its tree loaded whole before mounting. A local file loads while the key is
+ * derived (or comes from the tree cache); `@NAME`/`@ID` needs the store open first, to find the copy.
+ */
 async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
   const started = Date.now();
-  const meta = await readIndexMeta(index);
-  const { archive, repo, remember } = await loadIndexFile(
-    index,
-    meta,
-    async () => {
-      const repo = await openRepository(io, flags, meta.store);
-      checkIndexStore(meta, repo);
-      return repo;
-    },
-    { cacheRoot: cacheRoot(io, flags), impliedDirs: owner() },
-  );
+  let repo: Repository;
+  let archive: Archive;
+  let remember: (() => Promise<void>) | undefined;
+  if (isStoredName(index)) {
+    const { source, repo: opened } = await openIndex(io, index, flags);
+    repo = opened;
+    const expectedEntries = (await source.expectedEntries()) ?? undefined;
+    archive = await loadArchive(source.open(), { where: source.where, expectedEntries, impliedDirs: owner(), auth: storedCopyAuth(repo.indexAuth) });
+  } else {
+    const { meta } = await localIndexSource(index);
+    const openRepo = async (): Promise<Repository> => {
+      const opened = await openRepository(io, flags, meta.store);
+      checkIndexStore(meta, opened);
+      return opened;
+    };
+    ({ archive, repo, remember } = await loadIndexFile(index, meta, openRepo, { cacheRoot: cacheRoot(io, flags), impliedDirs: owner() }));
+  }
   const files = archive.contents(repo, { cacheBytes, cacheDir: flags.keepChunks ? repo.cacheDir : null });
   const session = new FuseSession();
   const fs = new ArchiveFilesystem(session, archive.tree, files, { thawHint: `dtar thaw ${index}`, report: reporter(io) });
-  return { session, fs, fsname: `dtar:${resolve(index)}`, what: `${index} (${archive.counts.entries} entries)`, started, mounted: remember };
+  const fsname = isStoredName(index) ? `dtar:${storeLocation(io, flags)}:${index}` : `dtar:${resolve(index)}`;
+  return { session, fs, fsname, what: `${index} (${archive.counts.entries} entries)`, started, mounted: remember };
 }
 
 /** The whole store: every stored archive, each loaded from its sealed copy when first entered. */
@@ -90,7 +98,6 @@ async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Prom
     [...byId.values()].map((s) => ({ id: s.id, name: s.meta!.name, created: s.meta!.created })),
     {
       ...owner(),
-      thawHint: 'dtar thaw @ARCHIVE',
       report,
       memoryBytes: flags.archiveMemory ? parseSize(flags.archiveMemory, '--archive-memory') : DEFAULT_ARCHIVE_MEMORY,
       load: async (a) => {
@@ -135,7 +142,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('mount')
-      .argument('<INDEX|MOUNTPOINT>', 'index tar written by dtar ingest; alone, the mount point of the whole store')
+      .argument('<INDEX|MOUNTPOINT>', 'index tar written by dtar ingest, or @NAME / @ID of an archive in the store; alone, the mount point of the whole store')
       .argument('[MOUNTPOINT]', 'an existing directory')
       .description('mount a backup, or every backup in the store, read-only (FUSE); stays in the foreground until Ctrl-C, SIGTERM or dtar umount')
       .option('--cache-size <BYTES>', 'memory for decrypted chunks (default 256M)')
@@ -146,7 +153,7 @@ export function register(program: Command, io: Io): void {
         'after',
         '\nThe whole store appears as MOUNTPOINT/NAME/CREATED/... for each archive, and MOUNTPOINT/NAME/latest;' +
           '\nan archive is loaded from its copy in the store when first entered.' +
-          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
+          '\n\nExamples:\n  dtar mount home.index.tar /mnt/backup\n  dtar mount @home /mnt/backup\n  dtar mount home.index.tar /mnt/backup --keep-chunks --cache-size 1G\n  dtar mount --store s3://bucket/backups /mnt/all',
       ),
     { json: false },
   ).action(async (first: string, second: string | undefined, flags: MountFlags) => {

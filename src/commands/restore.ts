@@ -4,11 +4,10 @@ import { UsageError } from '../errors';
 import { restoreTar } from '../restore/restore';
 import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
-import { openIndex } from './index-file';
+import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
 import { writePieces } from './stdout';
-import { indexFileBytes } from '../index/file';
 
 interface RestoreFlags extends StoreFlags {
   output?: string;
@@ -17,19 +16,19 @@ interface RestoreFlags extends StoreFlags {
 
 export async function restoreCommand(io: Io, index: string, flags: RestoreFlags): Promise<number> {
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write a tar to a terminal: give -o FILE or redirect stdout');
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, source } = await openIndex(io, index, flags);
   const progress = flags.quiet ? null : io.progress('restore');
   const onProgress = progress ? (p: { bytesOut: number; totalBytes: number | null }): void => progress.update(p.bytesOut, p.totalBytes) : undefined;
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress }));
+    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress }));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress }));
+    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress }));
     await tmp.publish();
     progress?.done();
     return r.bytes;
@@ -44,10 +43,10 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('restore')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<INDEX>', INDEX_ARGUMENT)
       .description('write the original tar, byte for byte, to stdout or a file')
       .option('-o, --output <FILE>', 'write here instead of standard output')
-      .addHelpText('after', '\nExamples:\n  dtar restore home.index.tar | tar x\n  dtar restore home.index.tar -o home.tar'),
+      .addHelpText('after', '\nExamples:\n  dtar restore home.index.tar | tar x\n  dtar restore home.index.tar -o home.tar\n  dtar restore @home -o home.tar'),
     { json: false },
   ).action(async (index: string, flags: RestoreFlags) => {
     await restoreCommand(io, index, flags);

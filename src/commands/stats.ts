@@ -13,12 +13,11 @@ import { STORAGE_CLASSES } from '../store/backend';
 import { scanCatalogue } from '../verify/catalogue-scan';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
-import { readIndexMeta } from './index-file';
-import { checkIndexStore } from './index-store';
+import { indexSource, recordedStore } from './index-file';
+import { sourceAuth } from '../index-source/source';
 import { addStoreOptions } from './options';
 import { loadPrices, monthlyCost, PriceTable } from './prices';
-import { listStoredIndexes } from './stored-indexes';
-import { indexFileBytes } from '../index/file';
+import { listStoredIndexes } from '../index-source/stored';
 
 interface StatsFlags extends StoreFlags {
   prices?: string;
@@ -76,8 +75,8 @@ async function indexStats(repo: Repository, paths: readonly string[]): Promise<O
   let uniqueBytes = 0;
   let chunkBytes = 0;
   for (const path of paths) {
-    checkIndexStore(await readIndexMeta(path), repo);
-    for await (const item of readIndex(indexFileBytes(path), path, repo.indexAuth)) {
+    const source = await indexSource(repo, path);
+    for await (const item of readIndex(source.open(), source.where, sourceAuth(source, repo.indexAuth))) {
       const body = item.kind === 'entry' ? item.record?.body : item.kind === 'trailer' ? item.trailer.tail : undefined;
       if (item.kind === 'trailer') {
         logicalBytes += item.trailer.tarSize;
@@ -96,9 +95,7 @@ async function indexStats(repo: Repository, paths: readonly string[]): Promise<O
 
 export async function statsCommand(io: Io, paths: string[], flags: StatsFlags): Promise<Stats> {
   const prices = await loadPrices(flags.prices ?? io.env.DTAR_PRICES);
-  let store: string | undefined;
-  if (paths[0]) store = (await readIndexMeta(paths[0])).store;
-  const repo = await openRepository(io, flags, store);
+  const repo = await openRepository(io, flags, await recordedStore(paths));
   const s = paths.length > 0 ? await indexStats(repo, paths) : await storeStats(repo);
   return { ...s, dedupRatio: ratio(s.logicalBytes, s.uniqueBytes), compressionRatio: ratio(s.uniqueBytes, s.chunkBytes), monthlyCost: monthlyCost(s.storedBytes, prices) };
 }
@@ -121,7 +118,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('stats')
-      .argument('[INDEX...]', 'only these backups (default: the whole store)')
+      .argument('[INDEX...]', 'only these backups: index tars, or @NAME / @ID (default: the whole store)')
       .description('sizes, deduplication and compression ratios, bricks, and monthly storage cost per S3 storage class')
       .option('--prices <FILE>', 'JSON object of storage class -> USD per GB-month overriding the built-in us-east-1 prices (also $DTAR_PRICES)')
       .addHelpText(

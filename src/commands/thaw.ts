@@ -17,7 +17,7 @@ import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks 
 import { waitUntilReadable } from '../thaw/wait';
 import type { Io, StoreFlags } from './context';
 import { formatBytes, parseIntOption } from './format';
-import { openIndex } from './index-file';
+import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 
 interface ThawFlags extends StoreFlags {
@@ -220,7 +220,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('thaw')
-      .argument('<INDEX>', 'index tar written by dtar ingest')
+      .argument('<INDEX>', INDEX_ARGUMENT)
       .argument('[PATH...]', 'members to make readable; a directory takes everything below it (default: the whole archive)')
       .description('restore from Glacier the bricks that these paths need, saying what it costs; or report their state')
       .option('--days <N>', 'keep the restored copies this many days', parseIntOption('--days'), 7)

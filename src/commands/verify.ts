@@ -7,11 +7,11 @@ import { damageFound, IndexSource, verify, VerifyReport } from '../verify/verify
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { pathJson } from './listing';
-import { readIndexMeta } from './index-file';
+import { recordedStore } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndex, StoredIndex } from './stored-indexes';
+import { findStoredIndex, listStoredIndexes, loadStoredIndex, StoredIndex } from '../index-source/stored';
+import { isStoredName, localIndexSource } from '../index-source/source';
 import type { Repository } from '../repo/repository';
-import { indexFileBytes } from '../index/file';
 
 interface VerifyFlags extends StoreFlags {
   readData?: boolean;
@@ -19,26 +19,34 @@ interface VerifyFlags extends StoreFlags {
   quiet?: boolean;
 }
 
-/** Local index files, each with the stored copies that may be its own (same tag; for copies too old to record it, same name and size). */
-async function localSources(indexes: readonly string[], stored: readonly StoredIndex[], repo: Repository): Promise<IndexSource[]> {
+/**
+ * The indexes named: local index files, each with the stored copies that may be its own (same
+ * tag; for copies too old to record it, same name and size), and `@NAME`/`@ID`, a stored copy
+ * read from the store itself (not from the cache: it is the store that is checked).
+ */
+async function namedSources(indexes: readonly string[], stored: readonly StoredIndex[], repo: Repository): Promise<IndexSource[]> {
   const sources: IndexSource[] = [];
   for (const name of indexes) {
-    const meta = await readIndexMeta(name);
+    if (isStoredName(name)) {
+      sources.push(storedSource(repo, findStoredIndex(stored, name.slice(1))));
+      continue;
+    }
+    const { meta, open } = await localIndexSource(name);
     const size = (await stat(name)).size;
     const mine = stored.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === size));
-    sources.push({ name, open: () => indexFileBytes(name), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
+    sources.push({ name, open: () => open(), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
   }
   return sources;
 }
 
-function storedSources(repo: Repository, all: readonly StoredIndex[]): IndexSource[] {
-  return all.map((s) => ({
+function storedSource(repo: Repository, s: StoredIndex): IndexSource {
+  return {
     name: s.meta ? `${escapeName(s.meta.name)} (${s.id})` : s.id,
     stored: true,
     async *open() {
       yield await loadStoredIndex(repo, s);
     },
-  }));
+  };
 }
 
 function describe(r: VerifyReport): string {
@@ -51,11 +59,9 @@ function describe(r: VerifyReport): string {
 }
 
 export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlags): Promise<VerifyReport> {
-  let store: string | undefined;
-  for (const i of indexes) store ??= (await readIndexMeta(i)).store;
-  const repo = await openRepository(io, flags, store);
+  const repo = await openRepository(io, flags, await recordedStore(indexes));
   const stored = await listStoredIndexes(repo);
-  const sources = indexes.length > 0 ? await localSources(indexes, stored, repo) : storedSources(repo, stored);
+  const sources = indexes.length > 0 ? await namedSources(indexes, stored, repo) : stored.map((s) => storedSource(repo, s));
   const progress = flags.quiet ? null : io.progress(flags.readData ? 'verify (reading bricks)' : 'verify');
   let report: VerifyReport;
   try {
@@ -84,7 +90,7 @@ export function register(program: Command, io: Io): void {
   addStoreOptions(
     program
       .command('verify')
-      .argument('[INDEX...]', 'index tars to check (default: every index stored in the store)')
+      .argument('[INDEX...]', 'index tars, or @NAME / @ID, to check (default: every index stored in the store)')
       .description('check that backups can be restored; exit code 1 when anything is damaged')
       .option('--read-data', 'download every brick needed once and check every byte (authentication, decompression, chunk ids, file SHA-256)')
       .addHelpText(

@@ -34,7 +34,7 @@ export interface LoadedArchive {
   extraBytes: number;
 }
 
-export interface StoreFilesystemOptions extends FilesystemOptions {
+export interface StoreFilesystemOptions extends Omit<FilesystemOptions, 'thawHint'> {
   /** Loads an archive's tree and a reader of its files. */
   load(archive: StoredArchive): Promise<LoadedArchive>;
   /** Bytes the loaded archives may hold together before the least recently used are dropped. */
@@ -168,8 +168,10 @@ export class StoreFilesystem implements LowLevelFilesystem {
   private load(k: number): Promise<ArchiveFilesystem> {
     let p = this.loading.get(k);
     if (!p) {
-      p = this.options.load(this.archives[k - 1]!).then((a) => {
-        const fs = new ArchiveFilesystem(this.session, a.tree, a.files, this.options, { base: k * SLOT, rootParent: this.nameDirOf[k - 1]! });
+      const archive = this.archives[k - 1]!;
+      p = this.options.load(archive).then((a) => {
+        const options = { ...this.options, thawHint: `dtar thaw @${archive.id}` };
+        const fs = new ArchiveFilesystem(this.session, a.tree, a.files, options, { base: k * SLOT, rootParent: this.nameDirOf[k - 1]! });
         const bytes = tableBytes(a.tree.tables) + a.extraBytes;
         this.loaded.set(k, { fs, bytes });
         this.loadedBytes += bytes;

@@ -97,7 +97,7 @@ test('archives lists the stored index and archives get brings it back byte for b
   assert.ok((await readFile(back)).equals(await readFile(f.index)));
   const none = await dtar(f.env, 'archives', 'get', 'other', '-o', back);
   assert.equal(none.code, 2);
-  assert.equal(none.stderr, "dtar: no stored index named other; see 'dtar archives'\n");
+  assert.equal(none.stderr, "dtar: no archive named other and no archive id starting with it in the store; see 'dtar archives'\n");
 });
 
 test('stats reports sizes, ratios and the cost per storage class, with prices from a file', async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ingestTar } from '../../src/ingest/ingest';
 import { ownerTarget } from '../../src/ingest/target';
-import { tarInput } from '../../src/ingest/input';
+import { tarInput } from '../../src/tar/compression';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
 import { fileBytes } from '../../src/tar/file-bytes';

@@ -10,6 +10,8 @@ import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dtar, ok, testStore, TestStore } from '../support/dtar';
+import { S3TestServer, startS3TestServer } from '../support/s3-server';
+import { s3Store, S3Store } from '../s3/cli';
 import { RunningMount, sh, startMount } from './fixture';
 
 async function tree(dir: string, files: Record<string, string>): Promise<void> {
@@ -117,5 +119,56 @@ describe('dtar mount of the whole store', () => {
     const lines = m.stderr().split('\n').filter((l) => l.includes(ids[0]!));
     assert.equal(lines.length, 1, m.stderr());
     assert.match(lines[0]!, /cannot be loaded/);
+  });
+});
+
+describe('dtar mount of the whole store on S3', () => {
+  let server: S3TestServer;
+  let s: S3Store;
+  const src = (n: string): string => join(s.dir, 'src', n);
+
+  before(async () => {
+    server = await startS3TestServer();
+    s = await s3Store(server, 'mount');
+    ok(await s.dtar(['init', '-q']), 'init');
+    await tree(src('v1'), { 'docs/a.txt': 'one\n', 'b.bin': 'x'.repeat(100_000) });
+    await tree(src('v2'), { 'docs/a.txt': 'two\n', 'b.bin': 'y'.repeat(100_000) });
+    for (const v of ['v1', 'v2']) {
+      await sh('tar', ['-cf', join(s.dir, `${v}.tar`), '-C', src(v), '.']);
+      ok(await s.dtar(['ingest', '-q', '--name', 'docs', join(s.dir, `${v}.tar`), '-o', join(s.dir, `${v}.idx`)]), `ingest ${v}`);
+      await rm(join(s.dir, `${v}.idx`));
+      await new Promise((r) => setTimeout(r, 1100)); // distinct creation seconds
+    }
+  });
+
+  after(async () => {
+    await s?.cleanup();
+    await server?.stop();
+  });
+
+  /** Whole-object reads of stored index copies (the listing reads only their heads, with a range). */
+  const copyFetches = (): number => server.requests.filter((r) => r.op === 'GetObject' && r.key.includes('/indexes/') && r.headers.range === undefined).length;
+
+  test('every archive from the bucket; an archive entered is fetched once, then served from the cache', async () => {
+    server.clearRequests();
+    const m = await startMount(s, join(s.dir, 'mnt'), s.args);
+    try {
+      const versions = (await readdir(join(m.dir, 'docs'))).sort();
+      assert.equal(versions.length, 3);
+      assert.equal(copyFetches(), 0, 'listing names and versions fetches no copy');
+      await sh('diff', ['-r', src('v1'), join(m.dir, 'docs', versions[0]!)]);
+      await sh('diff', ['-r', src('v2'), join(m.dir, 'docs/latest')]);
+      assert.equal(copyFetches(), 2);
+    } finally {
+      await m.stop();
+    }
+    server.clearRequests();
+    const again = await startMount(s, join(s.dir, 'mnt'), s.args);
+    try {
+      await sh('diff', ['-r', src('v2'), join(again.dir, 'docs/latest')]);
+      assert.equal(copyFetches(), 0, 'the second mount reads the copy from the cache');
+    } finally {
+      await again.stop();
+    }
   });
 });

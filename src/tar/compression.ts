@@ -1,11 +1,12 @@
 /**
- * The tar stream to ingest, decompressed when it starts with a gzip or zstd magic number.
+ * A tar stream decompressed when it starts with a gzip or zstd magic number (the tar to
+ * ingest, and an index written compressed): recognised by its bytes, never by a file name.
  * Other compressions are named in a clear error rather than failing as "not a tar".
  */
 import { createGunzip } from 'node:zlib';
 import { pipeline, Readable } from 'node:stream';
 import { DecompressStream } from 'zstd-napi';
-import { BadTarError } from '../errors';
+import { BadTarError, DtarError } from '../errors';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -23,7 +24,7 @@ export function detectCompression(head: Buffer): Compression {
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
   for (const [name, magic] of OTHER) {
-    if (startsWith(head, magic)) throw new BadTarError(`input is ${name}-compressed; decompress it first (for example: ${name === 'xz' ? 'xz' : name} -dc FILE | dtar ingest)`, 0);
+    if (startsWith(head, magic)) throw new BadTarError(`input is ${name}-compressed; decompress it first (${name} -d), or use gzip or zstd`, 0);
   }
   return 'none';
 }
@@ -55,16 +56,23 @@ export async function* tarInput(source: AsyncIterable<Buffer>, onCompression?: (
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield copy ? Buffer.from(r.value) : r.value;
   }
-  if (kind === 'none') {
-    yield* raw(false);
-    return;
-  }
-  const decoder = kind === 'gzip' ? createGunzip() : new DecompressStream();
-  // pipeline() destroys the decoder on a source error, so it surfaces in the loop below.
-  pipeline(Readable.from(raw(true)), decoder, () => undefined);
   try {
-    for await (const b of decoder as AsyncIterable<Buffer>) yield b;
-  } catch (e) {
-    throw new BadTarError(`the ${kind} stream is damaged: ${(e as Error).message}`, 0);
+    if (kind === 'none') {
+      yield* raw(false);
+      return;
+    }
+    const decoder = kind === 'gzip' ? createGunzip() : new DecompressStream();
+    // pipeline() destroys the decoder on a source error, so it surfaces in the loop below.
+    pipeline(Readable.from(raw(true)), decoder, () => undefined);
+    try {
+      for await (const b of decoder as AsyncIterable<Buffer>) yield b;
+    } catch (e) {
+      // A source's own error (a read that failed, an abort) passes as it is.
+      if (e instanceof DtarError || (e as Error).name === 'AbortError') throw e;
+      throw new BadTarError(`the ${kind} stream is damaged: ${(e as Error).message}`, 0);
+    }
+  } finally {
+    // Stopped early (a reader that wanted the first entry only): the source is closed now, not when collected.
+    await it.return?.();
   }
 }

@@ -8,7 +8,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDirs } from '../fs/make-dirs';
 import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLength, INDEXES_PREFIX } from '../index/copy';
-import { BadIndexError, CorruptDataError, UnsupportedFormatError, UsageError } from '../errors';
+import { BadIndexError, CorruptDataError, escapeName, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
 
 const HEAD = 16 * 1024;
@@ -56,14 +56,24 @@ export async function listStoredIndexes(repo: Repository): Promise<StoredIndex[]
   return out.sort((a, b) => createdTime(a) - createdTime(b) || a.id.localeCompare(b.id));
 }
 
-/** By id, else the newest with that name. */
+/**
+ * An archive as a user names it (`archives get NAME`, `@NAME` or `@ID`): an id, else the
+ * newest copy with that name, else the one copy whose id starts with it. No match, or a
+ * prefix of several ids, is a usage error naming what was found.
+ */
 export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): StoredIndex {
   const byId = all.find((s) => s.id === nameOrId || s.key === nameOrId);
   if (byId) return byId;
   const named = all.filter((s) => s.meta?.name === nameOrId);
   const newest = named[named.length - 1];
-  if (!newest) throw new UsageError(`no stored index named ${nameOrId}; see 'dtar archives'`);
-  return newest;
+  if (newest) return newest;
+  const prefixed = nameOrId === '' ? [] : all.filter((s) => s.id.startsWith(nameOrId));
+  if (prefixed.length === 1) return prefixed[0]!;
+  if (prefixed.length > 1) {
+    const some = prefixed.slice(0, 3).map((s) => s.id).join(', ');
+    throw new UsageError(`${escapeName(nameOrId)} is ambiguous: ${prefixed.length} archive ids start with it (${some}${prefixed.length > 3 ? ', ...' : ''}); give more of the id`);
+  }
+  throw new UsageError(`no archive named ${escapeName(nameOrId)} and no archive id starting with it in the store; see 'dtar archives'`);
 }
 
 /** The index tar held in a stored copy's bytes, every segment authenticated. */
