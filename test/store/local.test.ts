@@ -8,13 +8,21 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BackendError, NotFoundError } from '../../src/errors';
+import { pathToFileURL } from 'node:url';
 import { dropFront, LocalBackend } from '../../src/store/local';
+import { openBackend } from '../../src/store/open';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { failingAfter, listKeys, runConformance, WHOLE } from './conformance';
 
 runConformance('LocalBackend', async () => {
   const tmp = await makeTempDir('local-conf');
   return { backend: new LocalBackend(path.join(tmp.path, 'store')), cleanup: tmp.cleanup };
+});
+
+// What commands use for a file:// location (the same LocalBackend, no wrappers today).
+runConformance('openBackend(file://...)', async () => {
+  const tmp = await makeTempDir('local-conf-url');
+  return { backend: openBackend(pathToFileURL(path.join(tmp.path, 'store')).href), cleanup: tmp.cleanup };
 });
 
 describe('LocalBackend specifics', () => {

@@ -34,6 +34,24 @@ runConformance('S3Backend (s3rver + proxy)', async () => {
   return { backend: s3For(server, bucket), cleanup: () => server.stop() };
 });
 
+// What commands use: the concurrency limit and retries around S3Backend keep the contract.
+runConformance('openBackend(s3://...): ConcurrencyLimit(RetryBackend(S3Backend))', async () => {
+  const server = await startS3TestServer();
+  const bucket = await server.newBucket('conf-stack');
+  // The SDK takes credentials from the process environment, as it does in dtar.
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = server.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = server.credentials.secretAccessKey;
+  const backend = openBackend(`s3://${bucket}/store/`, { s3Endpoint: server.endpoint, env: {} });
+  assert.ok(backend instanceof ConcurrencyLimit, 'the stack a command gets');
+  const cleanup = async (): Promise<void> => {
+    restoreEnv('AWS_ACCESS_KEY_ID', saved.id);
+    restoreEnv('AWS_SECRET_ACCESS_KEY', saved.secret);
+    await server.stop();
+  };
+  return { backend, cleanup };
+});
+
 describe('S3Backend specifics', () => {
   let server: S3TestServer;
   before(async () => {
