@@ -15,16 +15,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
-import { dtar } from '../commands/harness';
-import { makeTempDir, type TempDir } from '../support/tmp';
-import { Rng, seedFromEnv } from '../reliability/support';
+import { Rng, seedFromEnv } from '../support/random';
 import { mutate } from './mutate';
-import { FAST_KDF } from '../support/dtar';
+import { dtar, testStore, type TestStore } from '../support/dtar';
 
 const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 40);
 const CASE_MS = 60_000;
 
-let tmp: TempDir;
+let tmp: TestStore;
 let env: NodeJS.ProcessEnv;
 let inputs: { name: string; bytes: Buffer; compressed?: 'gzip' | 'zstd' }[];
 
@@ -37,9 +35,9 @@ before(async () => {
     if (bytes.length <= 256 * 1024) inputs.push({ name: a.name, bytes, ...(a.compressed && { compressed: a.compressed }) });
   }
   assert.ok(inputs.length >= 8, 'several formats to mutate');
-  tmp = await makeTempDir('fuzz-ingest');
-  env = { DTAR_PASSWORD: 'fuzz', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
-  assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
+  tmp = await testStore('fuzz');
+  env = tmp.env;
+  assert.equal((await dtar(['init', '--quiet'], { env, inProcess: true })).code, 0);
 });
 after(() => tmp.cleanup());
 
@@ -88,13 +86,13 @@ test(`ingest of ${CASES} mutated corpus archives: accepted exactly or refused in
     const src = inputs[i % inputs.length]!; // every input, the compressed ones too, gets its share
     const input = makeCase(rng, src);
     const what = `case ${i}: ${src.name} mutated with seed ${seed} (replay: DTAR_SEED=${seed} DTAR_FUZZ_CASES=1)`;
-    const file = join(tmp.path, 'case.tar');
-    const index = join(tmp.path, 'case.idx');
+    const file = join(tmp.dir, 'case.tar');
+    const index = join(tmp.dir, 'case.idx');
     await writeFile(file, input);
-    const r = await within(CASE_MS, dtar(env, 'ingest', file, '-o', index, '--quiet'), what);
+    const r = await within(CASE_MS, dtar(['ingest', file, '-o', index, '--quiet'], { env, inProcess: true }), what);
     if (r.code === 0) {
       tally.accepted++;
-      const back = await within(CASE_MS, dtar(env, 'restore', index), `${what}, restore`);
+      const back = await within(CASE_MS, dtar(['restore', index], { env, inProcess: true }), `${what}, restore`);
       assert.equal(back.code, 0, `${what}: accepted but does not restore: ${back.stderr}`);
       const tar = tarOf(input);
       assert.ok(tar !== null, `${what}: accepted a compressed stream its own tool refuses`);

@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { dtar, ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
-import { ingest, initStore, randomTar, s3Store, type S3Store } from './cli';
+import { ingest, initStore, s3Store, type S3Store } from './cli';
+import { randomTar } from '../support/random';
 
 const run = promisify(execFile);
 
