@@ -255,7 +255,7 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     const op = classify(method, bucket, key, url.searchParams);
     const rec: RequestRecord = { method, op, bucket, key, query: url.searchParams, headers: req.headers };
     requests.push(rec);
-    if (downRule?.remaining === 0) goDown();
+    if (downRule !== undefined && downRule.remaining <= 0) goDown();
     if (down) {
       req.socket.destroy();
       return;
