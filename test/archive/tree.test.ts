@@ -157,19 +157,15 @@ test('normalizePath agrees with the plain rule on every path of up to 7 characte
 });
 
 for (const sized of [false, true]) {
-  test(`100,000 entries load fast and take under 200 bytes each (${sized ? 'tables sized from the trailer count' : 'tables grown'})`, () => {
+  test(`100,000 entries load and take under 200 bytes each (${sized ? 'tables sized from the trailer count' : 'tables grown'})`, () => {
     const entries: IndexEntry[] = [];
     for (let d = 0; d < 100; d++) for (let i = 0; i < 1000; i++) entries.push(entry(`./src/d${d}/file-number-${i}.txt`, 'file', {}, fileRecord(100 + i)));
-    const started = process.hrtime.bigint();
     const b = new ArchiveBuilder(DEFAULTS, sized ? entries.length : 0);
     for (const e of entries) b.add(e);
     const tables = b.finish();
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const bytes = tableBytes(tables);
     const tree = new ArchiveTree(tables);
     assert.equal(tree.stat(tree.resolve('src/d99/file-number-999.txt')!).size, 1099);
     assert.ok(bytes / entries.length < 200, `${(bytes / entries.length).toFixed(0)} bytes per entry`);
-    // A gross guard only: shared 2-core test machines vary several-fold.
-    assert.ok(ms < 5000, `built in ${ms.toFixed(0)} ms`);
   });
 }

@@ -14,7 +14,10 @@ import { Command } from 'commander';
 import { buildProgram, run } from '../../src/cli/main';
 import { silentProgress } from '../../src/cli/progress';
 import type { Io } from '../../src/commands/context';
-import { dtar, Fixture, makeFixture } from './harness';
+import { dtar as runDtar } from '../support/dtar';
+import { Fixture, makeFixture } from './harness';
+
+const dtar = (env: NodeJS.ProcessEnv, ...argv: string[]) => runDtar(argv, { env, inProcess: true });
 
 /** "archives get" for the program's `archives` command's `get`. */
 function commandPath(cmd: Command): string {
@@ -78,17 +81,17 @@ async function mountOnce(env: NodeJS.ProcessEnv, args: string[], mountpoint: str
 let f: Fixture;
 
 before(async () => {
-  f = await makeFixture('options-read');
+  f = await makeFixture();
   recordReads();
 });
 
 after(async () => {
   Command.prototype.opts = originalOpts;
-  await f.tmp.cleanup();
+  await f.cleanup();
 });
 
 test('every option a command declares is read by it', async () => {
-  const at = (name: string): string => join(f.tmp.path, name);
+  const at = (name: string): string => join(f.dir, name);
   const newStore = at('new-store');
   const runs: string[][] = [
     ['init', '--store', newStore, '--brick-size', '1M'],

@@ -14,21 +14,19 @@ import { visitIndex } from '../../src/index/reader';
 import type { ChunkRef } from '../../src/index/record';
 import { encodeHeader, paxHeaderBlocks } from '../../src/tar/header';
 import { dir, extractCrafted as extractCraftedIn, Extracted, file, symlink } from '../support/crafted';
-import { dtar } from '../commands/harness';
-import { makeTempDir, TempDir } from '../support/tmp';
-import { FAST_KDF } from '../support/dtar';
+import { dtar, testStore, type TestStore } from '../support/dtar';
 
-let tmp: TempDir;
+let tmp: TestStore;
 let env: NodeJS.ProcessEnv;
 before(async () => {
-  tmp = await makeTempDir('hostile');
-  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
-  assert.equal((await dtar(env, 'init')).code, 0);
+  tmp = await testStore('pw');
+  env = tmp.env;
+  assert.equal((await dtar(['init'], { env, inProcess: true })).code, 0);
 });
 after(() => tmp.cleanup());
 
 /** Ingests a crafted tar and extracts it into a fresh box/target. */
-const extractCrafted = (label: string, members: Buffer[]): Promise<Extracted> => extractCraftedIn(env, tmp.path, label, members);
+const extractCrafted = (label: string, members: Buffer[]): Promise<Extracted> => extractCraftedIn(env, tmp.dir, label, members);
 
 test('a ".." component is refused, the rest is extracted', async () => {
   const r = await extractCrafted('dotdot', [file('../escaped.txt', 'x'), file('ok/../../escaped2.txt', 'x'), file('fine.txt', 'fine')]);
@@ -70,11 +68,11 @@ test('a symlink replaced by a file is replaced, not written through', async () =
 });
 
 test('hard links pointing outside are refused', async () => {
-  await writeFile(join(tmp.path, 'secret'), 'secret');
+  await writeFile(join(tmp.dir, 'secret'), 'secret');
   const r = await extractCrafted('hardlink', [
     encodeHeader({ name: 'h1', typeflag: '1', linkname: '../../secret' }),
-    encodeHeader({ name: 'h2', typeflag: '1', linkname: join(tmp.path, 'secret') }),
-    encodeHeader({ name: 'lnk', typeflag: '2', linkname: tmp.path, mode: 0o777 }),
+    encodeHeader({ name: 'h2', typeflag: '1', linkname: join(tmp.dir, 'secret') }),
+    encodeHeader({ name: 'lnk', typeflag: '2', linkname: tmp.dir, mode: 0o777 }),
     encodeHeader({ name: 'h3', typeflag: '1', linkname: 'lnk/secret' }),
   ]);
   assert.equal(r.code, 2);
@@ -83,7 +81,7 @@ test('hard links pointing outside are refused', async () => {
   // h2's absolute target became target/<tmp>/secret, which does not exist: a plain failure, not an escape.
   await assert.rejects(lstat(join(r.target, 'h1')));
   await assert.rejects(lstat(join(r.target, 'h3')));
-  assert.equal((await lstat(join(tmp.path, 'secret'))).nlink, 1);
+  assert.equal((await lstat(join(tmp.dir, 'secret'))).nlink, 1);
 });
 
 test('a PAX path record is checked like any other name', async () => {
@@ -91,18 +89,18 @@ test('a PAX path record is checked like any other name', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^dtar: refusing "\.\.\/\.\.\/pax-escape\.txt": /m);
   assert.deepEqual(r.outside, []);
-  await assert.rejects(lstat(join(tmp.path, 'pax-escape.txt')));
+  await assert.rejects(lstat(join(tmp.dir, 'pax-escape.txt')));
 });
 
 test('a directory emptied by a damaged file and replaced by a symlink is checked again: nothing is written through it', async () => {
   // d/e is made (and found sound) for d/e/z; z's body is damaged, so z is removed again and
   // d/e is left empty; the archive then replaces d/e by a symlink to the box, and puts w there.
   const label = 'emptied';
-  const tar = join(tmp.path, `${label}.tar`);
+  const tar = join(tmp.dir, `${label}.tar`);
   const body = randomBytes(4000).toString('hex');
   await writeFile(tar, Buffer.concat([dir('d/'), dir('d/e/'), file('d/e/z', body), symlink('d/e', '../..'), file('d/e/w', 'through'), Buffer.alloc(1024)]));
-  const index = join(tmp.path, `${label}.index.tar`);
-  assert.equal((await dtar(env, 'ingest', tar, '-o', index, '--quiet')).code, 0);
+  const index = join(tmp.dir, `${label}.index.tar`);
+  assert.equal((await dtar(['ingest', tar, '-o', index, '--quiet'], { env, inProcess: true })).code, 0);
   let chunk: ChunkRef | undefined;
   // Only to find a chunk to damage: the index's authenticity is not what this test is about.
   await visitIndex(indexFileBytes(index), index, null, (item) => {
@@ -112,10 +110,10 @@ test('a directory emptied by a damaged file and replaced by a symlink is checked
   const bytes = await readFile(brick);
   bytes[chunk!.offset + 20]! ^= 0xff;
   await writeFile(brick, bytes);
-  const box = join(tmp.path, label);
+  const box = join(tmp.dir, label);
   const target = join(box, 'target');
   await mkdir(target, { recursive: true });
-  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
+  const r = await dtar(['extract', index, '-C', target, '--quiet'], { env, inProcess: true });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^dtar: d\/e\/z: brick [0-9a-f]{64}: authentication failed/m);
   assert.match(r.stderr, /^dtar: refusing "d\/e\/w": it would be written through the symbolic link d\/e$/m);

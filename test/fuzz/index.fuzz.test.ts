@@ -26,11 +26,9 @@ import { restoreTar } from '../../src/restore/restore';
 import { LocalBackend } from '../../src/store/local';
 import { readTar } from '../../src/tar/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
-import { dtar } from '../commands/harness';
-import { makeTempDir, type TempDir } from '../support/tmp';
-import { Rng, seedFromEnv } from '../reliability/support';
+import { Rng, seedFromEnv } from '../support/random';
 import { headerBlocks, mutate, mutateInPlace } from './mutate';
-import { FAST_KDF } from '../support/dtar';
+import { dtar, testStore, type TestStore } from '../support/dtar';
 
 const CASES = Number(process.env.DTAR_FUZZ_CASES ?? 150);
 const CASE_MS = 30_000;
@@ -46,7 +44,7 @@ interface Sample {
   reseal(body: Buffer): Buffer;
 }
 
-let tmp: TempDir;
+let tmp: TestStore;
 let env: NodeJS.ProcessEnv;
 let repo: Repository;
 const samples: Sample[] = [];
@@ -78,16 +76,16 @@ async function sample(name: string, original: Buffer, index: Buffer): Promise<Sa
 }
 
 before(async () => {
-  tmp = await makeTempDir('fuzz-index');
-  env = { DTAR_PASSWORD: PASSPHRASE, DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
-  assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
+  tmp = await testStore(PASSPHRASE);
+  env = tmp.env;
+  assert.equal((await dtar(['init', '--quiet'], { env, inProcess: true })).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {
     if (a.compressed) continue;
     const original = await readFile(a.path);
     if (original.length > 256 * 1024) continue;
-    const index = join(tmp.path, `${a.name}.idx`);
-    const r = await dtar(env, 'ingest', a.path, '-o', index, '--quiet');
+    const index = join(tmp.dir, `${a.name}.idx`);
+    const r = await dtar(['ingest', a.path, '-o', index, '--quiet'], { env, inProcess: true });
     assert.equal(r.code, 0, r.stderr);
     samples.push(await sample(a.name, original, await readFile(index)));
   }
@@ -113,7 +111,7 @@ async function restoreFrom(index: Buffer): Promise<{ out: Buffer; error: unknown
 
 test(`${CASES} mutated index tars: restore and ls succeed or fail with a typed error`, async () => {
   const base = seedFromEnv();
-  const file = join(tmp.path, 'case.idx');
+  const file = join(tmp.dir, 'case.idx');
   for (let i = 0; i < CASES; i++) {
     const seed = (base + i) >>> 0;
     const rng = new Rng(seed);
@@ -141,7 +139,7 @@ test(`${CASES} mutated index tars: restore and ls succeed or fail with a typed e
     // The real command line, on a sample of the cases.
     if (i % 10 === 0) {
       await writeFile(file, index);
-      const ls = await within(CASE_MS, dtar(env, 'ls', '-l', file), `${what}, ls`);
+      const ls = await within(CASE_MS, dtar(['ls', '-l', file], { env, inProcess: true }), `${what}, ls`);
       if (ls.code !== 0) {
         assert.ok([1, 2, 3].includes(ls.code), `${what}: ls exit ${ls.code}: ${ls.stderr}`);
         assert.match(ls.stderr, /^dtar: [^\n]+\n$/, `${what}: ls says it in one line`);

@@ -6,7 +6,7 @@
  * comes from the Rng, so a case is replayed from its seed.
  */
 import { checksumMatches, recomputeChecksum } from '../../src/tar/header';
-import type { Rng } from '../reliability/support';
+import type { Rng } from '../support/random';
 
 const INTERESTING = [0x00, 0x20, 0x30, 0x37, 0x38, 0x39, 0x0a, 0x3d, 0x80, 0xff, 0x7f, 0x2f, 0x2e];
 /** Offsets and lengths of ustar header fields worth breaking. */

@@ -16,29 +16,27 @@ import { UsageError } from '../../src/errors';
 import { indexFileBytes, plausibleEntryCount, readTrailerAtEnd } from '../../src/index/file';
 import { IndexItem, readIndex } from '../../src/index/reader';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
-import { dtar } from '../commands/harness';
-import { makeTempDir, type TempDir } from '../support/tmp';
-import { FAST_KDF } from '../support/dtar';
+import { dtar, testStore, type TestStore } from '../support/dtar';
 import { indexAuth } from '../support/index-auth';
 import type { IndexAuth } from '../../src/index/seal';
 
-let tmp: TempDir;
+let tmp: TestStore;
 let auth: IndexAuth;
 const indexes: string[] = [];
 
 before(async () => {
-  tmp = await makeTempDir('index-file');
-  const env = { DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
-  assert.equal((await dtar(env, 'init', '--quiet')).code, 0);
+  tmp = await testStore('pieces');
+  const env = tmp.env;
+  assert.equal((await dtar(['init', '--quiet'], { env, inProcess: true })).code, 0);
   const corpus = await buildCorpus(defaultCorpusDir());
   for (const a of corpus.archives) {
-    const index = join(tmp.path, `${a.name}.idx`);
-    const r = await dtar(env, 'ingest', a.path, '-o', index, '--quiet');
+    const index = join(tmp.dir, `${a.name}.idx`);
+    const r = await dtar(['ingest', a.path, '-o', index, '--quiet'], { env, inProcess: true });
     assert.equal(r.code, 0, r.stderr);
     indexes.push(index);
   }
   assert.ok(indexes.length >= 6);
-  auth = await indexAuth(env.DTAR_STORE, env.DTAR_PASSWORD);
+  auth = await indexAuth(tmp.store, 'pieces');
 });
 after(() => tmp.cleanup());
 
@@ -72,15 +70,15 @@ test('an aborted read stops with the abort, and a missing file fails to open', a
   assert.equal((await pieces.next()).done, false);
   stop.abort();
   await assert.rejects(pieces.next(), { name: 'AbortError' });
-  await assert.rejects(indexFileBytes(join(tmp.path, 'missing.idx')).next(), { code: 'ENOENT' });
+  await assert.rejects(indexFileBytes(join(tmp.dir, 'missing.idx')).next(), { code: 'ENOENT' });
 });
 
 test('a FIFO is refused as an index at once, with a usage error rather than a damaged-index one', async () => {
-  const fifo = join(tmp.path, 'index.fifo');
+  const fifo = join(tmp.dir, 'index.fifo');
   execFileSync('mkfifo', [fifo]);
   // No writer ever opens it: opening must not wait for one.
   await assert.rejects(indexFileBytes(fifo).next(), (e: unknown) => e instanceof UsageError && /not a regular file/.test(e.message));
-  const r = await dtar({ DTAR_PASSWORD: 'pieces', DTAR_STORE: join(tmp.path, 'store'), HOME: tmp.path }, 'ls', fifo);
+  const r = await dtar(['ls', fifo], { env: { DTAR_PASSWORD: 'pieces', DTAR_STORE: tmp.store, HOME: tmp.dir }, inProcess: true });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /is not a regular file: dtar reads an index more than once/);
 });
@@ -104,10 +102,10 @@ test("the trailer's entry count is read from the file's end, and only where it i
   const bytes = await readFile(indexes[0]!);
   const tag = await tagOf(indexes[0]!);
   // The trailer's header stays; its record block and the two zero blocks after it go.
-  const cut = join(tmp.path, 'cut.idx');
+  const cut = join(tmp.dir, 'cut.idx');
   await writeFile(cut, bytes.subarray(0, bytes.length - 1536));
   assert.equal(await readTrailerAtEnd(cut, tag), null, 'an index cut before its trailer has none');
-  assert.equal(await readTrailerAtEnd(join(tmp.path, 'missing.idx'), tag), null, 'a missing file has none');
+  assert.equal(await readTrailerAtEnd(join(tmp.dir, 'missing.idx'), tag), null, 'a missing file has none');
 });
 
 async function tagOf(index: string): Promise<string> {

@@ -75,25 +75,28 @@ export interface RunningMount {
   stop(): Promise<void>;
 }
 
-/** Runs `dtar mount INDEX DIR ...` (without an index: the whole store) and waits until DIR is a mount point. */
+/** Runs `dtar mount INDEX DIR ...` (without an index: the whole store) and waits until it says DIR is mounted. */
 export async function startMount(f: { env: NodeJS.ProcessEnv; index?: string }, dir: string, extra: string[] = []): Promise<RunningMount> {
   await mkdir(dir, { recursive: true });
   const what = f.index === undefined ? [dir] : [f.index, dir];
   const child = spawn(process.execPath, [...DTAR_ARGV, 'mount', ...what, ...extra], { env: f.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // dtar prints "mounted ... at DIR" once the kernel has the mount: wait for that line, not a clock.
+  const up = new Promise<boolean>((resolve) => {
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (/^mounted .* at /m.test(err)) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await sh('fusermount3', ['-uz', dir]).catch(() => undefined);
   };
-  for (let i = 0; i < 200; i++) {
-    if (await isMountpoint(dir)) return { child, dir, stderr: () => err, exited, stop };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if ((await up) && (await isMountpoint(dir))) return { child, dir, stderr: () => err, exited, stop };
   await stop();
   throw new Error(`dtar mount did not come up: ${err}`);
 }

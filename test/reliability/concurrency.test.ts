@@ -11,7 +11,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, checkStoreObjects, randomTar, spawnDtar, walk } from './support';
+import { assertOneLineError, checkStoreObjects, walk } from './support';
+import { randomTar } from '../support/random';
+import { spawnDtar } from '../support/dtar';
 
 describe('concurrent writers', () => {
   let s: TestStore;
@@ -25,7 +27,7 @@ describe('concurrent writers', () => {
       const store = join(s.dir, `init-race-${round}`);
       const envA = { ...s.env, DTAR_STORE: store, DTAR_PASSWORD: 'passphrase A' };
       const envB = { ...s.env, DTAR_STORE: store, DTAR_PASSWORD: 'passphrase B' };
-      const [a, b] = await Promise.all([spawnDtar(['init', '--json'], envA).done, spawnDtar(['init', '--json'], envB).done]);
+      const [a, b] = await Promise.all([spawnDtar(['init', '--json'], { env: envA }).done, spawnDtar(['init', '--json'], { env: envB }).done]);
       const winners = [a, b].filter((r) => r.code === 0);
       assert.equal(winners.length, 1, `exactly one init wins: ${a.code} ${a.stderr} / ${b.code} ${b.stderr}`);
       const loser = a.code === 0 ? b : a;
@@ -57,7 +59,7 @@ describe('concurrent writers', () => {
     const { execFileSync } = await import('node:child_process');
     for (const [i, t] of tars.entries()) execFileSync('tar', ['-C', join(s.dir, `src-${['one', 'two'][i]}`), '-rf', t, 'shared.bin']);
     const indexes = tars.map((t) => t.replace(/\.tar$/, '.idx'));
-    const runs = await Promise.all(tars.map((t, i) => spawnDtar(['ingest', t, '-o', indexes[i]!, '--json'], env).done));
+    const runs = await Promise.all(tars.map((t, i) => spawnDtar(['ingest', t, '-o', indexes[i]!, '--json'], { env }).done));
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     for (const [i, t] of tars.entries()) {
       const back = ok(await dtar(['restore', indexes[i]!], { env }), 'restore').stdout;

@@ -19,7 +19,8 @@ import { Repository } from '../../src/repo/repository';
 import { restoreTar } from '../../src/restore/restore';
 import { LocalBackend } from '../../src/store/local';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, randomTar, Rng, seedFromEnv, walk } from './support';
+import { assertOneLineError, walk } from './support';
+import { randomTar, Rng, seedFromEnv } from '../support/random';
 
 const PASSPHRASE = 'corruption passphrase';
 

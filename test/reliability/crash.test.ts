@@ -14,7 +14,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { checkStoreObjects, randomTar, Rng, seedFromEnv, spawnDtar } from './support';
+import { checkStoreObjects } from './support';
+import { randomTar, Rng, seedFromEnv } from '../support/random';
+import { spawnDtar } from '../support/dtar';
 
 /** Kills per run of the suite (each is a fresh store); DTAR_CRASH_RUNS for more. */
 const RUNS = Number(process.env.DTAR_CRASH_RUNS ?? 4);
@@ -64,7 +66,7 @@ describe('SIGKILL during ingest', () => {
         const index = join(s.dir, 'backup.idx');
         // Spread the kills over the whole ingest: run k lands in the k-th fifth of it.
         const delay = Math.round((fullMs * (run + rng.next())) / RUNS);
-        const ingest = spawnDtar(['ingest', tar, '-o', index, '--json'], s.env);
+        const ingest = spawnDtar(['ingest', tar, '-o', index, '--json'], { env: s.env });
         const timer = setTimeout(() => ingest.child.kill('SIGKILL'), delay);
         const killed = await ingest.done;
         clearTimeout(timer);

@@ -5,24 +5,21 @@
  * Nothing may appear outside the target directory; refusals are one line each, exit 2.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { dir, extractCrafted, Extracted, file, hardlink, symlink } from '../support/crafted';
-import { dtar } from '../commands/harness';
-import { makeTempDir, type TempDir } from '../support/tmp';
-import { FAST_KDF } from '../support/dtar';
+import { dtar, testStore, type TestStore } from '../support/dtar';
 
-let tmp: TempDir;
+let tmp: TestStore;
 let env: NodeJS.ProcessEnv;
 before(async () => {
-  tmp = await makeTempDir('escape');
-  env = { DTAR_PASSWORD: 'pw', DTAR_STORE: join(tmp.path, 'store'), XDG_CACHE_HOME: join(tmp.path, 'cache'), HOME: tmp.path, ...FAST_KDF };
-  assert.equal((await dtar(env, 'init')).code, 0);
+  tmp = await testStore('pw');
+  env = tmp.env;
+  assert.equal((await dtar(['init'], { env, inProcess: true })).code, 0);
 });
 after(() => tmp.cleanup());
 
 /** Ingests a crafted tar, extracts it into box/target; returns the result and what appeared beside target. */
-const extract = (label: string, members: Buffer[]): Promise<Extracted> => extractCrafted(env, tmp.path, label, members);
+const extract = (label: string, members: Buffer[]): Promise<Extracted> => extractCrafted(env, tmp.dir, label, members);
 
 function assertRefusedInLines(stderr: string): void {
   for (const line of stderr.split('\n').filter((l) => l !== '')) assert.match(line, /^dtar: /);

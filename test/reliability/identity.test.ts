@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, randomTar, walk } from './support';
+import { assertOneLineError, walk } from './support';
+import { randomTar } from '../support/random';
 
 describe('wrong passphrase, wrong store, foreign index', () => {
   let a: TestStore;

@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { indexCopyHeadLength } from '../../src/index/copy';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, randomTar } from './support';
+import { assertOneLineError } from './support';
+import { randomTar } from '../support/random';
 
 const FIXTURE = resolve(__dirname, '../../../test/fixtures/format-v1');
 const REPLAYED = 'indexes/29991231T000000Z-000000000000';

@@ -3,13 +3,12 @@
  * program, and the half-written index is not left beside the file asked for.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { dtar, DTAR_ARGV, ok, testStore, type TestStore } from '../support/dtar';
-import { randomTar } from './support';
+import { dtar, ok, spawnDtar, testStore, type TestStore } from '../support/dtar';
+import { randomTar } from '../support/random';
 
 describe('signals during ingest', () => {
   let s: TestStore;
@@ -24,16 +23,20 @@ describe('signals during ingest', () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     test(`${signal}: dtar ends by it, leaving no temporary index`, async () => {
       const out = join(s.dir, `${signal}.idx`);
-      // Part of a tar, and standard input left open: the ingest is midway when the signal comes.
-      const child = spawn(process.execPath, [...DTAR_ARGV, 'ingest', '-q', '-o', out], { env: s.env, stdio: ['pipe', 'ignore', 'pipe'] });
-      child.stdin.on('error', () => undefined);
-      child.stdin.write(head);
-      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, sig) => r(sig)));
       const temps = async (): Promise<string[]> => (await readdir(s.dir)).filter((n) => n.startsWith(`.${signal}.idx.`));
-      for (let i = 0; i < 500 && (await temps()).length === 0; i++) await sleep(20);
+      // Told by the file system (no polling) when the temporary index appears.
+      const watcher = watch(s.dir);
+      const appeared = new Promise<void>((resolve) => watcher.on('change', (_e, name) => String(name).startsWith(`.${signal}.idx.`) && resolve()));
+      // Part of a tar, and standard input left open: the ingest is midway when the signal comes.
+      const { child, done } = spawnDtar(['ingest', '-q', '-o', out], { env: s.env, stdin: head, keepStdinOpen: true });
+      try {
+        await appeared;
+      } finally {
+        watcher.close();
+      }
       assert.equal((await temps()).length, 1, 'the index is being written under a temporary name');
       child.kill(signal);
-      assert.equal(await exited, signal);
+      assert.equal((await done).signal, signal);
       assert.deepEqual(await temps(), [], 'the temporary index is removed');
       assert.ok(!(await readdir(s.dir)).includes(`${signal}.idx`), 'no index is published');
     });

@@ -16,7 +16,8 @@ import { deriveKek, LEGACY_LOG_N, newScryptParams } from '../../src/crypto/kdf';
 import { newMasterSecret } from '../../src/crypto/keys';
 import { wrapMaster } from '../../src/repo/keyfile';
 import { dtar, FAST_KDF, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, randomTar } from './support';
+import { assertOneLineError } from './support';
+import { randomTar } from '../support/random';
 
 const PASSPHRASE = 'the real passphrase';
 const WRONG = /^dtar: wrong passphrase: no key in this store opens with it\n$/;

@@ -17,7 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import { ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
 import { ingest, initStore, s3Store, type S3Store } from '../s3/cli';
-import { assertOneLineError, randomTar } from './support';
+import { assertOneLineError } from './support';
+import { randomTar } from '../support/random';
 
 /** The index restores the tar byte for byte, and verify --read-data finds the store whole. */
 async function assertRestoresAndVerifies(s: S3Store, index: string, tar: string): Promise<void> {

@@ -10,7 +10,9 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { randomTar, spawnDtar, walk } from './support';
+import { walk } from './support';
+import { randomTar } from '../support/random';
+import { spawnDtar } from '../support/dtar';
 
 const PASSPHRASE = 'Zebra-Quartz-7731-unmistakable';
 const NEW_PASSPHRASE = 'Otter-Basalt-9902-unmistakable';
@@ -77,7 +79,7 @@ describe('secrets', () => {
 
   test('the passphrase is not in the argv of a running dtar', async () => {
     const big = await randomTar(s.dir, { big: [6_000_000] }, 'big.tar');
-    const run = spawnDtar(['ingest', big, '-o', join(s.dir, 'big.idx')], s.env);
+    const run = spawnDtar(['ingest', big, '-o', join(s.dir, 'big.idx')], { env: s.env });
     // Read the command line while it runs (as any local user could).
     const cmdline = await readFile(`/proc/${run.child.pid}/cmdline`);
     assert.ok(cmdline.includes(Buffer.from('ingest')), 'read the live process');

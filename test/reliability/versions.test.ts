@@ -16,7 +16,8 @@ import type { ChunkRef } from '../../src/index/record';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
-import { assertOneLineError, randomTar, walk } from './support';
+import { assertOneLineError, walk } from './support';
+import { randomTar } from '../support/random';
 
 const PASSPHRASE = 'versions passphrase';
 const UPGRADE = /has format version 2, which this dtar does not support; upgrade dtar/;

@@ -31,7 +31,8 @@ import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
 import { parseIndex, reseal, withSealer } from '../support/forge';
-import { assertOneLineError, randomTar } from './support';
+import { assertOneLineError } from './support';
+import { randomTar } from '../support/random';
 
 const PASSPHRASE = 'owner passphrase';
 const run = promisify(execFile);

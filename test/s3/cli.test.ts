@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { dtar, ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
-import { ingest, initStore, randomTar, s3Store, type S3Store } from './cli';
+import { ingest, initStore, s3Store, type S3Store } from './cli';
+import { randomTar } from '../support/random';
 
 const run = promisify(execFile);
 
@@ -121,24 +121,21 @@ describe('dtar against a failing S3 server', () => {
       const tar = await randomTar(s.dir, { big: [3_000_000, 3_000_000, 3_000_000, 3_000_000] });
       const index = join(s.dir, 'down.index.tar');
       server.clearRequests();
-      // Cut the server once a few bricks are stored and in the catalogue (a brick counts as
-      // stored for later ingests only once its catalogue segment is written).
-      const first = s.dtar(['ingest', tar, '-o', index, '--json']);
+      // The server goes down once three catalogue segments are stored: a brick counts as
+      // stored for later ingests only once its segment is written.
+      const down = server.downAfter(3, { ops: ['PutObject'], key: /\/catalogue\// });
+      const failed = await s.dtar(['ingest', tar, '-o', index, '--json']);
+      assert.equal(failed.code, 3, failed.stderr);
+      await down;
+      server.setDown(false);
       const be = s.backend();
+      let segments = 0;
       try {
-        for (;;) {
-          let segments = 0;
-          for await (const o of be.list('catalogue/')) segments += o.size > 0 ? 1 : 0;
-          if (segments >= 3) break;
-          await sleep(20);
-        }
+        for await (const o of be.list('catalogue/')) segments += o.size > 0 ? 1 : 0;
       } finally {
         await be.close();
       }
-      server.setDown(true);
-      const failed = await first;
-      server.setDown(false);
-      assert.equal(failed.code, 3, failed.stderr);
+      assert.ok(segments >= 3, `the segments answered before the server went down are stored (${segments})`);
       assert.match(failed.stderr, /^dtar: s3:\/\/\S+: \w+ \S+: failed \d+ times: .+\n$/, 'one line naming the store, the operation and the cause');
       await assert.rejects(readFile(index), 'no index is published');
 

@@ -1,19 +1,11 @@
 /**
  * Running the dtar CLI against the S3 test server: a fresh bucket per store, the store
  * options every command needs (`--store s3://BUCKET/PREFIX --s3-endpoint ...`), s3rver's
- * credentials in the environment, and small tar files of random data laid out in
- * directories. Shared by test/s3 and test/thaw.
+ * credentials in the environment. Shared by test/s3 and test/thaw.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { S3Backend } from '../../src/store/s3';
 import { dtar, DtarResult, ok, testStore, TestStore } from '../support/dtar';
 import type { S3TestServer } from '../support/s3-server';
-
-const run = promisify(execFile);
 
 export interface S3Store extends TestStore {
   bucket: string;
@@ -45,18 +37,6 @@ export async function s3Store(server: S3TestServer, label = 'e2e', prefix = 'bac
     dtar: (a, stdin) => dtar([...a, ...args], stdin === undefined ? { env } : { env, stdin }),
     backend: () => new S3Backend({ bucket, prefix: `${prefix}/`, endpoint: server.endpoint, credentials: server.credentials }),
   };
-}
-
-/** Writes `dirs` (name -> file sizes) of random data under `root/src` and tars them; returns the tar's path. */
-export async function randomTar(root: string, dirs: Record<string, number[]>, name = 'input.tar'): Promise<string> {
-  const src = join(root, 'src');
-  for (const [dir, sizes] of Object.entries(dirs)) {
-    await mkdir(join(src, dir), { recursive: true });
-    for (let i = 0; i < sizes.length; i++) await writeFile(join(src, dir, `f${i}`), randomBytes(sizes[i]!));
-  }
-  const tar = join(root, name);
-  await run('tar', ['-C', src, '--sort=name', '-cf', tar, ...Object.keys(dirs)]);
-  return tar;
 }
 
 export interface IngestSummary {

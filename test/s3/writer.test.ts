@@ -14,7 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { dtar, ok } from '../support/dtar';
 import { startS3TestServer, type RequestRecord, type S3TestServer } from '../support/s3-server';
-import { ingest, initStore, randomTar, s3Store, type S3Store } from './cli';
+import { ingest, initStore, s3Store, type S3Store } from './cli';
+import { randomTar, randomTarSource } from '../support/random';
 
 const run = promisify(execFile);
 
@@ -62,10 +63,10 @@ describe('ingest with a writer key into an S3 store', () => {
     // The writer machine: its own cache, the writer key, no passphrase.
     const env: NodeJS.ProcessEnv = { ...s.env, DTAR_KEY_FILE: keyPath, XDG_CACHE_HOME: join(s.dir, 'writer-cache') };
     delete env.DTAR_PASSWORD;
-    // The same files and a new directory: randomTar writes under s.dir/src, which holds both.
+    // The same files and a new directory.
     await randomTar(s.dir, { new: [2_500_000] }, 'new.tar');
     const more = join(s.dir, 'more.tar');
-    await run('tar', ['-C', join(s.dir, 'src'), '--sort=name', '-cf', more, 'home', 'new', 'var']);
+    await run('tar', ['--sort=name', '-cf', more, '-C', randomTarSource(s.dir), 'home', 'var', '-C', randomTarSource(s.dir, 'new.tar'), 'new']);
     const index = join(s.dir, 'writer.idx');
     server.clearRequests();
     const r = JSON.parse(ok(await dtar(['ingest', more, '-o', index, '--json', ...s.args], { env }), 'writer ingest').stderr) as { chunks: number; newChunks: number; bricks: number };

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as laterTurn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { ByteRange, PutBody, PutOptions, WholeObject } from '../../src/store/backend';
 import { ConcurrencyLimit, Semaphore } from '../../src/store/limit';
@@ -28,7 +28,7 @@ class SlowBackend extends LocalBackend {
   private async track<T>(op: 'put' | 'get', fn: () => Promise<T>): Promise<T> {
     this.peak[op] = Math.max(this.peak[op], ++this.running[op]);
     try {
-      await sleep(10);
+      await laterTurn(); // every operation the limit lets through has started by then
       return await fn();
     } finally {
       this.running[op]--;
@@ -58,7 +58,7 @@ describe('Semaphore', () => {
     const sem = new Semaphore(1);
     const order: number[] = [];
     const failing = sem.run(async () => {
-      await sleep(5);
+      await laterTurn();
       throw new Error('boom');
     });
     const rest = [1, 2, 3].map((n) => sem.run(async () => void order.push(n)));

@@ -3,12 +3,15 @@
  * private permissions, no temp files left behind, and file-system errors as BackendError.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { chmod, chown, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BackendError, NotFoundError } from '../../src/errors';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { dropFront, LocalBackend } from '../../src/store/local';
+import { openBackend } from '../../src/store/open';
 import { makeTempDir, type TempDir } from '../support/tmp';
 import { failingAfter, listKeys, runConformance, WHOLE } from './conformance';
 
@@ -16,6 +19,19 @@ runConformance('LocalBackend', async () => {
   const tmp = await makeTempDir('local-conf');
   return { backend: new LocalBackend(path.join(tmp.path, 'store')), cleanup: tmp.cleanup };
 });
+
+// What commands use for a file:// location (the same LocalBackend, no wrappers today).
+runConformance('openBackend(file://...)', async () => {
+  const tmp = await makeTempDir('local-conf-url');
+  return { backend: openBackend(pathToFileURL(path.join(tmp.path, 'store')).href), cleanup: tmp.cleanup };
+});
+
+/** nobody's uid and gid, from the user database. */
+async function nobody(): Promise<[number, number]> {
+  const { stdout } = await promisify(execFile)('id', ['-u', 'nobody']);
+  const { stdout: gid } = await promisify(execFile)('id', ['-g', 'nobody']);
+  return [Number(stdout), Number(gid)];
+}
 
 describe('LocalBackend specifics', () => {
   it('resumes a short gathered write at the right byte', () => {
@@ -80,18 +96,33 @@ describe('LocalBackend specifics', () => {
     await assert.rejects(be.get('plainfile/child', WHOLE), NotFoundError);
   });
 
-  it('reports permission failures as BackendError naming the operation and key', async (t) => {
-    if (process.getuid?.() === 0) return t.skip('root ignores file permissions');
-    await be.put('locked/a', Buffer.from('a'));
-    await chmod(path.join(root, 'locked'), 0o500);
-    try {
-      await assert.rejects(
-        be.put('locked/b', Buffer.from('b')),
-        (err: unknown) => err instanceof BackendError && /put locked\/b: EACCES/.test(err.message),
-      );
-    } finally {
-      await chmod(path.join(root, 'locked'), 0o700);
+  it('reports permission failures as BackendError naming the operation and key', async () => {
+    // Root ignores file modes: the puts run as nobody then (as CI runs the suite as root).
+    const dir = path.join(tmp.path, 'unprivileged');
+    const script = [
+      `const { chmodSync } = require('node:fs');`,
+      `const { LocalBackend } = require(${JSON.stringify(require.resolve('../../src/store/local'))});`,
+      `const { BackendError } = require(${JSON.stringify(require.resolve('../../src/errors'))});`,
+      `const be = new LocalBackend(${JSON.stringify(dir)});`,
+      `(async () => {`,
+      `  await be.put('locked/a', Buffer.from('a'));`,
+      `  chmodSync(${JSON.stringify(path.join(dir, 'locked'))}, 0o500);`,
+      `  try { await be.put('locked/b', Buffer.from('b')); console.log(JSON.stringify({ put: true })); }`,
+      `  catch (e) { console.log(JSON.stringify({ put: false, backendError: e instanceof BackendError, message: e.message })); }`,
+      `})();`,
+    ].join('\n');
+    const argv = [process.execPath, '-e', script];
+    if (process.getuid?.() === 0) {
+      await chmod(tmp.path, 0o711); // nobody passes through to its own store directory
+      await mkdir(dir);
+      await chown(dir, ...(await nobody()));
+      argv.unshift('runuser', '-u', 'nobody', '--');
     }
+    const { stdout } = await promisify(execFile)(argv[0]!, argv.slice(1), { cwd: '/' });
+    const r = JSON.parse(stdout) as { put: boolean; backendError?: boolean; message?: string };
+    assert.equal(r.put, false, 'a put into a read-only directory fails');
+    assert.ok(r.backendError, `a BackendError: ${r.message}`);
+    assert.match(r.message ?? '', /^local store \S+: put locked\/b: EACCES/);
   });
 
   it('lists nothing in a store directory that does not exist yet', async () => {

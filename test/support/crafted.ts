@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeHeader, paddingFor, recomputeChecksum } from '../../src/tar/header';
-import { dtar } from '../commands/harness';
+import { dtar } from './dtar';
 import { dtar as cli, ok, type DtarResult, type TestStore } from './dtar';
 
 export function file(name: string, body: string): Buffer {
@@ -59,12 +59,12 @@ export async function extractCrafted(env: NodeJS.ProcessEnv, workdir: string, la
   const tar = join(workdir, `${label}.tar`);
   await writeFile(tar, Buffer.concat([...members, Buffer.alloc(1024)]));
   const index = join(workdir, `${label}.index.tar`);
-  const ing = await dtar(env, 'ingest', tar, '-o', index, '--quiet');
+  const ing = await dtar(['ingest', tar, '-o', index, '--quiet'], { env, inProcess: true });
   assert.equal(ing.code, 0, ing.stderr);
   const box = join(workdir, label);
   const target = join(box, 'target');
   await mkdir(target, { recursive: true });
-  const r = await dtar(env, 'extract', index, '-C', target, '--quiet');
+  const r = await dtar(['extract', index, '-C', target, '--quiet'], { env, inProcess: true });
   return { code: r.code, stderr: r.stderr, box, target, outside: (await readdir(box)).filter((n) => n !== 'target') };
 }
 

@@ -2,9 +2,10 @@
  * An S3 server for tests: s3rver on 127.0.0.1 behind a small HTTP proxy that adds what
  * s3rver lacks and what tests need to provoke:
  * - Glacier as AWS documents it: objects stored as GLACIER or DEEP_ARCHIVE answer GET with
- *   403 InvalidObjectState until a RestoreObject has completed (after `restoreDelayMs`);
- *   RestoreObject answers 202, 409 RestoreAlreadyInProgress while running, 200 once
- *   restored; HEAD carries x-amz-storage-class and x-amz-restore; listings show the class.
+ *   403 InvalidObjectState until a RestoreObject has completed; RestoreObject answers 202,
+ *   409 RestoreAlreadyInProgress while running, 200 once restored; HEAD carries
+ *   x-amz-storage-class and x-amz-restore; listings show the class. A restore runs until the
+ *   test completes it (`completeRestores`), so no test races a clock.
  * - Atomic visibility: s3rver writes objects in place, so a listing could show one half
  *   written; S3 lists only complete objects, so the proxy leaves out keys being written.
  * - Conditional writes: `If-None-Match: *` on PutObject and CompleteMultipartUpload
@@ -12,7 +13,8 @@
  * - Checksums: `x-amz-checksum-sha256` on PUTs is verified (400 BadDigest), which s3rver
  *   does not do; a `corrupt` fault flips a byte in transit to prove it.
  * - Faults on demand: 500/503 answers, connection resets, corrupted bodies, or a server
- *   that is down for good; and a log of requests for assertions.
+ *   that is down for good (at once, or after a given number of answers); and a log of
+ *   requests for assertions.
  * - Oversized answers: a GET answered with far more bytes than the object or range holds
  *   (its length declared, or sent chunked without one), counting what it managed to send.
  * Requests are path-style only (the S3 clients in tests use forcePathStyle).
@@ -70,11 +72,6 @@ export interface Oversize {
   declareLength: boolean;
 }
 
-export interface S3TestServerOptions {
-  /** Time a Glacier restore takes; default 300 ms. */
-  restoreDelayMs?: number;
-}
-
 export interface S3TestServer {
   /** The proxy's URL: what clients should use. */
   endpoint: string;
@@ -95,7 +92,16 @@ export interface S3TestServer {
   clearFaults(): void;
   /** Down: every connection is reset at once, as by a server gone for good. */
   setDown(down: boolean): void;
-  restoreDelayMs: number;
+  /**
+   * Goes down (as setDown(true)) when the first request arrives after `count` matching
+   * requests have been answered in full: those are done, everything later fails. Resolves
+   * once it is down.
+   */
+  downAfter(count: number, match?: FaultMatch): Promise<void>;
+  /** Completes every restore in progress whose key matches, now; returns how many. */
+  completeRestores(key?: RegExp): number;
+  /** Resolves once `count` more HEAD answers have reported a restore as still in progress. */
+  reportedOngoing(count: number): Promise<void>;
   /** Every request the proxy received, in order. */
   readonly requests: RequestRecord[];
   countByMethod(): Record<string, number>;
@@ -108,7 +114,8 @@ const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
 interface Archived {
   storageClass: string;
-  restore?: { readyAt: number; expiry: Date };
+  /** Requested for `days`; `expiry` is set once the restore has completed. */
+  restore?: { days: number; expiry?: Date };
 }
 
 interface OversizeRule extends Oversize {
@@ -123,7 +130,7 @@ interface FaultRule {
   probability?: number;
 }
 
-export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise<S3TestServer> {
+export async function startS3TestServer(): Promise<S3TestServer> {
   const tmp = await makeTempDir('s3rver');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: tmp.path, silent: true });
   const { port: upstreamPort } = await s3rver.run();
@@ -138,6 +145,9 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
   let rules: FaultRule[] = [];
   const oversized: OversizeRule[] = [];
   let down = false;
+  /** A pending downAfter: matching answers still to come before going down. */
+  let downRule: { match: FaultMatch; remaining: number; wentDown: () => void } | undefined;
+  const ongoingWaiters: { remaining: number; done: () => void }[] = [];
   const requests: RequestRecord[] = [];
   const dropResponse = new WeakSet<http.ServerResponse>();
   const writing = new Map<string, number>(); // "bucket/key" -> PUTs or completes in flight
@@ -217,12 +227,16 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     return up.statusCode === 200;
   }
 
+  function goDown(): void {
+    const wentDown = downRule?.wentDown;
+    downRule = undefined;
+    server.setDown(true);
+    wentDown?.();
+  }
+
   function pickFault(rec: RequestRecord): FaultKind | undefined {
     for (const rule of rules) {
-      const m = rule.match;
-      if (m.methods && !m.methods.includes(rec.method)) continue;
-      if (m.ops && !m.ops.includes(rec.op)) continue;
-      if (m.key && !m.key.test(rec.key)) continue;
+      if (!matches(rule.match, rec)) continue;
       if (rule.remaining !== undefined) {
         if (rule.remaining <= 0) continue;
         rule.remaining--;
@@ -241,9 +255,14 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     const op = classify(method, bucket, key, url.searchParams);
     const rec: RequestRecord = { method, op, bucket, key, query: url.searchParams, headers: req.headers };
     requests.push(rec);
+    if (downRule !== undefined && downRule.remaining <= 0) goDown();
     if (down) {
       req.socket.destroy();
       return;
+    }
+    if (downRule && matches(downRule.match, rec)) {
+      const rule = downRule;
+      res.on('finish', () => rule.remaining--);
     }
     const fault = pickFault(rec);
     if (fault !== undefined) rec.fault = fault;
@@ -295,7 +314,7 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
         const big = oversized.findIndex((o) => o.key.test(key));
         if (big >= 0) return answerOversized(req, res, oversized.splice(big, 1)[0]!);
         const entry = archived.get(full);
-        if (entry && !(entry.restore && entry.restore.readyAt <= Date.now())) {
+        if (entry && entry.restore?.expiry === undefined) {
           return sendError(res, req, 403, 'InvalidObjectState', 'The operation is not valid for the object\'s storage class');
         }
         return relay(res, await forward(method, path, req.headers));
@@ -305,12 +324,9 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
         const entry = archived.get(full);
         if (up.statusCode !== 200 || !entry) return relay(res, up);
         const extra: http.OutgoingHttpHeaders = { 'x-amz-storage-class': entry.storageClass };
-        if (entry.restore) {
-          extra['x-amz-restore'] =
-            entry.restore.readyAt > Date.now()
-              ? 'ongoing-request="true"'
-              : `ongoing-request="false", expiry-date="${entry.restore.expiry.toUTCString()}"`;
-        }
+        const expiry = entry.restore?.expiry;
+        if (entry.restore) extra['x-amz-restore'] = expiry ? `ongoing-request="false", expiry-date="${expiry.toUTCString()}"` : 'ongoing-request="true"';
+        if (entry.restore && !expiry) res.on('finish', reportOngoing);
         return relay(res, up, extra);
       }
       case 'RestoreObject':
@@ -404,17 +420,22 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     if (!(await exists(bucket, key))) return sendError(res, req, 404, 'NoSuchKey', 'The specified key does not exist.');
     const entry = archived.get(`${bucket}/${key}`);
     if (!entry) return sendError(res, req, 403, 'InvalidObjectState', 'Restore is not allowed for the object\'s current storage class');
-    const now = Date.now();
-    const expiry = (from: number): Date => new Date(from + days * 86_400_000);
     if (!entry.restore) {
-      const readyAt = now + server.restoreDelayMs;
-      entry.restore = { readyAt, expiry: expiry(readyAt) };
+      entry.restore = { days };
       res.writeHead(202).end();
-    } else if (entry.restore.readyAt > now) {
+    } else if (entry.restore.expiry === undefined) {
       sendError(res, req, 409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
     } else {
-      entry.restore.expiry = expiry(now); // AWS: a new request on a restored copy resets its expiry
+      entry.restore.expiry = expiryFromNow(days); // AWS: a new request on a restored copy resets its expiry
       res.writeHead(200).end();
+    }
+  }
+
+  function reportOngoing(): void {
+    for (const w of [...ongoingWaiters]) {
+      if (--w.remaining > 0) continue;
+      ongoingWaiters.splice(ongoingWaiters.indexOf(w), 1);
+      w.done();
     }
   }
 
@@ -469,7 +490,6 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
   const server: S3TestServer = {
     endpoint: `http://127.0.0.1:${port}`,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    restoreDelayMs: opts.restoreDelayMs ?? 300,
     requests,
     createBucket,
     async newBucket(label = 'test') {
@@ -493,6 +513,21 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
       down = d;
       if (d) for (const s of sockets) s.destroy();
     },
+    downAfter(count, match = {}) {
+      return new Promise<void>((wentDown) => (downRule = { match, remaining: count, wentDown }));
+    },
+    completeRestores(key) {
+      let n = 0;
+      for (const [full, entry] of archived) {
+        if (!entry.restore || entry.restore.expiry || (key && !key.test(full.slice(full.indexOf('/') + 1)))) continue;
+        entry.restore.expiry = expiryFromNow(entry.restore.days);
+        n++;
+      }
+      return n;
+    },
+    reportedOngoing(count) {
+      return new Promise<void>((done) => ongoingWaiters.push({ remaining: count, done }));
+    },
     countByMethod() {
       const counts: Record<string, number> = {};
       for (const r of requests) counts[r.method] = (counts[r.method] ?? 0) + 1;
@@ -513,6 +548,15 @@ export async function startS3TestServer(opts: S3TestServerOptions = {}): Promise
     },
   };
   return server;
+}
+
+function matches(m: FaultMatch, rec: RequestRecord): boolean {
+  return (!m.methods || m.methods.includes(rec.method)) && (!m.ops || m.ops.includes(rec.op)) && (!m.key || m.key.test(rec.key));
+}
+
+/** AWS keeps a restored copy `days` days from when the restore completes. */
+function expiryFromNow(days: number): Date {
+  return new Date(Date.now() + days * 86_400_000);
 }
 
 function classify(method: string, bucket: string, key: string, q: URLSearchParams): S3Operation {

@@ -10,18 +10,19 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { readIndex } from '../../src/index/reader';
 import { indexAuth } from '../support/index-auth';
-import { dtar, Fixture, makeFixture } from '../commands/harness';
+import { type Fixture, makeFixture } from '../commands/harness';
+import { dtar } from '../support/dtar';
 
 let f: Fixture;
 let brick: string;
 let brickHex: string;
 before(async () => {
-  f = await makeFixture('verify');
+  f = await makeFixture();
   const sub = (await readdir(join(f.store, 'bricks')))[0]!;
   brickHex = (await readdir(join(f.store, 'bricks', sub)))[0]!;
   brick = join(f.store, 'bricks', sub, brickHex);
 });
-after(() => f.tmp.cleanup());
+after(() => f.cleanup());
 
 interface Report {
   ok: boolean;
@@ -32,7 +33,7 @@ interface Report {
 }
 
 async function verify(...args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
-  const r = await dtar(f.env, 'verify', '--json', ...args);
+  const r = await dtar(['verify', '--json', ...args], { env: f.env, inProcess: true });
   return { code: r.code, report: JSON.parse(r.stdout.toString()) as Report, stderr: r.stderr };
 }
 
@@ -72,7 +73,7 @@ test('a flipped byte is found by --read-data only, with the files it affects', a
     // The chunk holding that byte fails for the files using it.
     const affected = r.report.fileProblems.find((p) => p.problem.includes('authentication failed'));
     assert.ok(affected, JSON.stringify(r.report.fileProblems));
-    const cat = await dtar(f.env, 'cat', f.index, affected.path);
+    const cat = await dtar(['cat', f.index, affected.path], { env: f.env, inProcess: true });
     assert.equal(cat.code, 1, `damage never becomes output: ${cat.stderr}`);
     assert.equal(cat.stdout.length, 0);
     assert.match(cat.stderr, /^dtar: .*brick [0-9a-f]{64}: .*authentication failed/);
@@ -92,7 +93,7 @@ test('a truncated or missing brick is found without reading data', async () => {
   assert.equal(r.code, 1);
   assert.deepEqual(r.report.brickProblems, [{ brick: brickHex, problem: 'missing from the store' }]);
   assert.ok(r.report.fileProblems.some((p) => p.path === 'dir/sub/random.bin' && p.problem === `in brick ${brickHex}, which is missing from the store`));
-  const human = await dtar(f.env, 'verify', f.index);
+  const human = await dtar(['verify', f.index], { env: f.env, inProcess: true });
   assert.match(human.stdout.toString(), new RegExp(`^damaged file ${f.index.replace(/[.]/g, '\\.')}: dir/hello\\.txt: in brick ${brickHex}, which is missing from the store$`, 'm'));
   await writeFile(brick, good);
 });
@@ -110,27 +111,27 @@ test('a damaged catalogue segment is reported, and repair rebuilds it from the b
   assert.ok(r.report.fileProblems.some((p) => p.problem === "a chunk is missing from the catalogue (run 'dtar repair')"));
   assert.deepEqual(r.report.brickProblems, [{ brick: brickHex, problem: "not in the catalogue (run 'dtar repair')" }]);
 
-  const dry = await dtar(f.env, 'repair', '--dry-run', '--json');
+  const dry = await dtar(['repair', '--dry-run', '--json'], { env: f.env, inProcess: true });
   assert.equal(dry.code, 0);
   assert.deepEqual((JSON.parse(dry.stdout.toString()) as { rebuilt: string[] }).rebuilt, [brickHex]);
   assert.ok((await readdir(dir)).includes(segment!), 'a dry run changes nothing');
 
-  const fix = await dtar(f.env, 'repair');
+  const fix = await dtar(['repair'], { env: f.env, inProcess: true });
   assert.equal(fix.code, 0, fix.stderr);
   assert.match(fix.stderr, new RegExp(`^damaged catalogue segment catalogue/${segment!} removed\nrebuilt the catalogue record of brick ${brickHex}\n1 bricks in the store; rebuilt 1 into catalogue/\\S+\n$`));
   assert.ok(!(await readdir(dir)).includes(segment!));
   assert.equal((await verify('--read-data')).code, 0);
-  const again = await dtar(f.env, 'repair');
+  const again = await dtar(['repair'], { env: f.env, inProcess: true });
   assert.equal(again.stderr, 'catalogue complete: all 1 bricks listed\n');
   // Ingest deduplicates against the rebuilt catalogue.
-  const ing = await dtar(f.env, 'ingest', f.tar, '-o', join(f.tmp.path, 'again.index.tar'), '--json');
+  const ing = await dtar(['ingest', f.tar, '-o', join(f.dir, 'again.index.tar'), '--json'], { env: f.env, inProcess: true });
   assert.equal((JSON.parse(ing.stderr) as { newChunks: number }).newChunks, 0);
 });
 
 test('an index from another store is a one-line error', async () => {
-  const other = { ...f.env, DTAR_STORE: join(f.tmp.path, 'other-store') };
-  assert.equal((await dtar(other, 'init')).code, 0);
-  const r = await dtar(other, 'verify', f.index);
+  const other = { ...f.env, DTAR_STORE: join(f.dir, 'other-store') };
+  assert.equal((await dtar(['init'], { env: other, inProcess: true })).code, 0);
+  const r = await dtar(['verify', f.index], { env: other, inProcess: true });
   assert.equal(r.code, 3);
   assert.match(r.stderr, /^dtar: .* belongs to store [0-9a-f]{8} \(.*\), not to the store opened \([0-9a-f]{8}\)\n$/);
 });
