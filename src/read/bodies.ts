@@ -168,7 +168,7 @@ export class BodyStream<T> {
   /**
    * The current job's next piece of body, in order; null at its end, once its checksum
    * matched. After an error, call next(): it skips the rest of the damaged body. A promise
-   * only when the piece is not there yet.
+   * only when the piece is not there yet, or to give the event loop a turn (TURN_BYTES).
    */
   read(): Buffer | null | Promise<Buffer | null> {
     const cur = this.current;
