@@ -83,6 +83,7 @@ echo "restore, cold page cache, into a pipe, $REPEAT alternating runs each (seco
 for set in data lib; do
   printf '  %-5s dtar %s s, peak %s MiB; borg %s s, peak %s MiB; %s\n' "$set" "$(span $(runs "dtar-restore-$set"))" "$(peak_span $(runs "dtar-restore-$set"))" \
     "$(span $(runs "borg-restore-$set"))" "$(peak_span $(runs "borg-restore-$set"))" "$(pair_ratios "$set")"
+  printf '        CPU (user + system, the whole pipeline): dtar %s s, borg %s s\n' "$(cpu_span $(runs "dtar-restore-$set"))" "$(cpu_span $(runs "borg-restore-$set"))"
 done
 echo "extract of the whole archive vs restore | tar x, cold (seconds):"
 for set in data lib; do

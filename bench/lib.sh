@@ -1,13 +1,19 @@
 # Shared by the benchmark scripts: timing with peak memory, the page cache, the test data, and mounts.
 # Sourced, not run (by bash and by sh scripts alike: POSIX shell only).
 
-# time_cmd LABEL CMD... : runs CMD, records wall seconds and peak RSS (KiB) in $WORK/LABEL.time
+# time_cmd LABEL CMD... : runs CMD, records wall seconds, peak RSS (KiB) and CPU seconds (user,
+# system) in $WORK/LABEL.time
 time_cmd() {
   local label=$1
   shift
-  /usr/bin/time -f '%e %M' -o "$WORK/$label.time" "$@"
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/$label.time" "$@"
 }
 secs() { cut -d' ' -f1 "$WORK/$1.time"; }
+# cpu_span LABEL... : "min-max" of user + system CPU seconds: steadier than wall time on a shared machine
+cpu_span() {
+  local l
+  for l in "$@"; do awk '{ printf "%.2f\n", $3 + $4 }' "$WORK/$l.time"; done | awk 'NF { if (n++ == 0 || $1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { if (lo == hi) printf "%s", lo; else printf "%s-%s", lo, hi }'
+}
 peak_mib() { awk '{printf "%.0f", $2/1024}' "$WORK/$1.time"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 

@@ -81,6 +81,9 @@ export interface WindowOptions {
 
 export const DEFAULT_WINDOW: WindowOptions = { aheadBytes: 32 * 1024 * 1024, parallel: 8, stretchBytes: 80 * 1024 * 1024 };
 
+/** Bytes of body handed out without a turn of the event loop, at most (see read()). */
+const TURN_BYTES = 1024 * 1024;
+
 /** Jobs (with their ops) queued ahead of the consumer, at most: many empty files take no bytes. */
 const MAX_OPS = 8192;
 
@@ -124,6 +127,8 @@ export class BodyStream<T> {
   private failure: { error: unknown } | null = null;
   private current: { job: BodyJob<T>; check: BodyCheck | null; ended: boolean } | null = null;
   private lent: Slot[] = [];
+  /** Bytes read() handed out since the last turn of the event loop. */
+  private inARow = 0;
 
   constructor(
     private readonly source: ChunkSource,
@@ -163,13 +168,25 @@ export class BodyStream<T> {
   /**
    * The current job's next piece of body, in order; null at its end, once its checksum
    * matched. After an error, call next(): it skips the rest of the damaged body. A promise
-   * only when the piece is not there yet.
+   * only when the piece is not there yet, or to give the event loop a turn (TURN_BYTES).
    */
   read(): Buffer | null | Promise<Buffer | null> {
     const cur = this.current;
     if (!cur || cur.ended) return null;
     const op = this.take();
-    return op instanceof Promise ? op.then((o) => this.piece(cur, o)) : this.piece(cur, op);
+    if (op instanceof Promise) {
+      this.inARow = 0;
+      return op.then((o) => this.piece(cur, o));
+    }
+    const piece = this.piece(cur, op);
+    if (!(piece instanceof Buffer)) return piece;
+    // The workers' replies are only taken between turns of the event loop: a consumer served
+    // from the window for long without a turn (its writes do not wait, hashing is quick) left
+    // the workers idle a third of the time, their jobs done and no new ones sent.
+    this.inARow += piece.length;
+    if (this.inARow < TURN_BYTES) return piece;
+    this.inARow = 0;
+    return new Promise((resolve) => setImmediate(resolve, piece));
   }
 
   /** The consumer is done with every buffer read() gave it so far: their memory is reused. */

@@ -155,3 +155,36 @@ test('a failure of the jobs comes after the jobs before it, and nothing after it
   assert.deepEqual(seen, [0, 1, 2]);
   await c.source.close();
 });
+
+test('a consumer served from a full window gives the event loop a turn every megabyte, so that workers\' replies are taken', async () => {
+  // Every chunk fetched beforehand: the stream never has to wait, so read() would never return a promise on its own.
+  const source = new ChunkSource(f.repo.backend, f.repo.keys, { parallel: 4, threads: 2 });
+  const opened = new Map<string, Buffer>();
+  for (const file of f.files) {
+    for (const c of file.body.chunks) {
+      const hex = c.brick.toString('hex');
+      opened.set(`${hex}:${c.offset}`, (await source.fetch(hex, [c]))[0]!);
+    }
+  }
+  await source.close();
+  source.fetchEach = (hex, chunks) => chunks.map((c) => Promise.resolve(Buffer.from(opened.get(`${hex}:${c.offset}`)!)));
+  const stream = new BodyStream(source, pullArray(jobs()), 64 * 1024 * 1024);
+  let inARow = 0;
+  let most = 0;
+  let total = 0;
+  for (let v = await stream.next(); v !== null; v = await stream.next()) {
+    for (;;) {
+      const r = stream.read();
+      if (r instanceof Promise) inARow = 0;
+      const d = r instanceof Promise ? await r : r;
+      if (!d) break;
+      inARow += d.length;
+      total += d.length;
+      most = Math.max(most, inARow);
+    }
+    stream.release();
+  }
+  const largest = Math.max(...f.files.flatMap((x) => x.body.chunks.map((c) => c.plainLength)));
+  assert.ok(total > 8 * 1024 * 1024, 'enough bytes to need several turns');
+  assert.ok(most <= 1024 * 1024 + largest, `${most} bytes handed out without a turn`);
+});
