@@ -8,7 +8,7 @@ import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { addStoreOptions } from './options';
 import { tempFileFor } from './output-file';
-import { findStoredIndex, listStoredIndexes, loadStoredIndex } from './stored-indexes';
+import { findStoredIndex, listStoredIndexes, loadStoredIndex } from '../index/stored';
 import { writeChunk } from './stdout';
 
 interface ArchivesFlags extends StoreFlags {

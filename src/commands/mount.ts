@@ -19,7 +19,7 @@ import { parseSize } from './format';
 import { checkIndexStore } from './index-store';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndexCached } from './stored-indexes';
+import { listStoredIndexes, loadStoredIndexCached } from '../index/stored';
 
 interface MountFlags extends StoreFlags {
   cacheSize?: string;

@@ -9,7 +9,7 @@ import { formatBytes } from './format';
 import { pathJson } from './listing';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndex, StoredIndex } from './stored-indexes';
+import { listStoredIndexes, loadStoredIndex, StoredIndex } from '../index/stored';
 import type { Repository } from '../repo/repository';
 import { indexFileBytes } from '../index/file';
 
