@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { encodeIndexCopy, newIndexCopyKey } from '../index/copy';
 import { ingestTar, IngestResult } from '../ingest/ingest';
+import { StoreLock } from '../repo/lock';
 import { tarInput } from '../ingest/input';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
@@ -52,7 +53,10 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     throw e;
   });
   const progress = flags.quiet ? null : io.progress('ingest');
+  // Held from before the catalogue loads until the index copy is stored: no prune meanwhile (src/repo/lock.ts).
+  let lock: StoreLock | null = null;
   try {
+    lock = await StoreLock.take(repo.backend, 'shared', { command: 'ingest' });
     const name = flags.name ?? (file ? basename(file) : 'stdin');
     const result = await ingestTar(repo, tarInput(source), tmp.handle, {
       name,
@@ -70,9 +74,20 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
     const created = new Date();
     const copyMeta = { name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
+    await lock.check();
     // A function body, so that a retried upload reads the index again from the start.
-    await repo.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
+    const copyKey = newIndexCopyKey(created);
+    await repo.backend.put(copyKey, () => encodeIndexCopy(repo.keys.data, copyMeta, createReadStream(tmp.path)));
+    try {
+      await lock.check();
+    } catch (e) {
+      // A prune may have started without seeing this copy: it must not name bricks it deleted.
+      await repo.backend.delete(copyKey);
+      throw e;
+    }
     await tmp.publish();
+    await lock.release();
+    lock = null;
     if (special) await pipeline(createReadStream(tmp.path), createWriteStream(flags.output!));
     else if (!flags.output) await writeTo(io.stdout, createReadStream(tmp.path));
     if (special || !flags.output) await tmp.discard();
@@ -82,6 +97,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
     // Bad input stops the reader midway: close the file now, not when the reader is collected.
     await input?.close().catch(() => undefined);
     await tmp.discard();
+    await lock?.release().catch(() => undefined);
     throw e;
   }
 }

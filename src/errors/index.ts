@@ -25,7 +25,9 @@ export type ErrorCode =
   | 'ARCHIVED'
   | 'BACKEND'
   | 'UNSAFE_PATH'
-  | 'DAMAGE_FOUND';
+  | 'DAMAGE_FOUND'
+  | 'STORE_LOCKED'
+  | 'PRUNED';
 
 export class DtarError extends Error {
   readonly code: ErrorCode;
@@ -188,6 +190,20 @@ export class ObjectExistsError extends DtarError {
   constructor(key: string) {
     super('STORE_EXISTS', `object already exists: ${key}`, 3);
     this.key = key;
+  }
+}
+
+/** Another dtar holds a lock that conflicts (src/repo/lock.ts), or this one lost its own. */
+export class StoreLockedError extends DtarError {
+  constructor(message: string) {
+    super('STORE_LOCKED', message, 3);
+  }
+}
+
+/** A brick an index needs was deleted by `prune` after its archive was forgotten: not damage. */
+export class PrunedError extends DtarError {
+  constructor(message: string) {
+    super('PRUNED', message, 3);
   }
 }
 
