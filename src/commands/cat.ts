@@ -14,6 +14,7 @@ import { addStoreOptions } from './options';
 import { memberKey } from '../archive/select';
 import { writeChunk } from './stdout';
 import { refuseArchived } from '../thaw/refusal';
+import { refusePruned } from '../retention/pruned';
 import { pullArray } from '../tar/pull';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
@@ -34,7 +35,7 @@ async function writeZeros(io: Io, n: number): Promise<void> {
 }
 
 export async function catCommand(io: Io, index: string, path: string, flags: StoreFlags): Promise<void> {
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, meta } = await openIndex(io, index, flags);
   // This search reads the index to its end, which authenticates it, before anything is used.
   let entry = await findMember(items(), memberKey(path));
   if (!entry) throw new UsageError(`${escapeName(path)}: not in the archive`);
@@ -52,7 +53,7 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   if (!record) return;
   const size = contentSize(entry);
   const shown = escapeName(h.pathBytes);
-  await refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, async () => {
+  await refusePruned(repo, index, meta, () => refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, async () => {
     const body = BodyStream.open(repo, pullArray([{ value: null, body: record.body, path: shown }]), null);
     try {
       await body.next();
@@ -70,7 +71,7 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
     } finally {
       await body.close();
     }
-  });
+  }));
 }
 
 export function register(program: Command, io: Io): void {

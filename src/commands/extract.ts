@@ -10,6 +10,7 @@ import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { notInArchive, Selection } from '../archive/select';
 import { refuseArchived } from '../thaw/refusal';
+import { prunedArchive } from '../retention/pruned';
 import { indexFileBytes } from '../index/file';
 
 interface ExtractFlags extends StoreFlags {
@@ -37,7 +38,7 @@ class ExtractIncompleteError extends DtarError {
 }
 
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, meta } = await openIndex(io, index, flags);
   const makeDir = async (): Promise<string> => {
     await makeDirs(flags.directory);
     return realpath(flags.directory);
@@ -63,7 +64,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
     progress?.done();
   }
   const missing = selection.unmatched();
-  if (result.damaged > 0) throw new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
+  if (result.damaged > 0) throw (await prunedArchive(repo, index, meta)) ?? new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
   if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result);
   if (missing.length > 0) throw notInArchive(missing);
   return result;

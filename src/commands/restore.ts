@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { restoreTar } from '../restore/restore';
+import { refusePruned } from '../retention/pruned';
 import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
 import { openIndex } from './index-file';
@@ -17,19 +18,21 @@ interface RestoreFlags extends StoreFlags {
 
 export async function restoreCommand(io: Io, index: string, flags: RestoreFlags): Promise<number> {
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write a tar to a terminal: give -o FILE or redirect stdout');
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, meta } = await openIndex(io, index, flags);
   const progress = flags.quiet ? null : io.progress('restore');
   const onProgress = progress ? (p: { bytesOut: number; totalBytes: number | null }): void => progress.update(p.bytesOut, p.totalBytes) : undefined;
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress }));
+    const r = await refusePruned(repo, index, meta, () => refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress })));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress }));
+    const r = await refusePruned(repo, index, meta, () =>
+      refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => indexFileBytes(index), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress })),
+    );
     await tmp.publish();
     progress?.done();
     return r.bytes;

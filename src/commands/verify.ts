@@ -9,7 +9,7 @@ import { formatBytes } from './format';
 import { pathJson } from './listing';
 import { readIndexMeta } from './index-file';
 import { addStoreOptions } from './options';
-import { listStoredIndexes, loadStoredIndex, StoredIndex } from '../index/stored';
+import { copiesOf, listStoredIndexes, loadStoredIndex, StoredIndex } from '../index/stored';
 import type { Repository } from '../repo/repository';
 import { indexFileBytes } from '../index/file';
 
@@ -19,13 +19,13 @@ interface VerifyFlags extends StoreFlags {
   quiet?: boolean;
 }
 
-/** Local index files, each with the stored copies that may be its own (same tag; for copies too old to record it, same name and size). */
+/** Local index files, each with the stored copies that may be its own. */
 async function localSources(indexes: readonly string[], stored: readonly StoredIndex[], repo: Repository): Promise<IndexSource[]> {
   const sources: IndexSource[] = [];
   for (const name of indexes) {
     const meta = await readIndexMeta(name);
     const size = (await stat(name)).size;
-    const mine = stored.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === size));
+    const mine = copiesOf(stored, meta, size);
     sources.push({ name, open: () => indexFileBytes(name), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
   }
   return sources;

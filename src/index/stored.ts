@@ -10,6 +10,7 @@ import { makeDirs } from '../fs/make-dirs';
 import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLength, INDEXES_PREFIX } from './copy';
 import { BadIndexError, CorruptDataError, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
+import type { IndexMeta } from './meta';
 
 const HEAD = 16 * 1024;
 
@@ -64,6 +65,14 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
   const newest = named[named.length - 1];
   if (!newest) throw new UsageError(`no stored index named ${nameOrId}; see 'dtar archives'`);
   return newest;
+}
+
+/**
+ * The stored copies that may be a local index's own: same tag; for copies too old to record
+ * one, same name and size.
+ */
+export function copiesOf(all: readonly StoredIndex[], meta: Pick<IndexMeta, 'tag' | 'name'>, indexSize: number): StoredIndex[] {
+  return all.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === indexSize));
 }
 
 /** The index tar held in a stored copy's bytes, every segment authenticated. */
