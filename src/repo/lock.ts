@@ -55,6 +55,13 @@ export interface LockOptions {
   isAlive?: (pid: number) => boolean;
   /** Called between writing the lock and listing the others: lets tests interleave two takers exactly. */
   afterWrite?: () => Promise<void>;
+  /** Tries before giving up on a conflicting lock (default 4): two dtars that started together both back off, then try again at random times. */
+  attempts?: number;
+}
+
+/** Before try `n` (from 1): a random wait of up to 250 ms · 2^n, so two takers that collided do not collide again. */
+function backoff(n: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 250 * 2 ** n));
 }
 
 function processAlive(pid: number): boolean {
@@ -128,9 +135,22 @@ export class StoreLock {
 
   /**
    * Takes a lock of `kind`, or throws StoreLockedError naming a conflicting lock that is not
-   * stale (shared locks conflict only with exclusive ones). Stale locks are ignored.
+   * stale (shared locks conflict only with exclusive ones). Stale locks are ignored. After a
+   * conflict it tries again, up to `attempts` times in all (about 4 s with the default).
    */
   static async take(backend: Backend, kind: LockKind, opts: LockOptions): Promise<StoreLock> {
+    const attempts = opts.attempts ?? 4;
+    for (let n = 1; ; n++) {
+      try {
+        return await StoreLock.takeOnce(backend, kind, opts);
+      } catch (e) {
+        if (!(e instanceof StoreLockedError) || n >= attempts) throw e;
+        await backoff(n);
+      }
+    }
+  }
+
+  private static async takeOnce(backend: Backend, kind: LockKind, opts: LockOptions): Promise<StoreLock> {
     const now = opts.now ?? Date.now;
     const at = new Date(now()).toISOString();
     const info: LockInfo = { key: `${LOCKS_PREFIX}${randomBytes(8).toString('hex')}`, kind, host: opts.host ?? hostname(), pid: opts.pid ?? process.pid, command: opts.command, created: at, refreshed: at };

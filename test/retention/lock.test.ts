@@ -23,7 +23,8 @@ describe('store lock', () => {
   });
   after(() => tmp.cleanup());
 
-  const opts = (extra: Partial<LockOptions> = {}): LockOptions => ({ command: 'test', isAlive: () => true, ...extra });
+  // One try each: the protocol itself, without the retries that follow a conflict.
+  const opts = (extra: Partial<LockOptions> = {}): LockOptions => ({ command: 'test', isAlive: () => true, attempts: 1, ...extra });
 
   async function attempt(kind: LockKind, o: LockOptions): Promise<StoreLock | StoreLockedError> {
     try {
