@@ -24,7 +24,7 @@ export async function statsCommand(io: Io, paths: string[], flags: StatsFlags): 
   let store: string | undefined;
   if (paths[0]) store = (await readIndexMeta(paths[0])).store;
   const repo = await openRepository(io, flags, store);
-  if (paths.length === 0) return storeStats(repo, prices);
+  if (paths.length === 0) return storeStats(repo, prices, Date.now());
   for (const path of paths) checkIndexStore(await readIndexMeta(path), repo);
   return indexStats(
     paths.map((path) => () => readIndex(indexFileBytes(path), path, repo.indexAuth)),
@@ -41,6 +41,11 @@ function describe(s: Stats, scope: string): string {
   out += row('stored bytes', `${formatBytes(s.storedBytes)} (${s.storedBytes}) in ${s.bricks} bricks`);
   out += row('deduplication', `${s.dedupRatio.toFixed(2)}x`);
   out += row('compression', `${s.compressionRatio.toFixed(2)}x`);
+  const r = s.reclaimable;
+  if (r) {
+    out += row('prune would delete', `${r.bricks} bricks, ${formatBytes(r.bytes)}, saving ${formatCost(r.monthlySaving, s.currency)} a month`);
+    if (r.waitingBricks > 0) out += row('', `and ${r.waitingBricks} more bricks (${formatBytes(r.waitingBytes)}) once their minimum storage duration is over`);
+  }
   out += 'monthly storage cost (storage only):\n';
   for (const c of STORAGE_CLASSES) out += row(`  ${c}`, formatCost(s.monthlyCost[c], s.currency));
   return out;

@@ -9,6 +9,7 @@ import { chunkRefs, IndexItem } from '../index/reader';
 import { listStoredIndexes } from '../index/stored';
 import { monthlyCostByClass, PriceTable } from '../pricing/prices';
 import type { Repository } from '../repo/repository';
+import { planPrune, totals } from '../retention/prune';
 import type { StorageClass } from '../store/backend';
 import { scanCatalogue } from '../verify/catalogue-scan';
 
@@ -29,9 +30,11 @@ export interface Stats {
   /** Per month for storedBytes in each storage class. */
   monthlyCost: Record<StorageClass, number>;
   currency: string;
+  /** For the whole store: what `dtar prune` would delete now and save a month, and the dead bricks it would keep for their minimum duration. */
+  reclaimable?: { bricks: number; bytes: number; monthlySaving: number; waitingBricks: number; waitingBytes: number };
 }
 
-type Counts = Omit<Stats, 'dedupRatio' | 'compressionRatio' | 'monthlyCost' | 'currency'>;
+type Counts = Omit<Stats, 'dedupRatio' | 'compressionRatio' | 'monthlyCost' | 'currency' | 'reclaimable'>;
 
 function ratio(a: number, b: number): number {
   return b > 0 ? a / b : 1;
@@ -47,7 +50,7 @@ function priced(s: Counts, prices: PriceTable): Stats {
   };
 }
 
-export async function storeStats(repo: Repository, prices: PriceTable): Promise<Stats> {
+export async function storeStats(repo: Repository, prices: PriceTable, now: number): Promise<Stats> {
   const catalogue = await scanCatalogue(repo.backend, repo.keys.data);
   let logicalBytes = 0;
   let entries = 0;
@@ -65,7 +68,15 @@ export async function storeStats(repo: Repository, prices: PriceTable): Promise<
     }
   }
   storedBytes += (await repo.backend.stat('config'))?.size ?? 0;
-  return priced({ indexes: indexes.length, entries, logicalBytes, uniqueBytes: catalogue.plainBytes, chunkBytes: catalogue.sealedBytes, storedBytes, bricks }, prices);
+  const plan = await planPrune(repo, { prices, now, earlyDelete: false });
+  const reclaimable = {
+    bricks: plan.toDelete.length,
+    bytes: plan.toDelete.reduce((n, b) => n + b.size, 0),
+    monthlySaving: totals(plan.before).monthly - totals(plan.after).monthly,
+    waitingBricks: plan.waiting.length,
+    waitingBytes: plan.waiting.reduce((n, b) => n + b.size, 0),
+  };
+  return { ...priced({ indexes: indexes.length, entries, logicalBytes, uniqueBytes: catalogue.plainBytes, chunkBytes: catalogue.sealedBytes, storedBytes, bricks }, prices), reclaimable };
 }
 
 /** Stats of the indexes whose items `indexes` yields (each checked to belong to the store by the caller). */

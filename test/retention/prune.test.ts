@@ -84,6 +84,9 @@ describe('dtar prune on a local store', () => {
     assert.equal(dry.after.bricks, dry.before.bricks - dry.deleted.length);
     assert.ok(dry.monthlySaving > 0 && Math.abs(dry.monthlySaving - (dry.before.monthly - dry.after.monthly)) < 1e-15);
     assert.deepEqual(await brickIds(s), all, 'the dry run deleted nothing');
+    const stats = JSON.parse(ok(await dtar(['stats', '--json'], { env: s.env }), 'stats').stdout.toString()) as { reclaimable: { bricks: number; monthlySaving: number } };
+    assert.equal(stats.reclaimable.bricks, dry.deleted.length, 'stats shows what prune would delete');
+    assert.ok(Math.abs(stats.reclaimable.monthlySaving - dry.monthlySaving) < 1e-15);
 
     const text = ok(await dtar(['prune'], { env: s.env }), 'prune').stdout.toString();
     assert.match(text, new RegExp(`^prune: 2 archives use \\d+ chunks\\ndeleting: ${dry.deleted.length} bricks, `));
