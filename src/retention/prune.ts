@@ -17,7 +17,7 @@
 import { Catalogue, CATALOGUE_PREFIX } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
-import { CorruptDataError, escapeName } from '../errors';
+import { CorruptDataError, escapeName, NotFoundError } from '../errors';
 import { decodeIndexCopy } from '../index/copy';
 import { chunkRefs, visitIndex } from '../index/reader';
 import { listStoredIndexes } from '../index/stored';
@@ -102,9 +102,17 @@ async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; brick
   }
   const none = { brick: 0, offset: 0, storedLength: 0, plainLength: 0 };
   let lastBrick: Buffer | null = null;
+  let archives = 0;
   for (const s of stored) {
     // One copy in memory at a time: memory follows the chunks in the store, not the archives.
-    const sealed = await repo.backend.get(s.key, { maxLength: s.size });
+    let sealed: Buffer;
+    try {
+      sealed = await repo.backend.get(s.key, { maxLength: s.size });
+    } catch (e) {
+      if (e instanceof NotFoundError) continue; // forgotten since the listing: it keeps nothing
+      throw e;
+    }
+    archives++;
     const where = `stored index ${s.id} (${escapeName(s.meta!.name)})`;
     await visitIndex(
       (async function* () {
@@ -124,7 +132,7 @@ async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; brick
       },
     );
   }
-  return { chunks, bricks, archives: stored.length };
+  return { chunks, bricks, archives };
 }
 
 function classOf(c: StorageClass | undefined): StorageClass {
