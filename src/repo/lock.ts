@@ -113,10 +113,10 @@ export async function listLocks(backend: Backend, opts: Pick<LockOptions, 'now' 
   return out;
 }
 
-/** "the prune of pid 123 on host h (since ...)" */
+/** "locks/…: exclusive lock held by prune, pid 123 on h, since …" */
 export function describeLock(l: FoundLock): string {
   if (!l.info) return `${l.key} (${l.note})`;
-  return `${l.key}: ${l.info.kind} lock of a ${l.info.command}, pid ${l.info.pid} on ${l.info.host}, since ${l.info.created}${l.stale ? ` (stale: ${l.note})` : ''}`;
+  return `${l.key}: ${l.info.kind} lock held by ${l.info.command}, pid ${l.info.pid} on ${l.info.host}, since ${l.info.created}${l.stale ? ` (stale: ${l.note})` : ''}`;
 }
 
 export class StoreLock {

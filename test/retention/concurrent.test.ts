@@ -15,7 +15,7 @@ import { dtar, ok, testStore, type TestStore } from '../support/dtar';
 import { randomTar } from '../s3/cli';
 import { assertOneLineError, walk } from '../reliability/support';
 
-const LOCKED = /the store is locked by locks\/[0-9a-f]{16}: (shared|exclusive) lock of a (ingest|prune), pid \d+ on /;
+const LOCKED = /the store is locked by locks\/[0-9a-f]{16}: (shared|exclusive) lock held by (ingest|prune), pid \d+ on /;
 
 describe('prune and ingest at once', () => {
   let s: TestStore;
@@ -77,6 +77,18 @@ describe('prune and ingest at once', () => {
 
     ok(await dtar(['prune', '-q'], { env: s.env }), 'prune once the lock is gone');
     assert.equal(await assertAllRestore(), 1);
+  });
+
+  it('dtar unlock removes a lock whose process is gone, and a live one only with --remove-all, warning', async () => {
+    const backend = new LocalBackend(s.store);
+    const dead = await StoreLock.take(backend, 'shared', { command: 'ingest', pid: 2 ** 22 + 1 }); // above pid_max: never running
+    const live = await StoreLock.take(backend, 'shared', { command: 'ingest' });
+    const u = ok(await dtar(['unlock'], { env: s.env }), 'unlock');
+    assert.equal(u.stderr, `removed ${dead.info.key}: shared lock held by ingest, pid ${2 ** 22 + 1} on ${dead.info.host}, since ${dead.info.created} (stale: process ${2 ** 22 + 1} is no longer running on ${dead.info.host})\n1 lock removed\n`);
+    const all = ok(await dtar(['unlock', '--remove-all'], { env: s.env }), 'unlock --remove-all');
+    assert.match(all.stderr, new RegExp(`^dtar: warning: removed ${live.info.key}: shared lock held by ingest, pid ${process.pid} .*which does not look stale: if that dtar is still running, a prune may now delete what it is storing\n1 lock removed\n$`));
+    await assert.rejects(live.check(), /was removed while this ingest ran/);
+    await backend.close();
   });
 
   it('run at once, round after round: every archive left restores', async () => {

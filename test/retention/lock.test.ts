@@ -74,7 +74,7 @@ describe('store lock', () => {
         if (conflict) {
           assert.ok(held.length <= 1, `schedule ${i + 1}: both held`);
           assert.ok(held.length === 1 || i === 2, `schedule ${i + 1}: one of them gets the lock`);
-          for (const e of [x, y]) if (e instanceof StoreLockedError) assert.match(e.message, /^the store is locked by locks\/[0-9a-f]{16}: (shared|exclusive) lock of a test, pid \d+ on /);
+          for (const e of [x, y]) if (e instanceof StoreLockedError) assert.match(e.message, /^the store is locked by locks\/[0-9a-f]{16}: (shared|exclusive) lock held by test, pid \d+ on /);
         } else assert.equal(held.length, 2, `schedule ${i + 1}: shared locks do not conflict`);
         for (const l of held) await l.release();
         assert.deepEqual(await listLocks(backend), [], `schedule ${i + 1}: a lock refused or released leaves nothing`);
