@@ -21,6 +21,9 @@ import { register as registerStats } from '../commands/stats';
 import { register as registerKey } from '../commands/key';
 import { register as registerThaw } from '../commands/thaw';
 import { register as registerMount } from '../commands/mount';
+import { register as registerForget } from '../commands/forget';
+import { register as registerUnlock } from '../commands/unlock';
+import { register as registerPrune } from '../commands/prune';
 import { silentProgress, terminalProgress } from './progress';
 import { askHidden } from './terminal';
 
@@ -37,7 +40,7 @@ export function buildProgram(io: Io): Command {
       'after',
       '\nExamples:\n  dtar init\n  tar c /home | dtar ingest -o home.index.tar\n  dtar restore home.index.tar | tar x\n\nEnvironment: DTAR_STORE, DTAR_PASSWORD_FILE, DTAR_PASSWORD, AWS_* for S3.',
     );
-  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerVerify, registerRepair, registerArchives, registerStats, registerKey, registerThaw, registerMount]) register(program, io);
+  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerVerify, registerRepair, registerArchives, registerStats, registerKey, registerThaw, registerMount, registerForget, registerPrune, registerUnlock]) register(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -2,16 +2,17 @@
 import type { Command } from 'commander';
 import { findFile, writeFileContents } from '../cat/member';
 import { refuseArchived } from '../thaw/refusal';
+import { refusePruned } from '../retention/pruned';
 import { Io, StoreFlags } from './context';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { writeChunk } from './stdout';
 
 export async function catCommand(io: Io, index: string, path: string, flags: StoreFlags): Promise<void> {
-  const { repo, items } = await openIndex(io, index, flags);
+  const { repo, items, source } = await openIndex(io, index, flags);
   // The search reads the index to its end, which authenticates it, before anything is used.
   const entry = await findFile(items, path);
-  await refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, () => writeFileContents(repo, entry, (piece) => writeChunk(io.stdout, piece)));
+  await refusePruned(repo, source, () => refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, () => writeFileContents(repo, entry, (piece) => writeChunk(io.stdout, piece))));
 }
 
 export function register(program: Command, io: Io): void {

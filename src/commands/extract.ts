@@ -10,6 +10,7 @@ import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
 import { notInArchive, Selection } from '../archive/select';
 import { refuseArchived } from '../thaw/refusal';
+import { prunedArchive } from '../retention/pruned';
 
 interface ExtractFlags extends StoreFlags {
   directory: string;
@@ -54,7 +55,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
     progress?.done();
   }
   const missing = selection.unmatched();
-  if (result.damaged > 0) throw new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
+  if (result.damaged > 0) throw (await prunedArchive(repo, source)) ?? new DamageFoundError(`${result.damaged} files were damaged in the store and not extracted (see above); run 'dtar verify --read-data' for a full report`);
   if (result.refused + result.failed > 0) throw new ExtractIncompleteError(result.refused, result.failed);
   if (missing.length > 0) throw notInArchive(missing);
   return result;

@@ -63,6 +63,15 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   if (storageClass && !STORAGE_CLASSES.includes(storageClass)) throw new UsageError(`unknown storage class ${flags.storageClass}; one of ${STORAGE_CLASSES.join(', ')}`);
   if (!(flags.level >= 0 && flags.level <= 19)) throw new UsageError('--level must be between 0 (no compression) and 19');
   const { target, location } = await openTarget(io, flags);
+  try {
+    return await ingestInto(io, file, flags, target, location, storageClass);
+  } catch (e) {
+    await target.lock?.release().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function ingestInto(io: Io, file: string | undefined, flags: IngestFlags, target: IngestTarget, location: string, storageClass: StorageClass | undefined): Promise<IngestResult & { index: string | null }> {
   const input = file ? await open(file, 'r') : null;
   if (input && (await input.stat()).isDirectory()) {
     await input.close();

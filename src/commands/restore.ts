@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors';
 import { restoreTar } from '../restore/restore';
+import { refusePruned } from '../retention/pruned';
 import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
@@ -22,13 +23,15 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress }));
+    const r = await refusePruned(repo, source, () => refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress })));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
-    const r = await refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress }));
+    const r = await refusePruned(repo, source, () =>
+      refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress })),
+    );
     await tmp.publish();
     progress?.done();
     return r.bytes;

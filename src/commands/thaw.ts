@@ -10,12 +10,13 @@ import { jsonText, NotFoundError, NotThawedError, UsageError } from '../errors';
 import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
 import { notInArchive } from '../archive/select';
-import { estimateThaw, formatCost, formatWait, loadPrices, PRICES_ENV, RESTORE_TIERS, ThawEstimate } from '../thaw/prices';
+import { estimateThaw, formatWait, ThawEstimate } from '../thaw/estimate';
+import { formatCost, pricesFor, PRICES_ENV, RESTORE_TIERS } from '../pricing/prices';
 import { notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
 import { requestRestores, RequestTally } from '../thaw/request';
 import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
 import { waitUntilReadable } from '../thaw/wait';
-import type { Io, StoreFlags } from './context';
+import { Io, StoreFlags, warner } from './context';
 import { formatBytes, parseIntOption } from './format';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
@@ -43,7 +44,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   if (flags.wait && flags.dryRun) throw new UsageError('--wait with --dry-run: a dry run sends nothing to wait for');
   const pollMs = parseDuration(flags.pollInterval, '--poll-interval');
   const timeoutMs = parseDuration(flags.waitTimeout, '--wait-timeout');
-  const prices = flags.status ? null : loadPrices(flags.prices ?? io.env[PRICES_ENV]);
+  const prices = flags.status ? null : pricesFor(flags.prices, io.env, warner(io));
 
   const { repo, items } = await openIndex(io, index, flags);
   const backend = repo.backend;

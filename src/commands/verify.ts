@@ -9,7 +9,7 @@ import { formatBytes } from './format';
 import { pathJson } from './listing';
 import { recordedStore } from './index-file';
 import { addStoreOptions } from './options';
-import { findStoredIndex, listStoredIndexes, loadStoredIndex, StoredIndex } from '../index-source/stored';
+import { copiesOf, findStoredIndex, listStoredIndexes, loadStoredIndex, StoredIndex } from '../index-source/stored';
 import { isStoredName, localIndexSource } from '../index-source/source';
 import type { Repository } from '../repo/repository';
 
@@ -33,7 +33,7 @@ async function namedSources(indexes: readonly string[], stored: readonly StoredI
     }
     const { meta, open } = await localIndexSource(name);
     const size = (await stat(name)).size;
-    const mine = stored.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === size));
+    const mine = copiesOf(stored, meta, size);
     sources.push({ name, open: () => open(), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
   }
   return sources;

@@ -26,7 +26,9 @@ export type ErrorCode =
   | 'ARCHIVED'
   | 'BACKEND'
   | 'UNSAFE_PATH'
-  | 'DAMAGE_FOUND';
+  | 'DAMAGE_FOUND'
+  | 'STORE_LOCKED'
+  | 'PRUNED';
 
 /**
  * What kind of failure: damage (missing, corrupt or forged data: never turned into wrong
@@ -49,6 +51,8 @@ const CATEGORIES: Readonly<Record<ErrorCode, ErrorCategory>> = {
   OBJECT_EXISTS: 'store',
   WRONG_PASSPHRASE: 'store',
   WRITER_KEY: 'store',
+  STORE_LOCKED: 'store',
+  PRUNED: 'store',
   NO_PASSPHRASE: 'input',
   WRONG_STORE: 'store',
   NOT_FOUND: 'damage',
@@ -268,6 +272,20 @@ export class ObjectExistsError extends DtarError {
   constructor(key: string) {
     super('OBJECT_EXISTS', `object already exists: ${key}`);
     this.key = key;
+  }
+}
+
+/** Another dtar holds a lock that conflicts (src/repo/lock.ts), or this one lost its own. */
+export class StoreLockedError extends DtarError {
+  constructor(message: string) {
+    super('STORE_LOCKED', message);
+  }
+}
+
+/** A brick an index needs was deleted by `prune` after its archive was forgotten: not damage. */
+export class PrunedError extends DtarError {
+  constructor(message: string) {
+    super('PRUNED', message);
   }
 }
 

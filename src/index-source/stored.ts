@@ -10,6 +10,7 @@ import { makeDirs } from '../fs/make-dirs';
 import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLength, INDEXES_PREFIX } from '../index/copy';
 import { BadIndexError, CorruptDataError, escapeName, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
+import type { IndexMeta } from '../index/meta';
 
 const HEAD = 16 * 1024;
 
@@ -74,6 +75,14 @@ export function findStoredIndex(all: readonly StoredIndex[], nameOrId: string): 
     throw new UsageError(`${escapeName(nameOrId)} is ambiguous: ${prefixed.length} archive ids start with it (${some}${prefixed.length > 3 ? ', ...' : ''}); give more of the id`);
   }
   throw new UsageError(`no archive named ${escapeName(nameOrId)} and no archive id starting with it in the store; see 'dtar archives'`);
+}
+
+/**
+ * The stored copies that may be a local index's own: same tag; for copies too old to record
+ * one, same name and size.
+ */
+export function copiesOf(all: readonly StoredIndex[], meta: Pick<IndexMeta, 'tag' | 'name'>, indexSize: number): StoredIndex[] {
+  return all.filter((s) => s.meta && (s.meta.tag !== undefined ? s.meta.tag === meta.tag : s.meta.name === meta.name && s.meta.indexSize === indexSize));
 }
 
 /** The index tar held in a stored copy's bytes, every segment authenticated. */

@@ -13,7 +13,7 @@ import { TarWalker } from '../tar/reader';
 import type { TarEntry, TarHeader, TarItem } from '../tar/types';
 import { originalHeaderBytes, originalPadding } from './entry-bytes';
 import { IndexMeta, IndexTrailer, parseMeta, parseTrailer } from './meta';
-import { BodyRecord, decodeRecord } from './record';
+import { BodyRecord, ChunkRef, decodeRecord } from './record';
 import { authenticate, IndexAuth } from './seal';
 
 const NO_PADDING = Buffer.alloc(0);
@@ -184,4 +184,13 @@ export function visitIndex(source: AsyncIterable<Uint8Array>, where: string, aut
 /** The logical size of an entry's file contents (sparse files expanded). */
 export function contentSize(e: IndexEntry): number {
   return e.record ? (e.record.sparse?.realSize ?? e.record.body.storedSize) : 0;
+}
+
+const NO_CHUNKS: readonly ChunkRef[] = [];
+
+/** The chunks an item references: an entry's body, or the archive's tail in the trailer. */
+export function chunkRefs(item: IndexItem): readonly ChunkRef[] {
+  if (item.kind === 'entry') return item.record?.body.chunks ?? NO_CHUNKS;
+  if (item.kind === 'trailer') return item.trailer.tail.chunks;
+  return NO_CHUNKS;
 }

@@ -85,9 +85,19 @@ export async function ingestTar(target: IngestTarget, source: AsyncIterable<Uint
   if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
   const created = new Date();
   const meta = { name: opts.name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
+  await target.lock?.check();
   // A function body, so that a retried upload reads the index again from the start.
-  await target.backend.put(newIndexCopyKey(created), () => encodeIndexCopy(target.copySealing, meta, createReadStream(output.path)));
+  const copyKey = newIndexCopyKey(created);
+  await target.backend.put(copyKey, () => encodeIndexCopy(target.copySealing, meta, createReadStream(output.path)));
+  try {
+    await target.lock?.check();
+  } catch (e) {
+    // A prune may have started without seeing this copy: it must not name bricks it deleted.
+    await target.backend.delete(copyKey);
+    throw e;
+  }
   await output.publish();
+  await target.lock?.release();
   return result;
 }
 

@@ -15,6 +15,7 @@ import { WriterKeyError, WrongStoreError } from '../errors';
 import type { CopySealing } from '../index/copy';
 import { OWNER_SEALER } from '../index/seal';
 import { configDigest, StoreConfig } from '../repo/config';
+import { StoreLock } from '../repo/lock';
 import { readConfig, Repository } from '../repo/repository';
 import { isRevoked } from '../repo/revocation';
 import type { WriterKey } from '../repo/writer-key';
@@ -33,16 +34,28 @@ export interface IngestTarget {
   /** Whose key authenticates the index (docs/FORMAT.md §7), and that key. */
   sealer: string;
   indexMacKey: Buffer;
+  /**
+   * The store's shared lock, held from before the catalogue loads until the index copy is
+   * stored, so that no prune deletes a brick this ingest deduplicates against (src/repo/lock.ts).
+   * Null for a writer key, which cannot delete a lock (docs/ARCHITECTURE.md, retention).
+   */
+  lock: StoreLock | null;
 }
 
 export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
   const dataKey = repo.keys.data;
+  const lock = await StoreLock.take(repo.backend, 'shared', { command: 'ingest' });
+  const catalogue = await repo.catalogue().catch(async (e: unknown) => {
+    await lock.release().catch(() => undefined);
+    throw e;
+  });
   return {
+    lock,
     backend: repo.backend,
     config: repo.config,
     gear: repo.gear,
     chunkIdKey: repo.keys.chunkId,
-    catalogue: await repo.catalogue(),
+    catalogue,
     chunkSealing: { key: dataKey, prefix: null },
     brickSealing: { dataKey },
     copySealing: { dataKey },
@@ -74,5 +87,6 @@ export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: 
     copySealing: { storePublicKey: key.storePublicKey },
     sealer: key.sealer,
     indexMacKey: key.indexMac,
+    lock: null,
   };
 }

@@ -82,6 +82,8 @@ export interface RestoreState {
 export interface ObjectInfo {
   key: string;
   size: number;
+  /** When the object was written (S3: LastModified; local: the file's mtime), when the backend says. */
+  modified?: Date;
   storageClass?: StorageClass;
   restore?: RestoreState;
 }

@@ -170,7 +170,7 @@ export class LocalBackend implements Backend {
     validateKey(key);
     try {
       const st = await stat(this.file(key));
-      return st.isFile() ? { key, size: st.size } : null;
+      return st.isFile() ? { key, size: st.size, modified: st.mtime } : null;
     } catch (err) {
       if (ABSENT.has(errnoCode(err) ?? '')) return null;
       throw this.fail('stat', key, err);
@@ -245,7 +245,8 @@ export class LocalBackend implements Backend {
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         try {
-          yield { key, size: (await stat(path.join(dir.path, entry.name))).size };
+          const st = await stat(path.join(dir.path, entry.name));
+          yield { key, size: st.size, modified: st.mtime };
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') throw this.fail('list', prefix, err); // else deleted since readdir
         }

@@ -172,6 +172,7 @@ export class S3Backend implements Backend {
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
       const info: ObjectInfo = { key, size: res.ContentLength ?? 0 };
+      if (res.LastModified) info.modified = res.LastModified;
       const storageClass = toStorageClass(res.StorageClass ?? 'STANDARD'); // AWS omits it for STANDARD
       if (storageClass) info.storageClass = storageClass;
       const restore = res.Restore !== undefined ? parseRestoreHeader(res.Restore) : undefined;
@@ -199,6 +200,7 @@ export class S3Backend implements Backend {
       for (const obj of page.Contents ?? []) {
         if (obj.Key === undefined || !obj.Key.startsWith(this.prefix)) continue;
         const info: ObjectInfo = { key: obj.Key.slice(this.prefix.length), size: obj.Size ?? 0 };
+        if (obj.LastModified) info.modified = obj.LastModified;
         const storageClass = toStorageClass(obj.StorageClass ?? 'STANDARD');
         if (storageClass) info.storageClass = storageClass;
         yield info;

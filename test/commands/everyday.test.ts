@@ -5,7 +5,7 @@ import { lstat, readFile, readlink, stat, symlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Stats } from '../../src/commands/stats';
+import type { Stats } from '../../src/stats/stats';
 import { dtar } from '../support/dtar';
 import { type Fixture, makeFixture } from './harness';
 

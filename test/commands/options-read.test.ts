@@ -109,6 +109,12 @@ test('every option a command declares is read by it', async () => {
     ['key', 'export-writer', '-o', at('writer.key')],
     ['key', 'revoke-writer', at('writer.key')],
     ['thaw', f.index],
+    ['forget', '--name', 'b', '--keep-last', '1', '--keep-hourly', '1', '--keep-daily', '1', '--keep-weekly', '1', '--keep-monthly', '1', '--keep-yearly', '1', '--keep-within', '1d', '--dry-run', '--json'],
+    ['forget', '--name', 'b', '--keep-last', '1'],
+    ['prune', '--dry-run', '--json', '--early-delete'],
+    ['prune'],
+    ['unlock', '--remove-all', '-q'],
+    ['unlock', '--json'],
   ];
   for (const argv of runs) {
     const r = await dtar(f.env, ...argv);

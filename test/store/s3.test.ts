@@ -223,7 +223,8 @@ describe('S3Backend Glacier (emulated by the proxy)', () => {
     assert.equal(info?.storageClass, 'GLACIER');
     assert.equal(info?.restore, undefined, 'no restore requested yet');
     const listed = await collect(be.list('bricks/'));
-    assert.deepEqual(listed, [{ key: 'bricks/cold', size: 6, storageClass: 'GLACIER' }]);
+    assert.deepEqual(listed.map(({ modified, ...rest }) => rest), [{ key: 'bricks/cold', size: 6, storageClass: 'GLACIER' }]);
+    assert.ok(listed[0]!.modified instanceof Date, 'listings say when an object was written');
   });
 
   it('walks a restore through started, in-progress and readable', async () => {

@@ -4,7 +4,7 @@
  * - Glacier as AWS documents it: objects stored as GLACIER or DEEP_ARCHIVE answer GET with
  *   403 InvalidObjectState until a RestoreObject has completed; RestoreObject answers 202,
  *   409 RestoreAlreadyInProgress while running, 200 once restored; HEAD carries
- *   x-amz-storage-class and x-amz-restore; listings show the class. A restore runs until the
+ *   x-amz-storage-class and x-amz-restore; listings show the class (of every object, Standard-IA too: s3rver lists all as STANDARD). A restore runs until the
  *   test completes it (`completeRestores`), so no test races a clock.
  * - Atomic visibility: s3rver writes objects in place, so a listing could show one half
  *   written; S3 lists only complete objects, so the proxy leaves out keys being written.
@@ -139,6 +139,7 @@ export async function startS3TestServer(): Promise<S3TestServer> {
   const upstream = new http.Agent({ keepAlive: false });
 
   const archived = new Map<string, Archived>(); // by "bucket/key"
+  const classes = new Map<string, string>(); // every class but STANDARD, for listings (s3rver lists all as STANDARD)
   const pendingClass = new Map<string, string>(); // multipart uploads' class, by uploadId
   const locks = new Map<string, Promise<void>>();
   const sockets = new Set<Socket>();
@@ -333,7 +334,7 @@ export async function startS3TestServer(): Promise<S3TestServer> {
         return restore(req, res, bucket, key);
       case 'DeleteObject': {
         const up = await forward(method, path, req.headers);
-        if ((up.statusCode ?? 500) < 300) archived.delete(full);
+        if ((up.statusCode ?? 500) < 300) setClass(full, undefined);
         return relay(res, up);
       }
       case 'ListObjects':
@@ -412,6 +413,8 @@ export async function startS3TestServer(): Promise<S3TestServer> {
   function setClass(full: string, storageClass: string | undefined): void {
     if (storageClass !== undefined && ARCHIVE_CLASSES.has(storageClass)) archived.set(full, { storageClass });
     else archived.delete(full);
+    if (storageClass !== undefined && storageClass !== 'STANDARD') classes.set(full, storageClass);
+    else classes.delete(full);
   }
 
   async function restore(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, key: string): Promise<void> {
@@ -455,8 +458,8 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     const fixed = xml.replace(/<Contents>([\s\S]*?)<\/Contents>/g, (block: string) => {
       const key = unescapeXml(/<Key>([^<]*)<\/Key>/.exec(block)?.[1] ?? '');
       if (touched.has(`${bucket}/${key}`)) return '';
-      const entry = archived.get(`${bucket}/${key}`);
-      return entry ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${entry.storageClass}</StorageClass>`) : block;
+      const cls = classes.get(`${bucket}/${key}`);
+      return cls ? block.replace(/<StorageClass>[^<]*<\/StorageClass>/, `<StorageClass>${cls}</StorageClass>`) : block;
     });
     const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(fixed)) };
     res.writeHead(up.statusCode ?? 502, headers);

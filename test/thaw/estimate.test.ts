@@ -1,25 +1,16 @@
 /**
- * The thaw price table and estimates: the arithmetic, the override file, refusing a tier a
- * class does not offer; and the refusal's suggested command line, quoted for a shell.
+ * Thaw estimates: the arithmetic, refusing a tier a class does not offer; and the refusal's suggested command line, quoted for a shell.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { UsageError } from '../../src/errors';
-import { DEFAULT_PRICES, estimate, estimateThaw, formatCost, formatWait, loadPrices } from '../../src/thaw/prices';
+import { DEFAULT_PRICES, formatCost } from '../../src/pricing/prices';
+import { estimate, estimateThaw, formatWait } from '../../src/thaw/estimate';
 import { notThawedMessage, thawCommandLine } from '../../src/thaw/refusal';
-import { makeTempDir, type TempDir } from '../support/tmp';
 
 const GB = 1024 ** 3;
 
 describe('thaw prices', () => {
-  let tmp: TempDir;
-  before(async () => {
-    tmp = await makeTempDir('prices');
-  });
-  after(() => tmp.cleanup());
-
   it('estimates retrieval, requests and the restored copy per class', () => {
     const e = estimate(DEFAULT_PRICES, 'GLACIER', 'Standard', 1000, 100 * GB, 30);
     assert.ok(Math.abs(e.retrievalCost - 1.0) < 1e-9, '100 GB at 0.01');
@@ -44,37 +35,6 @@ describe('thaw prices', () => {
 
   it('refuses Expedited for Deep Archive, naming the tiers that are offered', () => {
     assert.throws(() => estimate(DEFAULT_PRICES, 'DEEP_ARCHIVE', 'Expedited', 1, 1, 1), (e: unknown) => e instanceof UsageError && /use --tier Standard or Bulk/.test(e.message));
-  });
-
-  it('lays an override file over the built-in table', async () => {
-    const file = join(tmp.path, 'eu.json');
-    await writeFile(file, JSON.stringify({ currency: 'EUR', classes: { GLACIER: { Standard: { perGB: 0.02 }, Expedited: null } } }));
-    const p = loadPrices(file);
-    assert.equal(p.currency, 'EUR');
-    assert.equal(p.source, file);
-    assert.deepEqual(p.classes.GLACIER?.Standard, { perGB: 0.02, per1000Requests: 0.05, waitHours: [3, 5] });
-    assert.equal(p.classes.GLACIER?.Expedited, undefined, 'null removes a tier');
-    assert.deepEqual(p.classes.DEEP_ARCHIVE, DEFAULT_PRICES.classes.DEEP_ARCHIVE);
-    assert.equal(DEFAULT_PRICES.classes.GLACIER?.Standard?.perGB, 0.01, 'the built-in table is untouched');
-    assert.equal(loadPrices(undefined), DEFAULT_PRICES);
-  });
-
-  it('refuses a malformed override with UsageError naming the field', async () => {
-    const cases: [unknown, RegExp][] = [
-      [{ classes: { GLACIER: { Standard: { perGB: -1 } } } }, /classes\.GLACIER\.Standard\.perGB/],
-      [{ classes: { STANDARD: {} } }, /only GLACIER and DEEP_ARCHIVE/],
-      [{ classes: { GLACIER: { Fast: {} } } }, /not a tier/],
-      [{ price: 1 }, /unknown field price/],
-      [{ classes: { DEEP_ARCHIVE: { Expedited: { perGB: 1 } } } }, /a new tier needs/],
-    ];
-    for (const [content, re] of cases) {
-      const file = join(tmp.path, 'bad.json');
-      await writeFile(file, JSON.stringify(content));
-      assert.throws(() => loadPrices(file), (e: unknown) => e instanceof UsageError && re.test(e.message), JSON.stringify(content));
-    }
-    await writeFile(join(tmp.path, 'broken.json'), '{');
-    assert.throws(() => loadPrices(join(tmp.path, 'broken.json')), UsageError);
-    assert.throws(() => loadPrices(join(tmp.path, 'absent.json')), UsageError);
   });
 
   it('formats waits and small amounts readably', () => {

@@ -1,0 +1,226 @@
+/**
+ * The store lock: an ingest holds a shared lock from before it loads the catalogue until its
+ * index copy is stored; prune holds an exclusive one while it decides and deletes. So prune
+ * never deletes a brick that a running ingest deduplicates against or has written but not yet
+ * referenced from an index copy (docs/ARCHITECTURE.md, "Retention and the store lock").
+ *
+ * A lock is an object `locks/<random>` (plain JSON: kind, host, pid, times). Taking one needs
+ * no atomic test-and-set, only that a listing shows every object whose put completed before
+ * it began (S3 and a local directory both do): write your own lock, then list. Of two that
+ * conflict, the one whose put completed later sees the other in its listing, so at least one
+ * of them backs off (both may: then both fail and are run again). A lock is refreshed every
+ * REFRESH_MS; one not refreshed for STALE_MS, or whose process is gone from this host, is
+ * stale and ignored. A holder whose refreshes fell behind by more than SAFE_MS stops before it
+ * publishes anything (`check`), since another dtar may have taken its lock for stale.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { NotFoundError, StoreLockedError } from '../errors';
+import type { Backend } from '../store/backend';
+
+export const LOCKS_PREFIX = 'locks/';
+export const REFRESH_MS = 5 * 60_000;
+export const STALE_MS = 30 * 60_000;
+/** How late a holder's last refresh may be before it stops: STALE_MS less a margin for clock skew. */
+export const SAFE_MS = 25 * 60_000;
+
+export type LockKind = 'shared' | 'exclusive';
+
+export interface LockInfo {
+  key: string;
+  kind: LockKind;
+  host: string;
+  pid: number;
+  command: string;
+  created: string;
+  refreshed: string;
+}
+
+/** A lock found in the store: its record (null when it cannot be read) and whether it is stale. */
+export interface FoundLock {
+  key: string;
+  info: LockInfo | null;
+  stale: boolean;
+  /** Why it is stale, or why it is not readable. */
+  note: string;
+}
+
+export interface LockOptions {
+  /** What holds it, for messages ("ingest", "prune"). */
+  command: string;
+  now?: () => number;
+  host?: string;
+  pid?: number;
+  /** Whether a process of this host is running (default: signal 0). */
+  isAlive?: (pid: number) => boolean;
+  /** Called between writing the lock and listing the others: lets tests interleave two takers exactly. */
+  afterWrite?: () => Promise<void>;
+  /** Tries before giving up on a conflicting lock (default 4): two dtars that started together both back off, then try again at random times. */
+  attempts?: number;
+}
+
+/** Before try `n` (from 1): a random wait of up to 250 ms · 2^n, so two takers that collided do not collide again. */
+function backoff(n: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 250 * 2 ** n));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseLock(key: string, bytes: Buffer): LockInfo | null {
+  try {
+    const o = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const { kind, host, pid, command, created, refreshed } = o;
+    if (o['version'] !== 1 || (kind !== 'shared' && kind !== 'exclusive')) return null;
+    if (typeof host !== 'string' || typeof pid !== 'number' || typeof command !== 'string' || typeof created !== 'string' || typeof refreshed !== 'string') return null;
+    if (Number.isNaN(Date.parse(refreshed))) return null;
+    return { key, kind, host, pid, command, created, refreshed };
+  } catch {
+    return null;
+  }
+}
+
+/** Every lock in the store, each judged stale or not. */
+export async function listLocks(backend: Backend, opts: Pick<LockOptions, 'now' | 'host' | 'isAlive'> = {}): Promise<FoundLock[]> {
+  const now = (opts.now ?? Date.now)();
+  const host = opts.host ?? hostname();
+  const alive = opts.isAlive ?? processAlive;
+  const out: FoundLock[] = [];
+  for await (const o of backend.list(LOCKS_PREFIX)) {
+    let bytes: Buffer;
+    try {
+      bytes = await backend.get(o.key, { maxLength: 64 * 1024 });
+    } catch (e) {
+      if (e instanceof NotFoundError) continue; // released since the listing
+      throw e;
+    }
+    const info = parseLock(o.key, bytes);
+    if (!info) {
+      out.push({ key: o.key, info, stale: false, note: 'not a lock this dtar can read' });
+      continue;
+    }
+    const age = now - Date.parse(info.refreshed);
+    if (info.host === host && !alive(info.pid)) out.push({ key: o.key, info, stale: true, note: `process ${info.pid} is no longer running on ${host}` });
+    else if (age > STALE_MS) out.push({ key: o.key, info, stale: true, note: `not refreshed for ${Math.round(age / 60_000)} minutes` });
+    else out.push({ key: o.key, info, stale: false, note: '' });
+  }
+  return out;
+}
+
+/** "locks/…: exclusive lock held by prune, pid 123 on h, since …" */
+export function describeLock(l: FoundLock): string {
+  if (!l.info) return `${l.key} (${l.note})`;
+  return `${l.key}: ${l.info.kind} lock held by ${l.info.command}, pid ${l.info.pid} on ${l.info.host}, since ${l.info.created}${l.stale ? ` (stale: ${l.note})` : ''}`;
+}
+
+export class StoreLock {
+  private timer: NodeJS.Timeout | null = null;
+  private lastRefresh: number;
+  private lost = false;
+  private refreshing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly backend: Backend,
+    readonly info: LockInfo,
+    private readonly now: () => number,
+  ) {
+    this.lastRefresh = now();
+  }
+
+  /**
+   * Takes a lock of `kind`, or throws StoreLockedError naming a conflicting lock that is not
+   * stale (shared locks conflict only with exclusive ones). Stale locks are ignored. After a
+   * conflict it tries again, up to `attempts` times in all (about 4 s with the default).
+   */
+  static async take(backend: Backend, kind: LockKind, opts: LockOptions): Promise<StoreLock> {
+    const attempts = opts.attempts ?? 4;
+    for (let n = 1; ; n++) {
+      try {
+        return await StoreLock.takeOnce(backend, kind, opts);
+      } catch (e) {
+        if (!(e instanceof StoreLockedError) || n >= attempts) throw e;
+        await backoff(n);
+      }
+    }
+  }
+
+  private static async takeOnce(backend: Backend, kind: LockKind, opts: LockOptions): Promise<StoreLock> {
+    const now = opts.now ?? Date.now;
+    const at = new Date(now()).toISOString();
+    const info: LockInfo = { key: `${LOCKS_PREFIX}${randomBytes(8).toString('hex')}`, kind, host: opts.host ?? hostname(), pid: opts.pid ?? process.pid, command: opts.command, created: at, refreshed: at };
+    const lock = new StoreLock(backend, info, now);
+    await lock.write({ ifAbsent: true });
+    try {
+      await opts.afterWrite?.();
+      const others = (await listLocks(backend, opts)).filter((l) => l.key !== info.key && !l.stale);
+      const conflict = others.find((l) => kind === 'exclusive' || l.info === null || l.info.kind === 'exclusive');
+      if (conflict) {
+        throw new StoreLockedError(
+          `the store is locked by ${describeLock(conflict)}; ${kind === 'exclusive' ? 'prune needs the store to itself' : 'an ingest cannot run during a prune'}: run this again once it has finished (\`dtar unlock\` removes locks of dtars that are no longer running)`,
+        );
+      }
+    } catch (e) {
+      await backend.delete(info.key).catch(() => undefined);
+      throw e;
+    }
+    lock.timer = setInterval(() => {
+      lock.refreshing = lock.refresh();
+    }, REFRESH_MS);
+    lock.timer.unref();
+    return lock;
+  }
+
+  private async write(opts: { ifAbsent?: boolean } = {}): Promise<void> {
+    const { key, ...body } = this.info;
+    await this.backend.put(key, Buffer.from(JSON.stringify({ version: 1, ...body }) + '\n'), opts);
+  }
+
+  /** Writes the lock again with a new time, unless it was removed (`dtar unlock`): then it is lost. */
+  async refresh(): Promise<void> {
+    if (this.lost) return;
+    try {
+      if (!(await this.backend.stat(this.info.key))) {
+        this.lost = true;
+        return;
+      }
+      const at = this.now();
+      this.info.refreshed = new Date(at).toISOString();
+      await this.write();
+      this.lastRefresh = at;
+    } catch {
+      // Counted by check(): a refresh that keeps failing makes the lock unsafe to rely on.
+    }
+  }
+
+  /** Throws unless the lock is still in the store and was refreshed recently enough that no other dtar takes it for stale. */
+  async check(): Promise<void> {
+    if (!this.lost && !(await this.backend.stat(this.info.key))) this.lost = true;
+    const late = this.now() - this.lastRefresh;
+    if (this.lost) throw new StoreLockedError(`the ${this.info.kind} lock ${this.info.key} was removed while this ${this.info.command} ran (dtar unlock?); stopped before publishing anything`);
+    if (late > SAFE_MS) throw new StoreLockedError(`the ${this.info.kind} lock ${this.info.key} could not be refreshed for ${Math.round(late / 60_000)} minutes, so another dtar may have taken it for stale; stopped before publishing anything`);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.refreshing;
+    await this.backend.delete(this.info.key);
+  }
+}
+
+/** Removes the stale locks, or with `all` every lock; returns those removed. */
+export async function removeLocks(backend: Backend, all: boolean, opts: Pick<LockOptions, 'now' | 'host' | 'isAlive'> = {}): Promise<FoundLock[]> {
+  const removed: FoundLock[] = [];
+  for (const l of await listLocks(backend, opts)) {
+    if (!all && !l.stale) continue;
+    await backend.delete(l.key);
+    removed.push(l);
+  }
+  return removed;
+}

@@ -1,0 +1,283 @@
+/**
+ * Prune: delete the bricks that no stored index copy uses, and take them out of the
+ * catalogue first, so that no later ingest deduplicates against a deleted brick.
+ *
+ * What is live comes from the index copies alone (hot objects), never from reading a brick.
+ * A dead brick still inside its storage class's minimum duration is kept until it is free to
+ * delete (unless `earlyDelete`); it stays in the catalogue meanwhile, and an ingest that
+ * deduplicates against it makes it live again. Partly dead bricks are reported (their dead
+ * bytes cost money every month) but not rewritten.
+ *
+ * Order, so that `kill -9` anywhere leaves every kept archive readable, the catalogue naming
+ * only stored bricks, and a second prune finishing the job (docs/ARCHITECTURE.md):
+ *   1. a new catalogue segment with the surviving bricks of the segments that name a brick
+ *      to delete; 2. those segments deleted; 3. the bricks deleted.
+ * The caller holds the store's exclusive lock throughout (src/repo/lock.ts).
+ */
+import { Catalogue, CATALOGUE_PREFIX } from '../catalogue/catalogue';
+import { ChunkTable } from '../catalogue/chunk-table';
+import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
+import { CorruptDataError, escapeName, NotFoundError } from '../errors';
+import { decodeIndexCopy } from '../index/copy';
+import { chunkRefs, visitIndex } from '../index/reader';
+import { listStoredIndexes } from '../index-source/stored';
+import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
+import type { Repository } from '../repo/repository';
+import type { ObjectInfo, StorageClass } from '../store/backend';
+import { STORAGE_CLASSES } from '../store/backend';
+
+export const BRICKS_PREFIX = 'bricks/';
+
+export interface BrickFate {
+  id: string;
+  key: string;
+  size: number;
+  storageClass: StorageClass;
+  /** Days since it was written; null when the store does not say. */
+  ageDays: number | null;
+  /** Sealed bytes of its chunks that no remaining archive uses (per the catalogue). */
+  deadBytes: number;
+  /** What deleting it now costs beyond what was already paid: the rest of its minimum duration. */
+  earlyCharge: number;
+  /** When it may be deleted without charge (for a dead brick kept for its minimum duration). */
+  freeFrom: string | null;
+}
+
+export interface ClassTotals {
+  bricks: number;
+  bytes: number;
+  monthly: number;
+}
+
+export type ByClass = Partial<Record<StorageClass, ClassTotals>>;
+
+export interface PrunePlan {
+  archives: number;
+  /** Chunks the remaining archives use. */
+  liveChunks: number;
+  /** Dead bricks deleted by this prune. */
+  toDelete: BrickFate[];
+  /** Dead bricks kept until their minimum duration is over. */
+  waiting: BrickFate[];
+  /** Live bricks that hold dead chunks. */
+  partlyDead: BrickFate[];
+  /** Catalogue segments rewritten without the bricks deleted (or that are missing and unused). */
+  segmentsToRewrite: string[];
+  /** Encoded records of the bricks those segments keep, for the new segment. */
+  keptRecords: Buffer[];
+  /** Catalogue entries of unused bricks no longer in the store, dropped with the rewrite. */
+  missingUnused: number;
+  earlyDeletionCharge: number;
+  /** What deleting the waiting bricks now would cost (--early-delete). */
+  waitingCharge: number;
+  before: ByClass;
+  after: ByClass;
+  /** Partly dead bricks: their dead bytes and what those cost a month, per class. */
+  deadInLive: ByClass;
+  currency: string;
+}
+
+export interface PruneOptions {
+  prices: PriceTable;
+  /** Now, in ms since the epoch (injected by tests for minimum durations). */
+  now: number;
+  earlyDelete: boolean;
+}
+
+function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, bricks = 1): void {
+  const c = (t[cls] ??= { bricks: 0, bytes: 0, monthly: 0 });
+  c.bricks += bricks;
+  c.bytes += bytes;
+  c.monthly += monthlyCost(bytes, cls, prices);
+}
+
+/** The chunks the stored index copies use, and how many copies there are. */
+async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; bricks: Set<string>; archives: number }> {
+  const chunks = new ChunkTable();
+  const bricks = new Set<string>();
+  const stored = await listStoredIndexes(repo);
+  const unreadable = stored.find((s) => !s.meta);
+  if (unreadable) {
+    throw new CorruptDataError(`the stored index ${unreadable.id} cannot be read (${unreadable.damage ?? 'unreadable'}), so prune cannot tell which chunks it uses; \`dtar forget ${unreadable.id}\` it, or bring it back, first`);
+  }
+  const none = { brick: 0, offset: 0, storedLength: 0, plainLength: 0 };
+  let lastBrick: Buffer | null = null;
+  let archives = 0;
+  for (const s of stored) {
+    // One copy in memory at a time: memory follows the chunks in the store, not the archives.
+    let sealed: Buffer;
+    try {
+      sealed = await repo.backend.get(s.key, { maxLength: s.size });
+    } catch (e) {
+      if (e instanceof NotFoundError) continue; // forgotten since the listing: it keeps nothing
+      throw e;
+    }
+    archives++;
+    const where = `stored index ${s.id} (${escapeName(s.meta!.name)})`;
+    await visitIndex(
+      (async function* () {
+        yield* decodeIndexCopy(repo.keys, sealed, s.key);
+      })(),
+      where,
+      repo.indexAuth,
+      (item) => {
+        for (const c of chunkRefs(item)) {
+          chunks.add(c.id, none);
+          // Consecutive chunks are mostly in one brick: skip the hex of a brick just seen.
+          if (lastBrick === null || !c.brick.equals(lastBrick)) {
+            bricks.add(c.brick.toString('hex'));
+            lastBrick = c.brick;
+          }
+        }
+      },
+    );
+  }
+  return { chunks, bricks, archives };
+}
+
+function classOf(c: StorageClass | undefined): StorageClass {
+  return c ?? 'STANDARD';
+}
+
+export async function planPrune(repo: Repository, opts: PruneOptions): Promise<PrunePlan> {
+  const { prices, now } = opts;
+  const live = await liveChunks(repo);
+
+  // The catalogue, segment by segment: each brick's dead bytes, and which bricks each segment names.
+  const segments: { key: string; size: number; bricks: string[] }[] = [];
+  const listed: ObjectInfo[] = [];
+  for await (const o of repo.backend.list(CATALOGUE_PREFIX)) listed.push(o);
+  listed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const deadBytes = new Map<string, number>();
+  for (const o of listed) {
+    const records = await readSegment(repo, o);
+    segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
+    for (const r of records) {
+      const hex = r.id.toString('hex');
+      if (deadBytes.has(hex)) continue;
+      let dead = 0;
+      for (const c of r.chunks) if (!live.chunks.has(c.id)) dead += c.storedLength;
+      deadBytes.set(hex, dead);
+    }
+  }
+
+  const plan: PrunePlan = {
+    archives: live.archives,
+    liveChunks: live.chunks.size,
+    toDelete: [],
+    waiting: [],
+    partlyDead: [],
+    segmentsToRewrite: [],
+    keptRecords: [],
+    missingUnused: 0,
+    earlyDeletionCharge: 0,
+    waitingCharge: 0,
+    before: {},
+    after: {},
+    deadInLive: {},
+    currency: prices.currency,
+  };
+  const deleting = new Set<string>();
+  const stored = new Set<string>();
+  for await (const o of repo.backend.list(BRICKS_PREFIX)) {
+    const id = o.key.slice(o.key.lastIndexOf('/') + 1);
+    const cls = classOf(o.storageClass);
+    stored.add(id);
+    add(plan.before, cls, o.size, prices);
+    const ageDays = o.modified ? (now - o.modified.getTime()) / DAY_MS : null;
+    const fate: BrickFate = {
+      id,
+      key: o.key,
+      size: o.size,
+      storageClass: cls,
+      ageDays,
+      deadBytes: deadBytes.get(id) ?? o.size,
+      // Unknown age: taken as new, the safe side for the bill.
+      earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
+      freeFrom: null,
+    };
+    if (live.bricks.has(id)) {
+      add(plan.after, cls, o.size, prices);
+      if (fate.deadBytes > 0) {
+        plan.partlyDead.push(fate);
+        add(plan.deadInLive, cls, fate.deadBytes, prices);
+      }
+    } else if (fate.earlyCharge > 0 && !opts.earlyDelete) {
+      const written = o.modified?.getTime() ?? now;
+      fate.freeFrom = new Date(written + prices.classes[cls].minimumDays * DAY_MS).toISOString();
+      plan.waiting.push(fate);
+      plan.waitingCharge += fate.earlyCharge;
+      add(plan.after, cls, o.size, prices);
+    } else {
+      plan.toDelete.push(fate);
+      plan.earlyDeletionCharge += fate.earlyCharge;
+      deleting.add(id);
+    }
+  }
+
+  // Segments naming a brick deleted now, or an unused one the store no longer has, are
+  // rewritten with the rest of their bricks (read again: the first pass kept only names).
+  const gone = (hex: string): boolean => deleting.has(hex) || (!stored.has(hex) && !live.bricks.has(hex));
+  for (const s of segments) {
+    if (!s.bricks.some(gone)) continue;
+    plan.segmentsToRewrite.push(s.key);
+    for (const r of await readSegment(repo, s)) {
+      const hex = r.id.toString('hex');
+      if (!gone(hex)) plan.keptRecords.push(encodeBrickRecord(r));
+      else if (!stored.has(hex)) plan.missingUnused++;
+    }
+  }
+  return plan;
+}
+
+/** A catalogue segment; a damaged one stops prune (it cannot tell what the segment names). */
+async function readSegment(repo: Repository, o: Pick<ObjectInfo, 'key' | 'size'>): Promise<BrickRecord[]> {
+  try {
+    return decodeSegment(repo.keys, await repo.backend.get(o.key, { maxLength: o.size }), o.key);
+  } catch (e) {
+    if (e instanceof CorruptDataError) throw new CorruptDataError(`${e.message}; run \`dtar repair\` before pruning`);
+    throw e;
+  }
+}
+
+/** Steps a test may stop the process at (DTAR_TEST_CRASH_AT), each with its count: "brick-deleted:2". */
+export type PruneStep = 'segment-written' | 'segment-deleted' | 'brick-deleted';
+
+export interface PruneProgress {
+  onStep?: (step: PruneStep, n: number) => void;
+  onBrickDeleted?: (done: number, total: number) => void;
+}
+
+/** Carries out a plan: catalogue first, then bricks (see the order above). */
+export async function prune(repo: Repository, plan: PrunePlan, progress: PruneProgress = {}): Promise<void> {
+  if (plan.segmentsToRewrite.length > 0) {
+    if (plan.keptRecords.length > 0) {
+      await new Catalogue(repo.backend, repo.keys, null).writeSegment(plan.keptRecords);
+      progress.onStep?.('segment-written', 1);
+    }
+    let n = 0;
+    for (const key of plan.segmentsToRewrite) {
+      await repo.backend.delete(key);
+      progress.onStep?.('segment-deleted', ++n);
+    }
+  }
+  let n = 0;
+  for (const b of plan.toDelete) {
+    await repo.backend.delete(b.key);
+    progress.onBrickDeleted?.(n + 1, plan.toDelete.length);
+    progress.onStep?.('brick-deleted', ++n);
+  }
+}
+
+/** Sums a per-class table. */
+export function totals(t: ByClass): ClassTotals {
+  const out = { bricks: 0, bytes: 0, monthly: 0 };
+  for (const c of STORAGE_CLASSES) {
+    const x = t[c];
+    if (!x) continue;
+    out.bricks += x.bricks;
+    out.bytes += x.bytes;
+    out.monthly += x.monthly;
+  }
+  return out;
+}
