@@ -7,9 +7,9 @@
  * (absent, damaged, another dtar's layout) is a miss, never a wrong tree.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { seal, tryOpen } from '../crypto/aead';
+import { sealPieces, tryOpen } from '../crypto/aead';
 import { makeDirs } from '../fs/make-dirs';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import type { ImpliedDirDefaults } from './build';
@@ -103,25 +103,24 @@ function xattrsOf(b: Buffer): Map<number, ReadonlyMap<string, Buffer>> {
 }
 
 const pad8 = (n: number): number => (n + 7) & ~7;
+const PIECE = 64 * 1024;
 
-/** Plaintext: layout u32, column count u32, entries f64, skipped f64, byte length f64 per column; then the columns, each at a multiple of 8. */
-function encode(tables: ArchiveTables, counts: TreeCounts): Buffer {
+/** Plaintext: layout u32, column count u32, entries f64, skipped f64, byte length f64 per column; then the columns, each at a multiple of 8. As pieces: the columns are not copied. */
+function encode(tables: ArchiveTables, counts: TreeCounts): Uint8Array[] {
   const cols = columns(tables);
-  const head = new Float64Array(2 + cols.length);
-  head[0] = counts.entries;
-  head[1] = counts.skipped;
-  cols.forEach((c, i) => (head[2 + i] = c.byteLength));
-  const headBytes = 8 + head.byteLength;
-  const out = Buffer.alloc(headBytes + cols.reduce((n, c) => n + pad8(c.byteLength), 0));
-  out.writeUInt32LE(TREE_LAYOUT, 0);
-  out.writeUInt32LE(cols.length, 4);
-  Buffer.from(head.buffer).copy(out, 8);
-  let at = headBytes;
+  const head = Buffer.alloc(8 + 8 * (2 + cols.length));
+  head.writeUInt32LE(TREE_LAYOUT, 0);
+  head.writeUInt32LE(cols.length, 4);
+  head.writeDoubleLE(counts.entries, 8);
+  head.writeDoubleLE(counts.skipped, 16);
+  cols.forEach((c, i) => head.writeDoubleLE(c.byteLength, 24 + 8 * i));
+  const pieces: Uint8Array[] = [head];
   for (const c of cols) {
-    Buffer.from(c.buffer, c.byteOffset, c.byteLength).copy(out, at);
-    at += pad8(c.byteLength);
+    // Small pieces: each is sealed into a buffer of its size, and glibc keeps large freed ones resident.
+    for (let at = 0; at < c.byteLength; at += PIECE) pieces.push(new Uint8Array(c.buffer, c.byteOffset + at, Math.min(PIECE, c.byteLength - at)));
+    if (pad8(c.byteLength) > c.byteLength) pieces.push(new Uint8Array(pad8(c.byteLength) - c.byteLength));
   }
-  return out;
+  return pieces;
 }
 
 function decode(plain: Buffer): { tables: ArchiveTables; counts: TreeCounts } | null {
@@ -194,7 +193,16 @@ export class CachedTree {
     const tmp = `${this.path}.${process.pid}.tmp`;
     try {
       await makeDirs(dir, 0o700);
-      await writeFile(tmp, Buffer.concat([MAGIC, seal(dataKey, encode(tables, counts), this.aad)]), { mode: 0o600 });
+      const file = await open(tmp, 'w', 0o600);
+      try {
+        await file.write(MAGIC);
+        // Sealed a column at a time: no copy of the tables, which a mount keeps for its life.
+        await sealPieces(dataKey, encode(tables, counts), this.aad, async (b) => {
+          for (let at = 0; at < b.length; ) at += (await file.write(b, at)).bytesWritten;
+        });
+      } finally {
+        await file.close();
+      }
       await rename(tmp, this.path);
       await evict(dir);
     } catch {

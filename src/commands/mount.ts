@@ -121,8 +121,9 @@ export async function mountCommand(io: Io, index: string | null, mountpoint: str
   // Loading leaves garbage (parsed headers and records, path strings, the read buffers) that
   // V8 would not collect while the mount sits idle: one full collection once the mount
   // answers, so that mount time does not pay for it (docs/ARCHITECTURE.md, Mount).
-  setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
-  const after = p.mounted?.().catch(() => undefined);
+  const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+  // After the tree is kept, when it is: its writing leaves garbage of its own.
+  const after = (p.mounted?.() ?? Promise.resolve()).then(gc, gc);
   const stop = (): void => void p.session.unmount();
   signals.on('SIGINT', stop);
   signals.on('SIGTERM', stop);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, seal } from '../../src/crypto/aead';
+import { open, seal, sealPieces, tryOpen } from '../../src/crypto/aead';
 import { padme } from '../../src/crypto/padding';
 import { chunkId, ChunkSealer, openChunk } from '../../src/brick/chunk-codec';
 import { CorruptDataError } from '../../src/errors';
@@ -49,4 +49,16 @@ test('a stored chunk hides its exact length, round-trips, and cannot pass for an
   const tsealed = seal(tid, text);
   assert.ok(tsealed.length < text.length / 10, 'compressible data is compressed');
   assert.ok(openChunk(keys, tid, text.length, tsealed, 'b').equals(text));
+});
+
+test('sealPieces writes what seal writes for the joined pieces: it opens, and a changed byte does not', async () => {
+  const key = randomBytes(32);
+  const parts = [randomBytes(10), Buffer.alloc(0), randomBytes(70_000), randomBytes(3)];
+  const out: Buffer[] = [];
+  await sealPieces(key, parts, Buffer.from('aad'), async (b) => void out.push(b));
+  const sealed = Buffer.concat(out);
+  assert.deepEqual(tryOpen(key, sealed, Buffer.from('aad')), Buffer.concat(parts));
+  assert.equal(tryOpen(key, sealed, Buffer.from('other aad')), null);
+  sealed[20] = sealed[20]! ^ 1;
+  assert.equal(tryOpen(key, sealed, Buffer.from('aad')), null);
 });
