@@ -1,6 +1,7 @@
 /**
  * The floor of restore's data path, for bench/ingest.sh: every brick of a local store read
- * whole and every chunk in it opened (AES-GCM, zstd, the id's HMAC) into one reused buffer,
+ * whole and every chunk in it opened as the read path opens it (AES-GCM, zstd; the id's HMAC
+ * only for chunks a writer key sealed) into one reused buffer,
  * the bricks shared out among worker threads, with no index, no order, no output and no
  * SHA-256 of bodies. Whatever restore costs beyond this is dtar's pipeline (and those hashes).
  * Usage: DTAR_PASSWORD=... node dist/bench/read-floor.js STORE_DIR [THREADS]   (prints seconds)
@@ -31,7 +32,7 @@ function openAll(job: Job): number {
     const table = parseTrailer(brick.subarray(brick.length - BRICK_TRAILER_SIZE), brick.length, where);
     for (const c of decodeTable(keys, table, brick.subarray(table.offset, table.offset + table.length), where)) {
       if (into.length < c.plainLength) into = Buffer.allocUnsafe(c.plainLength);
-      bytes += openChunk(keys, c.id, c.plainLength, brick.subarray(c.offset, c.offset + c.storedLength), where, into).length;
+      bytes += openChunk(keys, c.id, c.plainLength, brick.subarray(c.offset, c.offset + c.storedLength), where, 'writer-sealed', into).length;
     }
   }
   return bytes;

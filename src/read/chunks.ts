@@ -204,7 +204,7 @@ export class ChunkSource {
       pieces.map((p) => {
         try {
           const into = plaintexts && BufferPool.pooled(p.plainLength) ? plaintexts.take(p.plainLength) : undefined;
-          return openChunk(this.keys, p.id, p.plainLength, p.sealed, where, into);
+          return openChunk(this.keys, p.id, p.plainLength, p.sealed, where, 'writer-sealed', into);
         } catch (e) {
           if (e instanceof CorruptDataError || e instanceof UnsupportedFormatError) return e;
           throw e;

@@ -1,5 +1,5 @@
 /**
- * Worker thread body for reading: authenticates, decompresses and id-checks chunks, so
+ * Worker thread body for reading: authenticates, decompresses and (for chunks a writer sealed) id-checks chunks, so
  * that every reader uses every core for it. Replies with each chunk's plaintext or why it
  * failed: a damaged chunk fails alone, not the other files' chunks that shared its job.
  */
@@ -69,7 +69,7 @@ parentPort?.on('message', (r: OpenRequest) => {
   const plains = r.offsets.map((o, i): Uint8Array | string | NewerFormat => {
     const into = r.outputs[i];
     try {
-      const plain = openChunk(keys, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, into ? view(into) : undefined);
+      const plain = openChunk(keys, ids.subarray(i * 32, i * 32 + 32), r.plainLengths[i]!, bytes.subarray(o, o + r.lengths[i]!), r.where, 'writer-sealed', into ? view(into) : undefined);
       // Plaintexts that own their memory are moved, not copied (nor concatenated: that copy
       // and its fresh pages were a third of restore's time); views of shared memory are copied.
       if (into || (plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength)) moved.add(plain.buffer as ArrayBuffer);

@@ -50,7 +50,7 @@ export class BrickCopy {
     const sealed = Buffer.alloc(place.storedLength);
     const { bytesRead } = await this.file.read(sealed, 0, place.storedLength, place.offset);
     if (bytesRead !== place.storedLength) throw new CorruptDataError(`brick ${this.hex}: chunk lies past the end of the brick`);
-    return openChunk(this.keys, place.id, place.plainLength, sealed, `brick ${this.hex}`);
+    return openChunk(this.keys, place.id, place.plainLength, sealed, `brick ${this.hex}`, 'every');
   }
 
   close(): Promise<void> {

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, seal, sealPieces, tryOpen } from '../../src/crypto/aead';
 import { padme } from '../../src/crypto/padding';
-import { chunkId, ChunkSealer, openChunk } from '../../src/brick/chunk-codec';
+import { chunkId, ChunkSealer, openChunk, sealedChunkPrefix } from '../../src/brick/chunk-codec';
+import { sealToStore, x25519PublicKey } from '../../src/crypto/store-sealing';
 import { CorruptDataError } from '../../src/errors';
 
 test('PADMÉ pads by at most 12% and leaks few bits of the length', () => {
@@ -41,14 +42,32 @@ test('a stored chunk hides its exact length, round-trips, and cannot pass for an
   const id = chunkId(idKey, plain);
   const sealed = seal(id, plain);
   assert.ok(sealed.length > plain.length && sealed.length <= plain.length * 1.12 + 64, 'random data is stored raw, padded');
-  assert.ok(openChunk(keys, id, plain.length, sealed, 'b').equals(plain));
+  assert.ok(openChunk(keys, id, plain.length, sealed, 'b', 'every').equals(plain));
   const other = chunkId(idKey, Buffer.from('other'));
-  assert.throws(() => openChunk(keys, other, plain.length, sealed, 'b'), CorruptDataError);
+  assert.throws(() => openChunk(keys, other, plain.length, sealed, 'b', 'writer-sealed'), CorruptDataError);
   const text = Buffer.from('compressible '.repeat(10000));
   const tid = chunkId(idKey, text);
   const tsealed = seal(tid, text);
   assert.ok(tsealed.length < text.length / 10, 'compressible data is compressed');
-  assert.ok(openChunk(keys, tid, text.length, tsealed, 'b').equals(text));
+  assert.ok(openChunk(keys, tid, text.length, tsealed, 'b', 'writer-sealed').equals(text));
+});
+
+test('the read path trusts the data key seal for a chunk id, and rechecks the id of every chunk a writer key sealed', () => {
+  const keys = { data: randomBytes(32), chunkId: randomBytes(32), x25519: randomBytes(32) };
+  const sealer = new ChunkSealer(3);
+  const plain = Buffer.from('what the index says is there '.repeat(500));
+  const wrong = Buffer.from('what someone put in its place '.repeat(500));
+  const id = chunkId(keys.chunkId, plain);
+  // Only a holder of the data key can seal bytes under an id: the owner's own chunks are
+  // authenticated by it, so reads skip the MAC and only verify's deep check recomputes it.
+  const owned = Buffer.concat(sealer.sealParts(keys.data, id, wrong));
+  assert.ok(openChunk(keys, id, wrong.length, owned, 'b', 'writer-sealed').equals(wrong));
+  assert.throws(() => openChunk(keys, id, wrong.length, owned, 'b', 'every'), /does not match its id/);
+  // A writer key seals to the store under any id it likes: those chunks are checked on every read.
+  const agreement = sealToStore(x25519PublicKey(keys.x25519));
+  const bySealer = (p: Buffer): Buffer => Buffer.concat([sealedChunkPrefix(agreement.ephemeral), ...sealer.sealParts(agreement.key('chunks'), id, p, true)]);
+  assert.ok(openChunk(keys, id, plain.length, bySealer(plain), 'b', 'writer-sealed').equals(plain));
+  assert.throws(() => openChunk(keys, id, wrong.length, bySealer(wrong), 'b', 'writer-sealed'), /does not match its id/);
 });
 
 test('sealPieces writes what seal writes for the joined pieces: it opens, and a changed byte does not', async () => {

@@ -194,7 +194,7 @@ describe('writer keys', () => {
       for (const c of chunks) {
         const brick = await readFile(join(s.store, 'bricks', c.brick.slice(0, 2), c.brick));
         const sealed = brick.subarray(c.offset, c.offset + c.storedLength);
-        for (const idKey of secrets) assert.throws(() => openChunk({ ...keys, chunkId: idKey }, c.id, c.plainLength, sealed, 'chunk'), /authentication failed/);
+        for (const idKey of secrets) assert.throws(() => openChunk({ ...keys, chunkId: idKey }, c.id, c.plainLength, sealed, 'chunk', 'every'), /authentication failed/);
         tried[brickVersion(brick) === 2 ? 'writerChunks' : 'ownerChunks']++;
       }
       for (const f of under('bricks/')) {
