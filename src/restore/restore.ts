@@ -41,10 +41,21 @@ export async function restoreTar(
 ): Promise<{ bytes: number }> {
   const plan = windowPlan(repo.backend);
   // Read whole, and so authenticated, before a byte is written.
-  await visitIndex(index(), opts.indexName ?? 'index', repo.indexAuth, (item) => {
+  const checking = visitIndex(index(), opts.indexName ?? 'index', repo.indexAuth, (item) => {
     if (item.kind === 'entry' && item.record) noteBody(plan, item.record.body);
     else if (item.kind === 'trailer') noteBody(plan, item.trailer.tail);
   });
+  // Where a plan of brick stretches is made (stores where each request costs), the window
+  // waits for all of it. Elsewhere the window fills while the check runs, on other threads
+  // than the check's: only the first write waits for it.
+  checking.catch(() => undefined); // its failure is awaited below, not left unhandled meanwhile
+  let checked: Promise<void> | null = plan ? null : checking;
+  if (plan) await checking;
+  const passed = async (): Promise<void> => {
+    const c = checked;
+    checked = null;
+    await c;
+  };
   const progress: RestoreProgress = { bytesOut: 0, totalBytes: null };
 
   const job = (item: IndexItem): BodyJob<Around> | undefined => {
@@ -70,6 +81,7 @@ export async function restoreTar(
   let pendingBytes = 0;
   const flush = async (): Promise<void> => {
     if (pendingBytes === 0) return;
+    await passed();
     const pieces = pending;
     const bytes = pendingBytes;
     pending = [];
@@ -105,7 +117,12 @@ export async function restoreTar(
       if (add(job.after)) await flush();
     }
     await flush();
+    await passed();
     return { bytes: progress.bytesOut };
+  } catch (e) {
+    // The check's verdict comes first: a forged or damaged index is reported as such.
+    await passed();
+    throw e;
   } finally {
     await bodies.close();
   }
