@@ -13,21 +13,12 @@
  */
 import { earlyDeletionCharge, GB, monthlyCost, MONTH_DAYS, PriceTable, RESTORE_TIERS } from '../pricing/prices';
 import type { Backend, StorageClass } from '../store/backend';
+import type { BrickFate } from './prune';
 import { estimate } from '../thaw/estimate';
 import { ARCHIVE_CLASSES, BrickState, isReadable, stateOf } from '../thaw/state';
 
-/** A partly dead brick as prune's plan sees it. */
-export interface PartlyDeadBrick {
-  id: string;
-  key: string;
-  size: number;
-  storageClass: StorageClass;
-  ageDays: number | null;
-  deadBytes: number;
-  /** Sealed bytes of its live chunks, and the runs of adjacent live chunks (one ranged GET each). */
-  liveBytes: number;
-  liveRuns: number;
-}
+/** A partly dead brick as prune's plan sees it, with its live chunks: their sealed bytes, and the runs of adjacent ones (one ranged GET each). */
+export type PartlyDeadBrick = BrickFate & { liveBytes: number; liveRuns: number };
 
 /** repack: it pays and the brick is readable; not-worth-it: it does not pay; needs-thaw: it would pay, but the brick is archived. */
 export type RepackVerdict = 'repack' | 'not-worth-it' | 'needs-thaw';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DEFAULT_PRICES, GB, MONTH_DAYS } from '../../src/pricing/prices';
+import type { RepackCandidate } from '../../src/retention/repack';
 import { dtar, ok, testStore, type TestStore } from '../support/dtar';
 import { randomTar, randomTarSource } from '../support/random';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
@@ -19,26 +20,10 @@ import { assertOneLineError, walk } from '../reliability/support';
 
 const run = promisify(execFile);
 
-interface Candidate {
-  id: string;
-  storageClass: string;
-  size: number;
-  deadBytes: number;
-  liveBytes: number;
-  state: string;
-  horizonDays: number;
-  saving: number;
-  earlyCharge: number;
-  requestCost: number;
-  retrievalCost: number;
-  net: number;
-  verdict: 'repack' | 'not-worth-it' | 'needs-thaw';
-}
-
 interface PruneJson {
   partlyDead: { id: string; deadBytes: number }[];
   after: { bricks: number; bytes: number; monthly: number };
-  repack?: { candidates: Candidate[]; net: number; liveBytes: number };
+  repack?: { candidates: RepackCandidate[]; net: number; liveBytes: number };
 }
 
 const DAY = 86_400_000;
@@ -57,7 +42,7 @@ async function partlyDeadStore(dir: string, cmd: (args: string[]) => Promise<voi
   await cmd(['forget', `${name}-mixed`, '-q']);
 }
 
-function checkArithmetic(c: Candidate): void {
+function checkArithmetic(c: RepackCandidate): void {
   assert.ok(Math.abs(c.net - (c.saving - c.earlyCharge - c.requestCost - c.retrievalCost)) < 1e-15, `net of ${c.id}`);
 }
 
