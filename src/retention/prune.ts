@@ -220,7 +220,12 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
   }
 
   if (opts.repack) {
-    const bricks: PartlyDeadBrick[] = plan.partlyDead.map((f) => ({ ...f, liveBytes: usage.get(f.id)!.live, liveRuns: usage.get(f.id)!.liveRuns }));
+    // A brick missing from the catalogue is not priced: what it holds is unknown (`dtar repair`).
+    const bricks: PartlyDeadBrick[] = [];
+    for (const f of plan.partlyDead) {
+      const u = usage.get(f.id);
+      if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
+    }
     plan.repack = await planRepack(repo.backend, bricks, prices);
     for (const c of plan.repack.candidates) {
       if (c.verdict !== 'repack') continue;
