@@ -5,6 +5,12 @@
 # a tenth of the archives, to show that memory follows the chunks in the store, not the
 # number of archives. Prints the figures; bench/README.md keeps them.
 # Usage: bench/prune.sh [ARCHIVES [FILES [CHANGE]]]   (default 100 10000 100)
+#        bench/prune.sh flat [ARCHIVES [FILES]]      (default 100 10000)
+# The flat form ingests one tar of FILES files ARCHIVES/10 and then ARCHIVES times, so that the
+# stores hold the same chunks and differ only in the archives that use them; it times
+# `prune --dry-run` (what prune reads and keeps; nothing is dead) as usual and under a heap
+# cap (--max-old-space-size=FLAT_HEAP_MIB, default 40), which it only fits if what it keeps
+# follows the chunks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d /tmp/dtar-bench-prune.XXXX)}
@@ -12,20 +18,20 @@ WORK=${WORK:-$(mktemp -d /tmp/dtar-bench-prune.XXXX)}
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT INT TERM
 npm run build --silent
 
+if [ "${1:-}" = flat ]; then
+  FLAT=1
+  shift
+fi
 ARCHIVES=${1:-100}
 FILES=${2:-10000}
 CHANGE=${3:-100}
 export DTAR_PASSWORD=bench XDG_CACHE_HOME="$WORK/cache" DTAR_TEST_FAST_KDF=1 DTAR_QUIET=1
 DTAR="node bin/dtar.js"
 
-# run STORE N : a store of N archives
-run() {
-  local store=$1 n=$2 src=$WORK/src-$2
-  export DTAR_STORE=$store
-  $DTAR init -q
-  mkdir -p "$src"
-  # FILES files of 1-4 KiB of random bytes (one chunk each: they are below the chunker's minimum)
-  python3 - "$src" "$FILES" <<'PY'
+# tree DIR : FILES files of 1-4 KiB of random bytes (one chunk each: they are below the chunker's minimum)
+tree() {
+  mkdir -p "$1"
+  python3 - "$1" "$FILES" <<'PY'
 import os, sys, random
 d, n = sys.argv[1], int(sys.argv[2])
 r = random.Random(1)
@@ -35,6 +41,47 @@ for i in range(n):
     with open(os.path.join(sub, f"f{i:05}"), "wb") as f:
         f.write(os.urandom(r.randint(1024, 4096)))
 PY
+}
+
+# cpu LABEL : user + system CPU seconds
+cpu() { awk '{ printf "%.2f", $3 + $4 }' "$WORK/$1.time"; }
+
+# flat STORE N : N archives of one tar (the same chunks whatever N), then prune --dry-run twice
+flat() {
+  local store=$1 n=$2 heap=${FLAT_HEAP_MIB:-40}
+  export DTAR_STORE=$store
+  $DTAR init -q
+  [ -f "$WORK/flat.tar" ] || { tree "$WORK/flat-src"; tar -C "$WORK/flat-src" -cf "$WORK/flat.tar" .; }
+  local t0=$(date +%s)
+  for i in $(seq 1 "$n"); do $DTAR ingest "$WORK/flat.tar" --name nightly -q > /dev/null; done
+  echo "$n archives ingested in $(( $(date +%s) - t0 )) s"
+  time_cmd "flat-$n" $DTAR prune --dry-run --json > "$WORK/flat-$n.json"
+  time_cmd "flat-cap-$n" env NODE_OPTIONS="--max-old-space-size=$heap" $DTAR prune --dry-run --json > "$WORK/flat-cap-$n.json"
+  node -e '
+    const p = require(process.argv[1]);
+    console.log(`  ${p.archives} archives, ${p.liveChunks} live chunks, bricks ${p.before.bricks}`);
+  ' "$WORK/flat-$n.json"
+  echo "  prune --dry-run: wall $(secs "flat-$n") s, CPU $(cpu "flat-$n") s, peak $(peak_mib "flat-$n") MiB"
+  echo "  the same, old space capped at $heap MiB: wall $(secs "flat-cap-$n") s, CPU $(cpu "flat-cap-$n") s, peak $(peak_mib "flat-cap-$n") MiB"
+  echo "  store: $(du -sm "$store" | cut -f1) MiB, $(find "$store/indexes" -type f 2>/dev/null | wc -l) index copies"
+}
+
+if [ -n "${FLAT:-}" ]; then
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== one tar of $FILES files, $((ARCHIVES / 10)) archives"
+  flat "$WORK/store-small" $((ARCHIVES / 10))
+  echo "== the same tar, $ARCHIVES archives"
+  flat "$WORK/store" "$ARCHIVES"
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
+# run STORE N : a store of N archives
+run() {
+  local store=$1 n=$2 src=$WORK/src-$2
+  export DTAR_STORE=$store
+  $DTAR init -q
+  tree "$src"
   local t0=$(date +%s)
   for i in $(seq 1 "$n"); do
     python3 - "$src" "$FILES" "$CHANGE" "$i" <<'PY'

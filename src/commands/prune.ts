@@ -8,6 +8,7 @@ import { jsonText, UsageError } from '../errors';
 import { formatCost, pricesFor, PRICES_ENV } from '../pricing/prices';
 import { StoreLock } from '../repo/lock';
 import { BrickFate, ByClass, planPrune, prune, PrunePlan, PruneStep, totals } from '../retention/prune';
+import type { RepackPlan, RepackVerdict } from '../retention/repack';
 import { STORAGE_CLASSES } from '../store/backend';
 import { Io, openRepository, StoreFlags, warner } from './context';
 import { formatBytes } from './format';
@@ -16,6 +17,7 @@ import { addStoreOptions } from './options';
 interface PruneFlags extends StoreFlags {
   dryRun?: boolean;
   earlyDelete?: boolean;
+  repack?: boolean;
   prices?: string;
   json?: boolean;
   quiet?: boolean;
@@ -34,12 +36,15 @@ function testHooks(env: NodeJS.ProcessEnv): { now: number; onStep?: (step: Prune
 }
 
 export async function pruneCommand(io: Io, flags: PruneFlags): Promise<PrunePlan> {
+  if (flags.repack && !flags.dryRun) {
+    throw new UsageError('--repack only plans for now, with --dry-run: this dtar cannot yet rewrite bricks (indexes name where each chunk lies, and readers do not yet follow a moved chunk)');
+  }
   const prices = pricesFor(flags.prices, io.env, warner(io));
   const hooks = testHooks(io.env);
   const repo = await openRepository(io, flags);
   const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune' });
   try {
-    const plan = await planPrune(repo, { prices, now: hooks.now, earlyDelete: Boolean(flags.earlyDelete) });
+    const plan = await planPrune(repo, { prices, now: hooks.now, earlyDelete: Boolean(flags.earlyDelete), repack: Boolean(flags.repack) });
     if (!flags.json && !flags.quiet) io.stdout.write(planText(plan, Boolean(flags.dryRun)));
     if (!flags.dryRun) {
       await lock.check();
@@ -89,11 +94,28 @@ function planText(p: PrunePlan, dryRun: boolean): string {
     out += `partly dead: ${p.partlyDead.length} bricks hold ${formatBytes(dead.bytes)} no archive uses, ${formatCost(dead.monthly, cur)} a month (not rewritten)\n`;
     out += classLines(p.deadInLive, cur, (c) => `${formatBytes(c.bytes)} dead`);
   }
+  if (p.repack) out += repackText(p.repack, cur);
   if (p.segmentsToRewrite.length > 0) out += `catalogue: ${p.segmentsToRewrite.length} segments rewritten without the bricks deleted${p.missingUnused > 0 ? ` (and ${p.missingUnused} bricks no longer stored)` : ''}\n`;
   const before = totals(p.before);
   const after = totals(p.after);
   out += `bricks before: ${sized(before)}, ${formatCost(before.monthly, cur)} a month\n${classLines(p.before, cur, sized)}`;
   out += `bricks after:  ${sized(after)}, ${formatCost(after.monthly, cur)} a month (saves ${formatCost(before.monthly - after.monthly, cur)} a month)\n${classLines(p.after, cur, sized)}`;
+  return out;
+}
+
+const VERDICT: Record<RepackVerdict, string> = {
+  repack: 'repack',
+  'not-worth-it': 'keep: repacking costs more than it saves',
+  'needs-thaw': 'not repacked: archived, it would pay once thawed (`dtar thaw` plans that)',
+};
+
+function repackText(r: RepackPlan, cur: string): string {
+  const chosen = r.candidates.filter((c) => c.verdict === 'repack');
+  let out = `repack plan: ${chosen.length} of ${r.candidates.length} partly dead bricks pay to repack, saving ${formatCost(r.net, cur)} net over their horizons (their live ${formatBytes(r.liveBytes)} rewritten)\n`;
+  for (const c of r.candidates) {
+    const costs = `early deletion ${formatCost(c.earlyCharge, cur)}, requests ${formatCost(c.requestCost, cur)}, retrieval ${formatCost(c.retrievalCost, cur)}`;
+    out += `  ${c.id}  ${c.storageClass}  ${c.state}  ${formatBytes(c.deadBytes)} dead of ${formatBytes(c.size)}: saves ${formatCost(c.saving, cur)} over ${c.horizonDays} days; ${costs}; net ${formatCost(c.net, cur)}: ${VERDICT[c.verdict]}\n`;
+  }
   return out;
 }
 
@@ -114,6 +136,7 @@ function planJson(p: PrunePlan, dryRun: boolean): object {
     waitingCharge: p.waitingCharge,
     segmentsRewritten: p.segmentsToRewrite.length,
     deadInLive: p.deadInLive,
+    ...(p.repack && { repack: p.repack }),
     before: { ...totals(p.before), byClass: p.before },
     after: { ...totals(p.after), byClass: p.after },
     monthlySaving: totals(p.before).monthly - totals(p.after).monthly,
@@ -126,6 +149,7 @@ export function register(program: Command, io: Io): void {
       .command('prune')
       .description('delete the bricks no remaining archive uses, respecting minimum storage durations; report what it reclaims and saves')
       .option('--dry-run', 'print the plan and what it saves; delete nothing')
+      .option('--repack', 'with --dry-run: price rewriting the live chunks of partly dead bricks into new bricks, brick by brick')
       .option('--early-delete', "also delete dead bricks still within their storage class's minimum duration (the charge is reported)")
       .option('--prices <FILE>', `JSON price table laid over the built-in us-east-1 one (also $${PRICES_ENV}; see docs/S3.md)`)
       .addHelpText(
@@ -135,10 +159,14 @@ Which chunks are live comes from the stored index copies (dtar archives), never 
 reading bricks. Prune takes the store's exclusive lock: it waits for no ingest, it refuses
 while one runs. A dead brick younger than its class's minimum duration (Standard-IA 30 days,
 Glacier IR and Flexible Retrieval 90, Deep Archive 180) is kept until it is free to delete.
+--repack --dry-run prices a repack of each partly dead brick over its class's minimum
+duration (at least a month): the dead bytes' storage saved against early deletion, requests
+and retrieval (a thaw for Glacier classes); an archived brick is never thawed for it.
 
 Examples:
   dtar forget --keep-daily 7 --keep-weekly 4 && dtar prune --dry-run
-  dtar prune --json | jq .monthlySaving`,
+  dtar prune --json | jq .monthlySaving
+  dtar prune --dry-run --repack`,
       ),
   ).action(async (flags: PruneFlags) => {
     await pruneCommand(io, flags);

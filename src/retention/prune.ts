@@ -6,7 +6,8 @@
  * A dead brick still inside its storage class's minimum duration is kept until it is free to
  * delete (unless `earlyDelete`); it stays in the catalogue meanwhile, and an ingest that
  * deduplicates against it makes it live again. Partly dead bricks are reported (their dead
- * bytes cost money every month) but not rewritten.
+ * bytes cost money every month) and, when asked, priced for a repack (./repack.ts); they are
+ * not rewritten yet.
  *
  * Order, so that `kill -9` anywhere leaves every kept archive readable, the catalogue naming
  * only stored bricks, and a second prune finishing the job (docs/ARCHITECTURE.md):
@@ -23,6 +24,7 @@ import { chunkRefs, visitIndex } from '../index/reader';
 import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
 import type { Repository } from '../repo/repository';
+import { PartlyDeadBrick, planRepack, RepackPlan } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 
@@ -74,6 +76,8 @@ export interface PrunePlan {
   after: ByClass;
   /** Partly dead bricks: their dead bytes and what those cost a month, per class. */
   deadInLive: ByClass;
+  /** With `repack`: each partly dead brick priced for a repack; `after` counts those it pays to repack as repacked. */
+  repack: RepackPlan | null;
   currency: string;
 }
 
@@ -82,6 +86,8 @@ export interface PruneOptions {
   /** Now, in ms since the epoch (injected by tests for minimum durations). */
   now: number;
   earlyDelete: boolean;
+  /** Price a repack of the partly dead bricks. */
+  repack?: boolean;
 }
 
 function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, bricks = 1): void {
@@ -148,16 +154,13 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
   const listed: ObjectInfo[] = [];
   for await (const o of repo.backend.list(CATALOGUE_PREFIX)) listed.push(o);
   listed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-  const deadBytes = new Map<string, number>();
+  const usage = new Map<string, BrickUsage>();
   for (const o of listed) {
     const records = await readSegment(repo, o);
     segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
     for (const r of records) {
       const hex = r.id.toString('hex');
-      if (deadBytes.has(hex)) continue;
-      let dead = 0;
-      for (const c of r.chunks) if (!live.chunks.has(c.id)) dead += c.storedLength;
-      deadBytes.set(hex, dead);
+      if (!usage.has(hex)) usage.set(hex, brickUsage(r, live.chunks));
     }
   }
 
@@ -175,6 +178,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     before: {},
     after: {},
     deadInLive: {},
+    repack: null,
     currency: prices.currency,
   };
   const deleting = new Set<string>();
@@ -191,7 +195,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       size: o.size,
       storageClass: cls,
       ageDays,
-      deadBytes: deadBytes.get(id) ?? o.size,
+      deadBytes: usage.get(id)?.dead ?? o.size,
       // Unknown age: taken as new, the safe side for the bill.
       earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
       freeFrom: null,
@@ -215,6 +219,21 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     }
   }
 
+  if (opts.repack) {
+    // A brick missing from the catalogue is not priced: what it holds is unknown (`dtar repair`).
+    const bricks: PartlyDeadBrick[] = [];
+    for (const f of plan.partlyDead) {
+      const u = usage.get(f.id);
+      if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
+    }
+    plan.repack = await planRepack(repo.backend, bricks, prices);
+    for (const c of plan.repack.candidates) {
+      if (c.verdict !== 'repack') continue;
+      add(plan.after, c.storageClass, -c.size, prices, -1);
+      add(plan.after, c.storageClass, c.liveBytes, prices); // one new brick each at most
+    }
+  }
+
   // Segments naming a brick deleted now, or an unused one the store no longer has, are
   // rewritten with the rest of their bricks (read again: the first pass kept only names).
   const gone = (hex: string): boolean => deleting.has(hex) || (!stored.has(hex) && !live.bricks.has(hex));
@@ -228,6 +247,28 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     }
   }
   return plan;
+}
+
+/** What a brick's chunks are to the remaining archives (per the catalogue). */
+interface BrickUsage {
+  dead: number;
+  live: number;
+  /** Runs of adjacent live chunks: the ranged reads a repack makes. */
+  liveRuns: number;
+}
+
+function brickUsage(r: BrickRecord, live: ChunkTable): BrickUsage {
+  const u: BrickUsage = { dead: 0, live: 0, liveRuns: 0 };
+  let lastLive = false;
+  for (const c of [...r.chunks].sort((x, y) => x.offset - y.offset)) {
+    const isLive = live.has(c.id);
+    if (isLive) {
+      u.live += c.storedLength;
+      if (!lastLive) u.liveRuns++;
+    } else u.dead += c.storedLength;
+    lastLive = isLive;
+  }
+  return u;
 }
 
 /** A catalogue segment; a damaged one stops prune (it cannot tell what the segment names). */

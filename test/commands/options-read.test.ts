@@ -111,7 +111,7 @@ test('every option a command declares is read by it', async () => {
     ['thaw', f.index],
     ['forget', '--name', 'b', '--keep-last', '1', '--keep-hourly', '1', '--keep-daily', '1', '--keep-weekly', '1', '--keep-monthly', '1', '--keep-yearly', '1', '--keep-within', '1d', '--dry-run', '--json'],
     ['forget', '--name', 'b', '--keep-last', '1'],
-    ['prune', '--dry-run', '--json', '--early-delete'],
+    ['prune', '--dry-run', '--json', '--early-delete', '--repack'],
     ['prune'],
     ['unlock', '--remove-all', '-q'],
     ['unlock', '--json'],
