@@ -5,12 +5,12 @@
  * so a local cache of them (still sealed) makes loading incremental.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend, ObjectInfo } from '../store/backend';
 import { NotFoundError } from '../errors';
-import { makeDirs } from '../fs/make-dirs';
+import { writeCacheFile } from '../fs/cache-file';
 import { ChunkTable } from './chunk-table';
 import { BrickRecord, ChunkPlace, decodeSegment, encodeBrickRecord, isSegmentV1, sealSegment, SegmentSealing } from './segment';
 
@@ -39,10 +39,7 @@ export async function fetchSegment(backend: Backend, cacheDir: string | null, ke
     return await readFile(file);
   } catch {
     const data = await backend.get(key, { maxLength: size });
-    await makeDirs(cacheDir, 0o700);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, data, { mode: 0o600 });
-    await rename(tmp, file);
+    await writeCacheFile(file, data);
     return data;
   }
 }

@@ -19,7 +19,7 @@ import { revokeWriter } from '../repo/revocation';
 import { encodeWriterKey, newWriterKey, parseWriterKey } from '../repo/writer-key';
 import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
 import { addStoreOptions } from './options';
-import { tempFileFor } from './output-file';
+import { writeOutputFile } from '../fs/output-file';
 
 interface KeyFlags extends StoreFlags {
   quiet?: boolean;
@@ -74,14 +74,7 @@ export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promis
   const repo = await openRepository(io, flags);
   await (await repo.catalogue()).addLookups();
   const key = newWriterKey(repo.config, repo.keys, storeLocation(io, flags));
-  const tmp = await tempFileFor(output);
-  try {
-    await tmp.handle.write(encodeWriterKey(key));
-    await tmp.publish();
-  } catch (e) {
-    await tmp.discard();
-    throw e;
-  }
+  await writeOutputFile(output, (handle) => handle.write(encodeWriterKey(key)));
   return { sealer: key.sealer, output };
 }
 

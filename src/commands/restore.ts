@@ -7,7 +7,7 @@ import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { tempFileFor } from './output-file';
+import { tempFileFor } from '../fs/output-file';
 import { writePieces } from './stdout';
 
 interface RestoreFlags extends StoreFlags {
