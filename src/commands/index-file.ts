@@ -39,6 +39,11 @@ export async function indexSource(repo: Repository, arg: string, all?: readonly 
   return source;
 }
 
+/** `source` as the use cases read it, authenticated as it needs (a stored copy's sealing did already). */
+export function indexInput(source: IndexSource, repo: Repository): IndexInput {
+  return { where: source.where, open: () => source.open(), auth: sourceAuth(source, repo.indexAuth) };
+}
+
 /** Opens the store of an index (--store, $DTAR_STORE, else the one it records) and checks the index belongs to it. */
 export async function openIndex(io: Io, arg: string, flags: StoreFlags): Promise<OpenIndex> {
   let source: IndexSource;
@@ -51,7 +56,7 @@ export async function openIndex(io: Io, arg: string, flags: StoreFlags): Promise
     repo = await openRepository(io, flags, source.meta.store);
   }
   checkIndexStore(source.meta, repo);
-  const input: IndexInput = { where: source.where, open: () => source.open(), auth: sourceAuth(source, repo.indexAuth) };
+  const input = indexInput(source, repo);
   return {
     source,
     repo,

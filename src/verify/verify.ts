@@ -13,7 +13,7 @@ import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError
 import { Readable } from 'node:stream';
 import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
-import { storedCopyAuth } from '../index/seal';
+import { sourceAuth } from '../index-source/source';
 import { BodyCheck } from '../read/bodies';
 import type { Repository } from '../repo/repository';
 import { Semaphore } from '../store/limit';
@@ -68,7 +68,7 @@ const TAIL = Buffer.from('(end of archive)');
 
 /** The bodies of an index, with the name to report them under; checks the index is this store's. */
 async function* bodies(repo: Repository, source: IndexToVerify): AsyncGenerator<{ path: Buffer; body: BodyRef }> {
-  const auth = source.stored ? storedCopyAuth(repo.indexAuth) : repo.indexAuth;
+  const auth = sourceAuth(source, repo.indexAuth);
   for await (const item of readIndex(source.open(), source.name, auth)) {
     if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
       throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
