@@ -13,7 +13,7 @@ import { test } from 'node:test';
 const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['commands'],
-  ['ingest', 'restore', 'archive', 'mount', 'extract', 'cat', 'verify', 'thaw', 'stats', 'retention', 'index-source'],
+  ['ingest', 'restore', 'archive', 'mount', 'extract', 'cat', 'verify', 'thaw', 'stats', 'retention', 'index-source', 'selection'],
   ['pricing'],
   ['read'],
   ['repo'],

@@ -8,7 +8,7 @@ import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { notInArchive, Selection } from '../archive/select';
+import { notInArchive, Selection } from '../selection/selection';
 import { refuseArchived } from '../thaw/refusal';
 import { prunedArchive } from '../retention/pruned';
 

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { jsonText, NotFoundError, NotThawedError, UsageError } from '../errors';
 import type { RestoreTier } from '../store/backend';
 import { planForPaths } from '../thaw/plan';
-import { notInArchive } from '../archive/select';
+import { notInArchive } from '../selection/selection';
 import { estimateThaw, formatWait, ThawEstimate } from '../thaw/estimate';
 import { formatCost, pricesFor, PRICES_ENV, RESTORE_TIERS } from '../pricing/prices';
 import { notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';

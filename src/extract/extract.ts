@@ -9,7 +9,7 @@
 import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeDecoded, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
 import { contentSize, IndexEntry, IndexInput, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
-import { memberKey, Selection } from '../archive/select';
+import { memberKey, Selection } from '../selection/selection';
 import { BodyJob, BodyStream, noteBody, windowPlan } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
 import { mapPulled } from '../tar/pull';
