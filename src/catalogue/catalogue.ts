@@ -17,7 +17,7 @@ import { BrickRecord, ChunkPlace, decodeSegment, encodeBrickRecord, isSegmentV1,
 export const CATALOGUE_PREFIX = 'catalogue/';
 
 /** What ingest deduplicates against and records its bricks in: the catalogue, or a writer key's view of it (WriterCatalogue). */
-export interface ChunkIndex {
+export interface IngestCatalogue {
   /** Where chunk `id` is stored, if it is. */
   place(id: Uint8Array): ChunkPlace | undefined;
   /** Registers bricks just written (their segment may come later). */
@@ -60,10 +60,10 @@ export interface BrickInfo {
   treeHash: Buffer;
 }
 
-export class Catalogue implements ChunkIndex {
+export class Catalogue implements IngestCatalogue {
   readonly chunks = new ChunkTable();
   readonly bricks: BrickInfo[] = [];
-  private readonly brickIndex = new Map<string, number>();
+  private readonly brickNumber = new Map<string, number>();
   private readonly loaded = new Set<string>();
   /** Loaded segments of version 1, which have no lookup for writer keys, and their sizes. */
   private readonly withoutLookup = new Map<string, number>();
@@ -115,11 +115,11 @@ export class Catalogue implements ChunkIndex {
   addBricks(records: readonly BrickRecord[]): void {
     for (const r of records) {
       const idHex = r.id.toString('hex');
-      let b = this.brickIndex.get(idHex);
+      let b = this.brickNumber.get(idHex);
       if (b === undefined) {
         b = this.bricks.length;
         this.bricks.push({ id: r.id, idHex, size: r.size, treeHash: r.treeHash });
-        this.brickIndex.set(idHex, b);
+        this.brickNumber.set(idHex, b);
       }
       for (const c of r.chunks) {
         this.chunks.add(c.id, { brick: b, offset: c.offset, storedLength: c.storedLength, plainLength: c.plainLength });
@@ -133,7 +133,7 @@ export class Catalogue implements ChunkIndex {
   }
 
   hasBrick(idHex: string): boolean {
-    return this.brickIndex.has(idHex);
+    return this.brickNumber.has(idHex);
   }
 
   async writeSegment(bricks: readonly Buffer[]): Promise<string> {
