@@ -44,8 +44,8 @@ export async function fetchSegment(backend: Backend, cacheDir: string | null, ke
   }
 }
 
-/** The segments not in `loaded`, in key order. */
-export async function listSegments(backend: Backend, loaded: ReadonlySet<string>): Promise<ObjectInfo[]> {
+/** The segments not in `loaded`, in key order (roughly the order they were written). */
+export async function listSegments(backend: Backend, loaded: ReadonlySet<string> = new Set()): Promise<ObjectInfo[]> {
   const found: ObjectInfo[] = [];
   for await (const o of backend.list(CATALOGUE_PREFIX)) {
     if (!loaded.has(o.key)) found.push(o);
