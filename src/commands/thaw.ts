@@ -165,7 +165,7 @@ function reportJson(r: Report): object {
 }
 
 /** "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds. */
-export function parseDuration(text: string, what: string): number {
+function parseDuration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${what}: not a duration (like 90s, 5m, 2h): ${text}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
