@@ -124,9 +124,9 @@ export class ArchiveBuilder {
 
   /**
    * `expectedEntries` (the index trailer's count, when known) sizes the per-entry and
-   * per-chunk tables ahead: grown by doubling instead, their earlier stages were 25 MB of
-   * garbage for a 100,000-entry index, which the process kept resident for as long as it
-   * stayed mounted (glibc keeps freed memory in its heap).
+   * per-chunk tables ahead: grown by doubling instead, their earlier stages were garbage
+   * that the process kept resident for as long as it stayed mounted (glibc keeps freed
+   * memory in its heap; the figures are in docs/ARCHITECTURE.md, Mount).
    */
   constructor(
     private readonly implied: ImpliedDirDefaults,

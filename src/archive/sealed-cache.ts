@@ -5,9 +5,9 @@
  * authenticated again when the chunk is opened, so a damaged cache file is only a miss,
  * never wrong data.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeDirs } from '../fs/make-dirs';
+import { writeCacheFile } from '../fs/cache-file';
 
 export class SealedChunkCache {
   constructor(private readonly dir: string) {}
@@ -29,11 +29,8 @@ export class SealedChunkCache {
   /** Stores sealed bytes; failures (disk full, permissions) only cost a later download. */
   async put(brickHex: string, offset: number, sealed: Buffer): Promise<void> {
     const path = this.pathOf(brickHex, offset, sealed.length);
-    const tmp = `${path}.${process.pid}.tmp`;
     try {
-      await makeDirs(join(this.dir, brickHex.slice(0, 2)), 0o700);
-      await writeFile(tmp, sealed, { mode: 0o600 });
-      await rename(tmp, path);
+      await writeCacheFile(path, sealed);
     } catch {
       // A cache that cannot be written is just not a cache.
     }

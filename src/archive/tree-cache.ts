@@ -7,10 +7,10 @@
  * (absent, damaged, another dtar's layout) is a miss, never a wrong tree.
  */
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealPieces, tryOpen } from '../crypto/aead';
-import { makeDirs } from '../fs/make-dirs';
+import { writeCacheFile } from '../fs/cache-file';
 import type { IndexMeta, IndexTrailer } from '../index/meta';
 import type { ImpliedDirDefaults } from './build';
 import type { ArchiveTables } from './tables';
@@ -189,24 +189,17 @@ export class CachedTree {
 
   /** Keeps the tables of an index that authenticated; failures only cost a parse next time. */
   async save(dataKey: Buffer, tables: ArchiveTables, counts: TreeCounts): Promise<void> {
-    const dir = join(this.path, '..');
-    const tmp = `${this.path}.${process.pid}.tmp`;
     try {
-      await makeDirs(dir, 0o700);
-      const file = await open(tmp, 'w', 0o600);
-      try {
+      await writeCacheFile(this.path, async (file) => {
         await file.write(MAGIC);
         // Sealed a column at a time: no copy of the tables, which a mount keeps for its life.
         await sealPieces(dataKey, encode(tables, counts), this.aad, async (b) => {
           for (let at = 0; at < b.length; ) at += (await file.write(b, at)).bytesWritten;
         });
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, this.path);
-      await evict(dir);
+      });
+      await evict(join(this.path, '..'));
     } catch {
-      await unlink(tmp).catch(() => undefined);
+      // A tree that cannot be kept is parsed again next time.
     }
   }
 }

@@ -9,7 +9,7 @@ import { BodyLayout } from '../extract/layout';
 import { contentSize, IndexEntry, IndexItem } from '../index/reader';
 import { BodyStream } from '../read/bodies';
 import type { Repository } from '../repo/repository';
-import { memberKey } from '../archive/select';
+import { memberKey } from '../selection/selection';
 import { pullArray } from '../tar/pull';
 
 const ZEROS = Buffer.alloc(1024 * 1024);

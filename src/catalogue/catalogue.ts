@@ -5,19 +5,19 @@
  * so a local cache of them (still sealed) makes loading incremental.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreKeys } from '../crypto/keys';
 import type { Backend, ObjectInfo } from '../store/backend';
 import { NotFoundError } from '../errors';
-import { makeDirs } from '../fs/make-dirs';
+import { writeCacheFile } from '../fs/cache-file';
 import { ChunkTable } from './chunk-table';
 import { BrickRecord, ChunkPlace, decodeSegment, encodeBrickRecord, isSegmentV1, sealSegment, SegmentSealing } from './segment';
 
 export const CATALOGUE_PREFIX = 'catalogue/';
 
 /** What ingest deduplicates against and records its bricks in: the catalogue, or a writer key's view of it (WriterCatalogue). */
-export interface ChunkIndex {
+export interface IngestCatalogue {
   /** Where chunk `id` is stored, if it is. */
   place(id: Uint8Array): ChunkPlace | undefined;
   /** Registers bricks just written (their segment may come later). */
@@ -39,16 +39,13 @@ export async function fetchSegment(backend: Backend, cacheDir: string | null, ke
     return await readFile(file);
   } catch {
     const data = await backend.get(key, { maxLength: size });
-    await makeDirs(cacheDir, 0o700);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, data, { mode: 0o600 });
-    await rename(tmp, file);
+    await writeCacheFile(file, data);
     return data;
   }
 }
 
-/** The segments not in `loaded`, in key order. */
-export async function listSegments(backend: Backend, loaded: ReadonlySet<string>): Promise<ObjectInfo[]> {
+/** The segments not in `loaded`, in key order (roughly the order they were written). */
+export async function listSegments(backend: Backend, loaded: ReadonlySet<string> = new Set()): Promise<ObjectInfo[]> {
   const found: ObjectInfo[] = [];
   for await (const o of backend.list(CATALOGUE_PREFIX)) {
     if (!loaded.has(o.key)) found.push(o);
@@ -63,10 +60,10 @@ export interface BrickInfo {
   treeHash: Buffer;
 }
 
-export class Catalogue implements ChunkIndex {
+export class Catalogue implements IngestCatalogue {
   readonly chunks = new ChunkTable();
   readonly bricks: BrickInfo[] = [];
-  private readonly brickIndex = new Map<string, number>();
+  private readonly brickNumber = new Map<string, number>();
   private readonly loaded = new Set<string>();
   /** Loaded segments of version 1, which have no lookup for writer keys, and their sizes. */
   private readonly withoutLookup = new Map<string, number>();
@@ -118,11 +115,11 @@ export class Catalogue implements ChunkIndex {
   addBricks(records: readonly BrickRecord[]): void {
     for (const r of records) {
       const idHex = r.id.toString('hex');
-      let b = this.brickIndex.get(idHex);
+      let b = this.brickNumber.get(idHex);
       if (b === undefined) {
         b = this.bricks.length;
         this.bricks.push({ id: r.id, idHex, size: r.size, treeHash: r.treeHash });
-        this.brickIndex.set(idHex, b);
+        this.brickNumber.set(idHex, b);
       }
       for (const c of r.chunks) {
         this.chunks.add(c.id, { brick: b, offset: c.offset, storedLength: c.storedLength, plainLength: c.plainLength });
@@ -136,7 +133,7 @@ export class Catalogue implements ChunkIndex {
   }
 
   hasBrick(idHex: string): boolean {
-    return this.brickIndex.has(idHex);
+    return this.brickNumber.has(idHex);
   }
 
   async writeSegment(bricks: readonly Buffer[]): Promise<string> {

@@ -7,11 +7,11 @@
  */
 import type { Backend } from '../store/backend';
 import { NotFoundError } from '../errors';
-import { ChunkIndex, fetchSegment, listSegments, writeSegment } from './catalogue';
+import { IngestCatalogue, fetchSegment, listSegments, writeSegment } from './catalogue';
 import { ChunkTable } from './chunk-table';
 import { BrickRecord, ChunkPlace, dedupTag, lookupEntry, openPlace, SegmentLookup, segmentLookup } from './segment';
 
-export class WriterCatalogue implements ChunkIndex {
+export class WriterCatalogue implements IngestCatalogue {
   /** Tag -> entry: `brick` is the index of its segment's lookup in `lookups`, `offset` the entry's index in it. */
   private readonly tags = new ChunkTable();
   private readonly lookups: SegmentLookup[] = [];

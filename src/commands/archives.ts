@@ -7,7 +7,7 @@ import { escapeName, jsonText, UsageError } from '../errors';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { addStoreOptions } from './options';
-import { tempFileFor } from './output-file';
+import { writeOutputFile } from '../fs/output-file';
 import { findStoredIndex, listStoredIndexes, loadStoredIndex } from '../index-source/stored';
 import { writeChunk } from './stdout';
 
@@ -46,14 +46,7 @@ export async function archivesGetCommand(io: Io, name: string, flags: GetFlags):
   const stored = findStoredIndex(await listStoredIndexes(repo), name);
   const index = await loadStoredIndex(repo, stored);
   if (!flags.output) return writeChunk(io.stdout, index);
-  const tmp = await tempFileFor(flags.output);
-  try {
-    await tmp.handle.write(index);
-    await tmp.publish();
-  } catch (e) {
-    await tmp.discard();
-    throw e;
-  }
+  await writeOutputFile(flags.output, (handle) => handle.write(index));
   if (!flags.quiet) io.stderr.write(`wrote ${escapeName(stored.meta?.name ?? stored.id)} (${stored.id}) to ${flags.output}\n`);
 }
 

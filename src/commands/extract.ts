@@ -8,7 +8,7 @@ import { Io, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { notInArchive, Selection } from '../archive/select';
+import { notInArchive, Selection } from '../selection/selection';
 import { refuseArchived } from '../thaw/refusal';
 import { prunedArchive } from '../retention/pruned';
 
@@ -29,7 +29,7 @@ export interface Extractor {
 }
 
 export async function extractCommand(io: Io, index: string, paths: string[], flags: ExtractFlags, who: Extractor): Promise<ExtractResult> {
-  const { repo, items, source } = await openIndex(io, index, flags);
+  const { repo, items, source, input } = await openIndex(io, index, flags);
   const makeDir = async (): Promise<string> => {
     await makeDirs(flags.directory);
     return realpath(flags.directory);
@@ -39,8 +39,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
   let result: ExtractResult;
   try {
     const extract = (): Promise<ExtractResult> =>
-      extractArchive(repo, () => source.open(), makeDir, {
-        indexName: index,
+      extractArchive(repo, input, makeDir, {
         selection,
         asRoot: who.root,
         preserve: { owner: flags.sameOwner ?? who.root, permissions: flags.samePermissions ?? who.root, umask: who.umask },

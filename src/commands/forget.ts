@@ -27,7 +27,7 @@ interface ForgetFlags extends StoreFlags {
 }
 
 /** restic's form: "1y6m", "14d", "36h", "2y3m4d5h" (years, months, days, hours). */
-export function parseSpan(text: string): Span {
+function parseSpan(text: string): Span {
   const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(text.trim());
   if (!m || text.trim() === '') throw new UsageError(`--keep-within: not a span like 7d, 36h or 1y6m: ${text}`);
   return { years: Number(m[1] ?? 0), months: Number(m[2] ?? 0), days: Number(m[3] ?? 0), hours: Number(m[4] ?? 0) };

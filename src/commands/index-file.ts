@@ -5,7 +5,7 @@
 import { checkIndexStore } from '../index-source/belongs';
 import { IndexSource, isStoredName, localIndexSource, sourceAuth, storedIndexSource } from '../index-source/source';
 import type { StoredIndex } from '../index-source/stored';
-import { IndexItem, readIndex, visitIndex } from '../index/reader';
+import { IndexInput, IndexItem, readIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { Io, openRepository, StoreFlags } from './context';
 
@@ -15,6 +15,8 @@ export const INDEX_ARGUMENT = 'index tar written by dtar ingest (compressed or n
 export interface OpenIndex {
   source: IndexSource;
   repo: Repository;
+  /** The index as the use cases read it, authenticated as its source needs. */
+  input: IndexInput;
   /** The index's items, authenticated with the store's key when the end is reached. */
   items(): AsyncGenerator<IndexItem>;
   /** Reads the index whole, only to authenticate it: for a command that acts on items as they come. */
@@ -37,6 +39,11 @@ export async function indexSource(repo: Repository, arg: string, all?: readonly 
   return source;
 }
 
+/** `source` as the use cases read it, authenticated as it needs (a stored copy's sealing did already). */
+export function indexInput(source: IndexSource, repo: Repository): IndexInput {
+  return { where: source.where, open: () => source.open(), auth: sourceAuth(source, repo.indexAuth) };
+}
+
 /** Opens the store of an index (--store, $DTAR_STORE, else the one it records) and checks the index belongs to it. */
 export async function openIndex(io: Io, arg: string, flags: StoreFlags): Promise<OpenIndex> {
   let source: IndexSource;
@@ -49,11 +56,12 @@ export async function openIndex(io: Io, arg: string, flags: StoreFlags): Promise
     repo = await openRepository(io, flags, source.meta.store);
   }
   checkIndexStore(source.meta, repo);
-  const auth = sourceAuth(source, repo.indexAuth);
+  const input = indexInput(source, repo);
   return {
     source,
     repo,
-    items: () => readIndex(source.open(), source.where, auth),
-    check: () => visitIndex(source.open(), source.where, auth, () => undefined),
+    input,
+    items: () => readIndex(input.open(), input.where, input.auth),
+    check: () => visitIndex(input.open(), input.where, input.auth, () => undefined),
   };
 }

@@ -11,14 +11,14 @@ import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { ingestTar, IngestResult } from '../ingest/ingest';
 import { tarInput } from '../tar/compression';
-import { compressIndexFile, IndexCompression, indexCompressionFor } from '../index/file';
+import { compressedIndexOutput, indexCompressionFor } from '../index/file';
 import { IngestTarget, ownerTarget, writerTarget } from '../ingest/target';
 import { parseWriterKey } from '../repo/writer-key';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
 import { backendFor, cacheRoot, Io, openRepository, StoreFlags, storeLocation } from './context';
-import { isSpecialFile, TempFile, tempFileFor } from './output-file';
+import { isSpecialFile, tempFileFor } from '../fs/output-file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
 import { writeTo } from './stdout';
@@ -31,28 +31,6 @@ interface IngestFlags extends StoreFlags {
   storageClass?: string;
   quiet?: boolean;
   json?: boolean;
-}
-
-/**
- * Where the index goes when it is to be compressed: `tmp` (the plain index, which the stored
- * copy is made from) stands in for `output` until published, when it is written compressed
- * to `output` and goes.
- */
-function compressedOutput(tmp: TempFile, output: string, compression: IndexCompression): TempFile {
-  return {
-    ...tmp,
-    async publish() {
-      const out = await tempFileFor(output);
-      try {
-        await compressIndexFile(tmp.path, out.handle, compression);
-        await out.publish();
-      } catch (e) {
-        await out.discard();
-        throw e;
-      }
-      await tmp.discard();
-    },
-  };
 }
 
 export async function ingestCommand(io: Io, file: string | undefined, flags: IngestFlags): Promise<IngestResult & { index: string | null }> {
@@ -90,14 +68,11 @@ async function ingestInto(io: Io, file: string | undefined, flags: IngestFlags, 
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
     const name = flags.name ?? (file ? basename(file) : 'stdin');
-    const result = await ingestTar(target, tarInput(source), compression ? compressedOutput(tmp, flags.output!, compression) : tmp, {
+    const result = await ingestTar(target, tarInput(source), compression ? compressedIndexOutput(tmp, flags.output!, compression) : tmp, {
       name,
       storeLocation: location,
       level: flags.level,
       storageClass,
-      // Locally one brick is written while the next fills: a second write in flight was no
-      // faster, and each brick in flight holds its 37 MiB buffer.
-      maxUploads: location.startsWith('s3://') ? 4 : 1,
       onProgress: (p) => progress?.update(p.bytesIn, null, `${p.entries} entries, ${formatBytes(p.storedBytes)} stored`),
     });
     progress?.done();

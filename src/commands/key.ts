@@ -9,17 +9,15 @@
  * `dtar key revoke-writer WRITER`: ingest with that writer key is refused from then on
  * (src/repo/revocation.ts says what that does and does not stop).
  */
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
-import { KEY_FILE_MAX, KEYS_PREFIX, parseKeyFile, unwrapMaster, wrapMaster } from '../repo/keyfile';
-import { readConfig, unlock } from '../repo/repository';
+import { changePassphrase, readConfig, unlock } from '../repo/repository';
 import { revokeWriter } from '../repo/revocation';
 import { encodeWriterKey, newWriterKey, parseWriterKey } from '../repo/writer-key';
 import { backendFor, Io, kdfLogN, openRepository, passphrase, StoreFlags, storeLocation, warner } from './context';
 import { addStoreOptions } from './options';
-import { tempFileFor } from './output-file';
+import { writeOutputFile } from '../fs/output-file';
 
 interface KeyFlags extends StoreFlags {
   quiet?: boolean;
@@ -55,16 +53,7 @@ export async function keyPasswdCommand(io: Io, flags: KeyFlags): Promise<{ remov
   const found = await unlock(backend, old, config, warner(io));
   const fresh = await newPassphrase(io);
   if (fresh === old) throw new UsageError('the new passphrase is the same as the old one');
-  const added = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
-  const wrapped = await wrapMaster(found.master, fresh, storeId, kdfLogN(io));
-  await backend.put(added, wrapped, { ifAbsent: true });
-  // The new key file must open before the old one goes: otherwise the store would be locked for good.
-  const check = await backend.get(added, { maxLength: KEY_FILE_MAX }).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
-  if (!check?.equals(found.master)) {
-    await backend.delete(added);
-    throw new UsageError('the new key file did not read back correctly; the old passphrase still works');
-  }
-  await backend.delete(found.key);
+  const added = await changePassphrase(backend, found, fresh, storeId, kdfLogN(io));
   return { removed: found.key, added };
 }
 
@@ -74,14 +63,7 @@ export async function keyExportWriterCommand(io: Io, flags: ExportFlags): Promis
   const repo = await openRepository(io, flags);
   await (await repo.catalogue()).addLookups();
   const key = newWriterKey(repo.config, repo.keys, storeLocation(io, flags));
-  const tmp = await tempFileFor(output);
-  try {
-    await tmp.handle.write(encodeWriterKey(key));
-    await tmp.publish();
-  } catch (e) {
-    await tmp.discard();
-    throw e;
-  }
+  await writeOutputFile(output, (handle) => handle.write(encodeWriterKey(key)));
   return { sealer: key.sealer, output };
 }
 

@@ -8,7 +8,7 @@ import type { Io, StoreFlags } from './context';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { entryJson, longLine } from './listing';
 import { addStoreOptions } from './options';
-import { notInArchive, Selection } from '../archive/select';
+import { notInArchive, Selection } from '../selection/selection';
 import { writeChunk } from './stdout';
 
 interface LsFlags extends StoreFlags {

@@ -61,10 +61,10 @@ async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes
   let archive: Archive;
   let remember: (() => Promise<void>) | undefined;
   if (isStoredName(index)) {
-    const { source, repo: opened } = await openIndex(io, index, flags);
+    const { source, input, repo: opened } = await openIndex(io, index, flags);
     repo = opened;
     const expectedEntries = (await source.expectedEntries()) ?? undefined;
-    archive = await loadArchive(source.open(), { where: source.where, expectedEntries, impliedDirs: owner(), auth: storedCopyAuth(repo.indexAuth) });
+    archive = await loadArchive(input.open(), { where: input.where, expectedEntries, impliedDirs: owner(), auth: input.auth });
   } else {
     const { meta } = await localIndexSource(index);
     const openRepo = async (): Promise<Repository> => {

@@ -7,7 +7,7 @@ import { refuseArchived } from '../thaw/refusal';
 import { Io, StoreFlags } from './context';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
 import { addStoreOptions } from './options';
-import { tempFileFor } from './output-file';
+import { tempFileFor } from '../fs/output-file';
 import { writePieces } from './stdout';
 
 interface RestoreFlags extends StoreFlags {
@@ -17,20 +17,20 @@ interface RestoreFlags extends StoreFlags {
 
 export async function restoreCommand(io: Io, index: string, flags: RestoreFlags): Promise<number> {
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write a tar to a terminal: give -o FILE or redirect stdout');
-  const { repo, items, source } = await openIndex(io, index, flags);
+  const { repo, items, source, input } = await openIndex(io, index, flags);
   const progress = flags.quiet ? null : io.progress('restore');
   const onProgress = progress ? (p: { bytesOut: number; totalBytes: number | null }): void => progress.update(p.bytesOut, p.totalBytes) : undefined;
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refusePruned(repo, source, () => refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), (pieces) => writePieces(io.stdout, pieces), { indexName: index, onProgress })));
+    const r = await refusePruned(repo, source, () => refuseArchived(repo.backend, hint, items, () => restoreTar(repo, input, (pieces) => writePieces(io.stdout, pieces), { onProgress })));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
     const r = await refusePruned(repo, source, () =>
-      refuseArchived(repo.backend, hint, items, () => restoreTar(repo, () => source.open(), async (pieces) => void (await tmp.handle.writev(pieces)), { indexName: index, onProgress })),
+      refuseArchived(repo.backend, hint, items, () => restoreTar(repo, input, async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress })),
     );
     await tmp.publish();
     progress?.done();

@@ -9,8 +9,7 @@ import { indexStats, Stats, storeStats } from '../stats/stats';
 import { STORAGE_CLASSES } from '../store/backend';
 import { Io, openRepository, StoreFlags, warner } from './context';
 import { formatBytes } from './format';
-import { indexSource, recordedStore } from './index-file';
-import { sourceAuth } from '../index-source/source';
+import { indexInput, indexSource, recordedStore } from './index-file';
 import { addStoreOptions } from './options';
 
 interface StatsFlags extends StoreFlags {
@@ -25,7 +24,7 @@ export async function statsCommand(io: Io, paths: string[], flags: StatsFlags): 
   const sources = [];
   for (const path of paths) sources.push(await indexSource(repo, path));
   return indexStats(
-    sources.map((source) => () => readIndex(source.open(), source.where, sourceAuth(source, repo.indexAuth))),
+    sources.map((source) => indexInput(source, repo)).map((input) => () => readIndex(input.open(), input.where, input.auth)),
     prices,
   );
 }

@@ -6,16 +6,14 @@
  * one could otherwise send restore requests (and their costs) for any brick.
  */
 import type { Command } from 'commander';
-import { jsonText, NotFoundError, NotThawedError, UsageError } from '../errors';
-import type { RestoreTier } from '../store/backend';
+import { jsonText, UsageError } from '../errors';
 import { planForPaths } from '../thaw/plan';
-import { notInArchive } from '../archive/select';
-import { estimateThaw, formatWait, ThawEstimate } from '../thaw/estimate';
+import { notInArchive } from '../selection/selection';
+import { formatWait } from '../thaw/estimate';
 import { formatCost, pricesFor, PRICES_ENV, RESTORE_TIERS } from '../pricing/prices';
-import { notThawedMessage, thawCommandLine, ThawHint } from '../thaw/refusal';
-import { requestRestores, RequestTally } from '../thaw/request';
-import { BRICK_STATES, BrickStatus, StateCount, summarize, Survey, surveyBricks } from '../thaw/state';
-import { waitUntilReadable } from '../thaw/wait';
+import { thawCommandLine, ThawHint } from '../thaw/refusal';
+import { BRICK_STATES, StateCount, Survey } from '../thaw/state';
+import { missingBricksError, thaw, ThawReport } from '../thaw/thaw';
 import { Io, StoreFlags, warner } from './context';
 import { formatBytes, parseIntOption } from './format';
 import { INDEX_ARGUMENT, openIndex } from './index-file';
@@ -52,81 +50,46 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   if (plan.unmatched.length > 0) throw notInArchive(plan.unmatched);
   const hint: ThawHint = { index, paths, store: flags };
   const progress = flags.quiet ? null : io.progress('thaw');
+  let toRequest: StateCount = { bricks: 0, bytes: 0 };
+  const say = (text: string): void => {
+    progress?.done();
+    if (!flags.json) io.stdout.write(text);
+  };
   try {
-    let seen = 0;
-    let statuses = await surveyBricks(
+    const thawed = await thaw(
       backend,
       plan.bricks.map((b) => b.id),
-      { onDone: (n, s) => progress?.update((seen += s.size), null, `checked ${n} of ${plan.bricks.length} bricks`) },
-    );
-    progress?.done();
-
-    let report: Report = { index, paths, bricks: summarize(statuses) };
-    if (!flags.status) {
-      const toRequest = statuses.filter((s) => s.state === 'archived');
-      // Refuses a tier the class does not offer before anything is sent.
-      const estimate = estimateThaw(prices!, tier, flags.days, toRequest);
-      report = { ...report, thaw: { tier, days: flags.days, dryRun: Boolean(flags.dryRun), toRequest: count(toRequest), estimate, requests: null } };
-      if (!flags.json) io.stdout.write(planText(report));
-      if (!flags.dryRun && toRequest.length > 0) {
-        let sent = 0;
-        const tally = await requestRestores(backend, toRequest, flags.days, tier, {
-          onDone: (n, b) => progress?.update((sent += b.size), report.thaw!.toRequest.bytes, `requested ${n} of ${toRequest.length} restores`),
-        });
-        progress?.done();
-        report.thaw!.requests = tally;
-        if (!flags.json) io.stdout.write(requestText(report, hint));
-        const requested = new Set(toRequest.map((s) => s.id));
-        statuses = statuses.map((s) => (requested.has(s.id) ? { ...s, state: 'restoring' } : s));
-      }
-    } else if (!flags.json) io.stdout.write(statusText(report));
-
-    if (flags.wait) {
-      const started = Date.now();
-      statuses = await waitUntilReadable(backend, statuses, {
-        pollMs,
-        maxPollMs: MAX_POLL_MS,
-        timeoutMs,
-        onArchived: (archived) => new NotThawedError(notThawedMessage(archived, 0, hint), archived, 0),
+      { statusOnly: Boolean(flags.status), tier, days: flags.days, dryRun: Boolean(flags.dryRun), prices, wait: flags.wait ? { pollMs, maxPollMs: MAX_POLL_MS, timeoutMs } : null, hint },
+      {
+        onSurvey: (n, bytes) => progress?.update(bytes, null, `checked ${n} of ${plan.bricks.length} bricks`),
+        onPlan: (r) => {
+          if (r.thaw) toRequest = r.thaw.toRequest;
+          say(r.thaw ? planText({ ...r, index, paths }) : statusText({ ...r, index, paths }));
+        },
+        onRequest: (n, bytes) => progress?.update(bytes, toRequest.bytes, `requested ${n} of ${toRequest.bricks} restores`),
+        onRequested: (r) => say(requestText({ ...r, index, paths }, hint)),
         onPoll: (p) =>
           progress?.update(
             p.readableBytes,
             p.totalBytes,
             `${p.readable} of ${p.total} bricks readable` + (p.nextMs === null ? '' : `, next check in ${formatDuration(p.nextMs)}`),
           ),
-      });
-      progress?.done();
-      report = { ...report, bricks: summarize(statuses), waitedSeconds: Math.round((Date.now() - started) / 100) / 10 };
-      if (!flags.json) io.stdout.write(`all ${report.bricks.bricks} bricks readable after ${report.waitedSeconds} s${untilText(report.bricks)}\n`);
-    }
+      },
+    );
+    const report: Report = { ...thawed, index, paths };
+    if (report.waitedSeconds !== undefined) say(`all ${report.bricks.bricks} bricks readable after ${report.waitedSeconds} s${untilText(report.bricks)}\n`);
     if (flags.json) io.stdout.write(jsonText(reportJson(report)) + '\n');
-    const missing = statuses.filter((s) => s.state === 'missing');
-    if (missing.length > 0) {
-      throw new NotFoundError(missing[0]!.key, `${missing.length === 1 ? '1 brick' : `${missing.length} bricks`} the index names ${missing.length === 1 ? 'is' : 'are'} missing from the store, first ${missing[0]!.id}`);
-    }
+    const missing = missingBricksError(report.missing);
+    if (missing) throw missing;
   } finally {
     progress?.done();
     await backend.close();
   }
 }
 
-interface Report {
+interface Report extends ThawReport {
   index: string;
   paths: string[];
-  bricks: Survey;
-  thaw?: {
-    tier: RestoreTier;
-    days: number;
-    dryRun: boolean;
-    toRequest: StateCount;
-    estimate: ThawEstimate;
-    requests: RequestTally | null;
-  };
-  waitedSeconds?: number;
-}
-
-function count(statuses: readonly BrickStatus[]): StateCount {
-  return { bricks: statuses.length, bytes: statuses.reduce((n, s) => n + s.size, 0) };
 }
 
 function what(r: Report): string {
@@ -202,7 +165,7 @@ function reportJson(r: Report): object {
 }
 
 /** "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds. */
-export function parseDuration(text: string, what: string): number {
+function parseDuration(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new UsageError(`${what}: not a duration (like 90s, 5m, 2h): ${text}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];

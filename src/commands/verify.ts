@@ -1,52 +1,19 @@
 /** `dtar verify [INDEX...] [--read-data]`: check that backups can be restored, and report what cannot. */
-import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { DamageFoundError, escapeName, jsonText } from '../errors';
-import { damageFound, IndexSource, verify, VerifyReport } from '../verify/verify';
+import { damageFound, verify, VerifyReport } from '../verify/verify';
+import { indexesToVerify } from '../verify/sources';
 import { Io, openRepository, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { pathJson } from './listing';
 import { recordedStore } from './index-file';
 import { addStoreOptions } from './options';
-import { copiesOf, findStoredIndex, listStoredIndexes, loadStoredIndex, StoredIndex } from '../index-source/stored';
-import { isStoredName, localIndexSource } from '../index-source/source';
-import type { Repository } from '../repo/repository';
 
 interface VerifyFlags extends StoreFlags {
   readData?: boolean;
   json?: boolean;
   quiet?: boolean;
-}
-
-/**
- * The indexes named: local index files, each with the stored copies that may be its own (same
- * tag; for copies too old to record it, same name and size), and `@NAME`/`@ID`, a stored copy
- * read from the store itself (not from the cache: it is the store that is checked).
- */
-async function namedSources(indexes: readonly string[], stored: readonly StoredIndex[], repo: Repository): Promise<IndexSource[]> {
-  const sources: IndexSource[] = [];
-  for (const name of indexes) {
-    if (isStoredName(name)) {
-      sources.push(storedSource(repo, findStoredIndex(stored, name.slice(1))));
-      continue;
-    }
-    const { meta, open } = await localIndexSource(name);
-    const size = (await stat(name)).size;
-    const mine = copiesOf(stored, meta, size);
-    sources.push({ name, open: () => open(), stored: false, copies: mine.map((s) => ({ id: s.id, load: () => loadStoredIndex(repo, s) })) });
-  }
-  return sources;
-}
-
-function storedSource(repo: Repository, s: StoredIndex): IndexSource {
-  return {
-    name: s.meta ? `${escapeName(s.meta.name)} (${s.id})` : s.id,
-    stored: true,
-    async *open() {
-      yield await loadStoredIndex(repo, s);
-    },
-  };
 }
 
 function describe(r: VerifyReport): string {
@@ -60,8 +27,7 @@ function describe(r: VerifyReport): string {
 
 export async function verifyCommand(io: Io, indexes: string[], flags: VerifyFlags): Promise<VerifyReport> {
   const repo = await openRepository(io, flags, await recordedStore(indexes));
-  const stored = await listStoredIndexes(repo);
-  const sources = indexes.length > 0 ? await namedSources(indexes, stored, repo) : stored.map((s) => storedSource(repo, s));
+  const sources = await indexesToVerify(repo, indexes);
   const progress = flags.quiet ? null : io.progress(flags.readData ? 'verify (reading bricks)' : 'verify');
   let report: VerifyReport;
   try {

@@ -16,7 +16,7 @@ export interface ScryptParams {
   salt: string;
 }
 
-/** What new key files use: 2^17 * 8 * 128 = 128 MiB and ~0.4 s per derivation (OWASP's minimum for scrypt). */
+/** What new key files use: 2^17 * 8 * 128 = 128 MiB per derivation (OWASP's minimum for scrypt; its time: docs/FORMAT.md). */
 export const KDF_LOG_N = 17;
 /** The cost of every key file before key file version 2: still accepted, and what DTAR_TEST_FAST_KDF writes. */
 export const LEGACY_LOG_N = 15;

@@ -7,10 +7,9 @@
  * reported and skipped; a store that cannot be read (archived, unreachable) stops it all.
  */
 import { ArchivedError, BackendError, CorruptDataError, DtarError, escapeDecoded, escapeName, NotFoundError, systemErrorReason, UnsafePathError, WrongStoreError } from '../errors';
-import { contentSize, IndexEntry, IndexItem, pullIndex, visitIndex } from '../index/reader';
-import type { IndexAuth } from '../index/seal';
+import { contentSize, IndexEntry, IndexInput, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
-import { memberKey, Selection } from '../archive/select';
+import { memberKey, Selection } from '../selection/selection';
 import { BodyJob, BodyStream, noteBody, windowPlan } from '../read/bodies';
 import { StretchPlan } from '../read/plan';
 import { mapPulled } from '../tar/pull';
@@ -18,8 +17,6 @@ import { Placement, TargetDir } from './target';
 import { EntryWriter, Preserve } from './writer';
 
 export interface ExtractOptions {
-  /** What errors call the index (its file name). */
-  indexName?: string;
   selection: Selection;
   /** Create devices (only root may). */
   asRoot: boolean;
@@ -47,11 +44,11 @@ interface Work {
  * Pass one: bytes to write, for unselected hard link targets the link that needs them, and
  * the chunks of the selected files (brick stretches they use densely are read whole).
  */
-async function survey(index: () => AsyncIterable<Uint8Array>, auth: IndexAuth, selection: Selection, plan: StretchPlan<string> | null, indexName?: string): Promise<{ total: number; aliasFor: Map<string, string> }> {
+async function survey(index: IndexInput, selection: Selection, plan: StretchPlan<string> | null): Promise<{ total: number; aliasFor: Map<string, string> }> {
   const aliasFor = new Map<string, string>();
   const unselectedSize = new Map<string, number>();
   let total = 0;
-  await visitIndex(index(), indexName ?? 'index', auth, (item) => {
+  await visitIndex(index.open(), index.where, index.auth, (item) => {
     if (item.kind !== 'entry') return;
     const h = item.header;
     if (!selection.matches(h.path)) {
@@ -80,10 +77,10 @@ function entryProblem(e: unknown): 'refused' | 'damaged' | 'failed' | null {
 }
 
 /** `makeDir` makes the target directory and gives its real path: called once the index was read whole, so that a refused index creates nothing. */
-export async function extractArchive(repo: Repository, index: () => AsyncIterable<Uint8Array>, makeDir: () => Promise<string>, opts: ExtractOptions): Promise<ExtractResult> {
+export async function extractArchive(repo: Repository, index: IndexInput, makeDir: () => Promise<string>, opts: ExtractOptions): Promise<ExtractResult> {
   const plan = windowPlan(repo.backend);
   // Read whole (and so authenticated) before anything is created.
-  const { total, aliasFor } = await survey(index, repo.indexAuth, opts.selection, plan, opts.indexName);
+  const { total, aliasFor } = await survey(index, opts.selection, plan);
   const target = new TargetDir(await makeDir());
   const result: ExtractResult = { entries: 0, bytes: 0, refused: 0, damaged: 0, failed: 0 };
   const writer = new EntryWriter(target, {
@@ -109,7 +106,7 @@ export async function extractArchive(repo: Repository, index: () => AsyncIterabl
     return { value: { entry: item, alias }, body: item.record?.body ?? null, path: escapeDecoded(h.path, h.pathBytes) };
   };
 
-  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName ?? 'index', repo.indexAuth), job), plan);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index.open(), index.where, index.auth), job), plan);
   // The writer has written what it read before it reads again: that memory is free then.
   const read = async (): Promise<Buffer | null> => {
     bodies.release();

@@ -34,7 +34,7 @@ export function isStoredName(arg: string): boolean {
 }
 
 /** How `source` is authenticated with the store's `auth`: a stored copy's sealing already did (no warning for a version 1 index inside). */
-export function sourceAuth(source: IndexSource, auth: IndexAuth): IndexAuth {
+export function sourceAuth(source: Pick<IndexSource, 'stored'>, auth: IndexAuth): IndexAuth {
   return source.stored ? storedCopyAuth(auth) : auth;
 }
 

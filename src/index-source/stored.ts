@@ -4,9 +4,9 @@
  * Copies are ordered by their sealed creation time: their names are not authenticated, and
  * an old copy stored again under a later name must not pass for the newest.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { makeDirs } from '../fs/make-dirs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeCacheFile } from '../fs/cache-file';
 import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLength, INDEXES_PREFIX } from '../index/copy';
 import { BadIndexError, CorruptDataError, escapeName, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
@@ -113,11 +113,8 @@ export async function loadStoredIndexCached(repo: Repository, stored: Pick<Store
   const sealed = await repo.backend.get(key, { maxLength: stored.size });
   const index = indexOf(repo, sealed, key);
   if (path) {
-    const tmp = `${path}.${process.pid}.tmp`;
     try {
-      await makeDirs(dirname(path), 0o700);
-      await writeFile(tmp, sealed, { mode: 0o600 });
-      await rename(tmp, path);
+      await writeCacheFile(path, sealed);
     } catch {
       // A cache that cannot be written only costs a download next time.
     }

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
 import { UsageError } from '../errors';
+import { TempFile, writeOutputFile } from '../fs/output-file';
 import { tarInput } from '../tar/compression';
 import { fileBytes, FileBytesOptions } from '../tar/file-bytes';
 import { IndexTrailer, parseTrailer } from './meta';
@@ -44,7 +45,7 @@ export function indexCompressionFor(path: string): IndexCompression | null {
  * (level 3, with its checksum, so that damage to the file is named as such) or one gzip
  * member (level 1): a stream of several is one file to zstd, gzip, GNU tar and bsdtar. Done
  * in whole pieces rather than through a stream of small writes, it costs about a third of
- * the CPU time (60 ms for a 25 MB index, against 4 s of ingest: bench/README.md).
+ * the CPU time (bench/README.md, bench/index-compress.sh).
  */
 export async function compressIndexFile(from: string, to: FileHandle, compression: IndexCompression): Promise<void> {
   const zstd = compression === 'zstd' ? new Compressor() : null;
@@ -87,4 +88,19 @@ export async function readTrailerAtEnd(path: string, tag: string): Promise<{ tra
 /** The trailer's entry count, for sizing tables ahead: bounded by what the file could hold (an entry takes a 512-byte header at least). */
 export function plausibleEntryCount(found: { trailer: IndexTrailer; fileSize: number } | null): number | undefined {
   return found && Number.isSafeInteger(found.trailer.entries) ? Math.min(found.trailer.entries, Math.floor(found.fileSize / 512)) : undefined;
+}
+
+/**
+ * Where an index goes when it is to be compressed: `plain` (the plain index, which the stored
+ * copy is made from) stands in for `output` until published, when it is written compressed
+ * to `output` and goes.
+ */
+export function compressedIndexOutput(plain: TempFile, output: string, compression: IndexCompression): TempFile {
+  return {
+    ...plain,
+    async publish() {
+      await writeOutputFile(output, (handle) => compressIndexFile(plain.path, handle, compression));
+      await plain.discard();
+    },
+  };
 }

@@ -146,6 +146,17 @@ class IndexItems implements Pullable<IndexItem> {
   }
 }
 
+/**
+ * An index to read, as often as a reader needs: its bytes from the start on every open(),
+ * what messages call it, and how it is authenticated (src/index-source gives one for a local
+ * file or a stored copy).
+ */
+export interface IndexInput {
+  where: string;
+  open(): AsyncIterable<Uint8Array>;
+  auth: IndexAuth;
+}
+
 /** The items of an index, checked against `auth` (its store's) at the end. */
 export function readIndex(source: AsyncIterable<Uint8Array>, where: string, auth: IndexAuth): AsyncGenerator<IndexItem> {
   return pulled(() => new IndexItems(source, where, auth));

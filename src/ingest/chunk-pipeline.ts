@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ChunkIndex } from '../catalogue/catalogue';
+import type { IngestCatalogue } from '../catalogue/catalogue';
 import { NONCE_SIZE, SEAL_OVERHEAD } from '../crypto/aead';
 import type { ChunkSlot, Packer } from './packer';
 import type { IngestTarget } from './target';
@@ -85,7 +85,7 @@ export class ChunkPipeline {
 
   constructor(
     target: IngestTarget,
-    private readonly catalogue: ChunkIndex,
+    private readonly catalogue: IngestCatalogue,
     private readonly packer: Packer,
     level: number,
     threads = availableParallelism(),

@@ -28,6 +28,7 @@ export interface IngestOptions {
   /** zstd level (0 stores raw). */
   level: number;
   storageClass?: StorageClass;
+  /** Bricks uploading at once; by default 4 to S3, 1 to a local directory (see writeIndex). */
   maxUploads?: number;
   threads?: number;
   onProgress?: (p: IngestProgress) => void;
@@ -109,7 +110,9 @@ async function writeIndex(target: IngestTarget, source: AsyncIterable<Uint8Array
   const packer = new Packer(target.backend, catalogue, target.brickSealing, {
     brickSize: target.config.brickSize,
     storageClass: opts.storageClass,
-    maxUploads: opts.maxUploads ?? 2,
+    // Locally one brick is written while the next fills: a second write in flight was no
+    // faster, and each brick in flight holds a brick's buffer.
+    maxUploads: opts.maxUploads ?? (opts.storeLocation.startsWith('s3://') ? 4 : 1),
     onBrickStored: (brick) => {
       progress.storedBytes += brick.size;
       // Called only once bricks are stored, long after `store` below exists.

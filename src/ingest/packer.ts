@@ -7,7 +7,7 @@
  */
 import { BrickBuilder, BuiltBrick } from '../brick/builder';
 import { brickKey, BrickSealing } from '../brick/format';
-import type { ChunkIndex } from '../catalogue/catalogue';
+import type { IngestCatalogue } from '../catalogue/catalogue';
 import { BrickRecord, encodeBrickRecord } from '../catalogue/segment';
 import type { StorageClass, Backend } from '../store/backend';
 
@@ -43,7 +43,7 @@ export class Packer {
 
   constructor(
     private readonly backend: Backend,
-    private readonly catalogue: ChunkIndex,
+    private readonly catalogue: IngestCatalogue,
     private readonly sealing: BrickSealing,
     private readonly options: PackerOptions,
   ) {

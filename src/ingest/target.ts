@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { sealedChunkPrefix } from '../brick/chunk-codec';
 import type { BrickSealing } from '../brick/format';
-import type { ChunkIndex } from '../catalogue/catalogue';
+import type { IngestCatalogue } from '../catalogue/catalogue';
 import { WriterCatalogue } from '../catalogue/writer-catalogue';
 import { keyedGearTable, publicGearTable } from '../chunk/gear';
 import { sealToStore } from '../crypto/store-sealing';
@@ -26,7 +26,7 @@ export interface IngestTarget {
   config: StoreConfig;
   gear: Uint32Array;
   chunkIdKey: Buffer;
-  catalogue: ChunkIndex;
+  catalogue: IngestCatalogue;
   /** The key chunks are sealed with, and what goes before each (a writer key's agreement), or null. */
   chunkSealing: { key: Buffer; prefix: Buffer | null };
   brickSealing: BrickSealing;

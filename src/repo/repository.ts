@@ -151,3 +151,20 @@ export async function unlock(backend: Backend, passphrase: string, config: Store
   }
   throw new WrongPassphraseError();
 }
+
+/**
+ * Wraps the master secret `found` opened under a new passphrase into a new key file, which
+ * must open before `found.key` is removed: otherwise the store would be locked for good. No
+ * data is re-encrypted. Resolves with the new key file's name.
+ */
+export async function changePassphrase(backend: Backend, found: { key: string; master: Buffer }, fresh: string, storeId: string, kdfLogN?: number): Promise<string> {
+  const added = `${KEYS_PREFIX}${randomBytes(8).toString('hex')}`;
+  await backend.put(added, await wrapMaster(found.master, fresh, storeId, kdfLogN), { ifAbsent: true });
+  const check = await backend.get(added, { maxLength: KEY_FILE_MAX }).then((b) => unwrapMaster(parseKeyFile(b), fresh, storeId)).catch(() => null);
+  if (!check?.equals(found.master)) {
+    await backend.delete(added);
+    throw new UsageError('the new key file did not read back correctly; the old passphrase still works');
+  }
+  await backend.delete(found.key);
+  return added;
+}

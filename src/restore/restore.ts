@@ -6,7 +6,7 @@
  * is written, so that damage in it (caught by its trailer's checksum) writes nothing.
  */
 import { escapeDecoded, escapeName, WrongStoreError } from '../errors';
-import { IndexItem, pullIndex, visitIndex } from '../index/reader';
+import { IndexInput, IndexItem, pullIndex, visitIndex } from '../index/reader';
 import type { Repository } from '../repo/repository';
 import { BodyJob, BodyStream, DEFAULT_WINDOW, noteBody, windowPlan, WindowOptions } from '../read/bodies';
 import { mapPulled } from '../tar/pull';
@@ -25,23 +25,21 @@ export interface RestoreProgress {
 }
 
 export interface RestoreOptions {
-  /** What errors call the index (its file name). */
-  indexName?: string;
   readAhead?: WindowOptions;
   onProgress?: (p: RestoreProgress) => void;
 }
 
 export async function restoreTar(
   repo: Repository,
-  /** Opens the index; it is read twice (checked whole first, then restored from). */
-  index: () => AsyncIterable<Uint8Array>,
+  /** The index; it is read twice (checked whole first, then restored from). */
+  index: IndexInput,
   /** Takes consecutive pieces of the output (gathered, so that writes are large and few); they may be reused once it resolves. */
   write: (pieces: Buffer[]) => Promise<void>,
   opts: RestoreOptions = {},
 ): Promise<{ bytes: number }> {
   const plan = windowPlan(repo.backend);
   // Read whole, and so authenticated, before a byte is written.
-  const checking = visitIndex(index(), opts.indexName ?? 'index', repo.indexAuth, (item) => {
+  const checking = visitIndex(index.open(), index.where, index.auth, (item) => {
     if (item.kind === 'entry' && item.record) noteBody(plan, item.record.body);
     else if (item.kind === 'trailer') noteBody(plan, item.trailer.tail);
   });
@@ -75,7 +73,7 @@ export async function restoreTar(
     }
   };
 
-  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index(), opts.indexName ?? 'index', repo.indexAuth), job), plan, opts.readAhead ?? DEFAULT_WINDOW);
+  const bodies = BodyStream.open(repo, mapPulled(pullIndex(index.open(), index.where, index.auth), job), plan, opts.readAhead ?? DEFAULT_WINDOW);
   // Many small pieces (headers, small files, padding) are gathered into large writes.
   let pending: Buffer[] = [];
   let pendingBytes = 0;

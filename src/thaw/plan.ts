@@ -3,7 +3,7 @@
  * member's body, of the target of a selected hard link, and, when the whole archive is
  * selected, of the archive's end. Reads only the index; the store is not touched.
  */
-import { memberKey, Selection } from '../archive/select';
+import { memberKey, Selection } from '../selection/selection';
 import type { IndexItem } from '../index/reader';
 import type { ChunkRef } from '../index/record';
 

@@ -5,12 +5,12 @@
  * unless the caller asks to have such segments listed apart (repair leaves them alone).
  * What verify, repair and stats need to know about the catalogue.
  */
-import { CATALOGUE_PREFIX } from '../catalogue/catalogue';
+import { listSegments } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { decodeSegment } from '../catalogue/segment';
 import type { StoreKeys } from '../crypto/keys';
 import { CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
-import type { Backend, ObjectInfo } from '../store/backend';
+import type { Backend } from '../store/backend';
 
 export interface CatalogueScan {
   /** Every chunk in a readable segment (brick: the order its brick was first seen in). */
@@ -29,9 +29,7 @@ export interface CatalogueScan {
 
 export async function scanCatalogue(backend: Backend, keys: Pick<StoreKeys, 'data' | 'x25519'>, opts: { listNewer?: boolean } = {}): Promise<CatalogueScan> {
   const scan: CatalogueScan = { chunks: new ChunkTable(), bricks: new Map(), plainBytes: 0, sealedBytes: 0, segments: [], damaged: [], newer: [] };
-  const listed: ObjectInfo[] = [];
-  for await (const o of backend.list(CATALOGUE_PREFIX)) listed.push(o);
-  listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const listed = await listSegments(backend);
   const order = new Map<string, number>();
   for (const { key, size } of listed) {
     let records;

@@ -13,14 +13,14 @@ import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError
 import { Readable } from 'node:stream';
 import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
-import { storedCopyAuth } from '../index/seal';
+import { sourceAuth } from '../index-source/source';
 import { BodyCheck } from '../read/bodies';
 import type { Repository } from '../repo/repository';
 import { Semaphore } from '../store/limit';
 import { BrickCopy } from './brick-copy';
 import { scanCatalogue } from './catalogue-scan';
 
-export interface IndexSource {
+export interface IndexToVerify {
   name: string;
   open(): AsyncIterable<Uint8Array>;
   /** A copy from the store, which its sealing authenticates: no warning when it is of format version 1. */
@@ -67,8 +67,8 @@ export interface VerifyOptions {
 const TAIL = Buffer.from('(end of archive)');
 
 /** The bodies of an index, with the name to report them under; checks the index is this store's. */
-async function* bodies(repo: Repository, source: IndexSource): AsyncGenerator<{ path: Buffer; body: BodyRef }> {
-  const auth = source.stored ? storedCopyAuth(repo.indexAuth) : repo.indexAuth;
+async function* bodies(repo: Repository, source: IndexToVerify): AsyncGenerator<{ path: Buffer; body: BodyRef }> {
+  const auth = sourceAuth(source, repo.indexAuth);
   for await (const item of readIndex(source.open(), source.name, auth)) {
     if (item.kind === 'meta' && item.meta.storeId !== repo.id) {
       throw new WrongStoreError(`${source.name} belongs to store ${item.meta.storeId.slice(0, 8)} (${escapeName(item.meta.store)}), not to the store opened (${repo.id.slice(0, 8)})`);
@@ -98,7 +98,7 @@ async function firstDifference(source: AsyncIterable<Uint8Array>, expected: Buff
  * no copy). Its copy is the candidate with its tag: for an index of format version 1, which
  * has no MAC, this is what shows whether it was rewritten.
  */
-async function copyProblem(source: IndexSource): Promise<string | null> {
+async function copyProblem(source: IndexToVerify): Promise<string | null> {
   if (!source.copies?.length) return null;
   const tag = (await readIndexHeader(source.open(), source.name)).tag;
   for (const copy of source.copies) {
@@ -127,7 +127,7 @@ export function damageFound(r: VerifyReport): boolean {
   return r.indexProblems.length + r.catalogueProblems.length + r.brickProblems.length + r.fileProblems.length > 0;
 }
 
-export async function verify(repo: Repository, sources: readonly IndexSource[], opts: VerifyOptions): Promise<VerifyReport> {
+export async function verify(repo: Repository, sources: readonly IndexToVerify[], opts: VerifyOptions): Promise<VerifyReport> {
   const catalogue = await scanCatalogue(repo.backend, repo.keys);
   const report: VerifyReport = {
     indexes: sources.length,
@@ -151,7 +151,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
   // Pass 1: chunks against the catalogue, and the bricks needed.
   const needed = new Set<string>();
   const missingChunk = new Map<string, [string, Buffer]>();
-  const readable: IndexSource[] = [];
+  const readable: IndexToVerify[] = [];
   for (const source of sources) {
     try {
       for await (const { path, body } of bodies(repo, source)) {
@@ -217,7 +217,7 @@ export async function verify(repo: Repository, sources: readonly IndexSource[], 
 
 async function readData(
   repo: Repository,
-  sources: readonly IndexSource[],
+  sources: readonly IndexToVerify[],
   /** Brick id (hex) -> its size in the store. */
   needed: ReadonlyMap<string, number>,
   opts: VerifyOptions,

@@ -102,7 +102,7 @@ function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
 async function restoreFrom(index: Buffer): Promise<{ out: Buffer; error: unknown }> {
   const parts: Buffer[] = [];
   try {
-    await restoreTar(repo, () => Readable.from([index]), async (pieces) => void parts.push(...pieces.map((b) => Buffer.from(b))));
+    await restoreTar(repo, { where: 'index', open: () => Readable.from([index]), auth: repo.indexAuth }, async (pieces) => void parts.push(...pieces.map((b) => Buffer.from(b))));
     return { out: Buffer.concat(parts), error: null };
   } catch (error) {
     return { out: Buffer.concat(parts), error };

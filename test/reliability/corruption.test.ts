@@ -166,7 +166,7 @@ describe('damaged and truncated index tars', () => {
   async function restoreFrom(idx: Buffer): Promise<{ out: Buffer; error: unknown }> {
     const parts: Buffer[] = [];
     try {
-      await restoreTar(repo, () => Readable.from([idx]), async (pieces) => void parts.push(...pieces.map((b) => Buffer.from(b))));
+      await restoreTar(repo, { where: 'index', open: () => Readable.from([idx]), auth: repo.indexAuth }, async (pieces) => void parts.push(...pieces.map((b) => Buffer.from(b))));
       return { out: Buffer.concat(parts), error: null };
     } catch (error) {
       return { out: Buffer.concat(parts), error };

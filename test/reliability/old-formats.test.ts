@@ -42,6 +42,19 @@ describe('a store and indexes of format version 1', () => {
     assert.equal(ok(await dtar(['verify', '--read-data', '--quiet'], { env: s.env }), 'verify of the stored copies').stderr, '');
   });
 
+  test('a stored copy of a version 1 index, named @ID, is read with no warning by every reader (its sealing authenticates it)', async () => {
+    const ids = (await readdir(join(s.store, 'indexes'))).sort();
+    const copies = await Promise.all([1, 2].map(original));
+    for (const id of ids) {
+      const r = ok(await dtar(['restore', `@${id}`], { env: s.env }), `restore @${id}`);
+      assert.ok(copies.some((c) => c.equals(r.stdout)), `@${id} restores one of the original tars byte for byte`);
+      assert.equal(r.stderr, '', `restore @${id}`);
+      const to = join(s.dir, `x-${id}`);
+      assert.equal(ok(await dtar(['extract', '--quiet', `@${id}`, '-C', to], { env: s.env }), `extract @${id}`).stderr, '', `extract @${id}`);
+      assert.equal(ok(await dtar(['ls', `@${id}`], { env: s.env }), `ls @${id}`).stderr, '', `ls @${id}`);
+    }
+  });
+
   test('a rewritten version 1 index (no MAC) reads with the warning, and verify finds it differs from its copy', async () => {
     const bytes = await readFile(index(1));
     const parsed = await parseIndex(bytes);

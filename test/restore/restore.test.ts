@@ -25,9 +25,14 @@ after(async () => {
 
 test('restore gives back the ingested tar byte for byte', async () => {
   const out: Buffer[] = [];
-  const r = await restoreTar(f.repo, async function* () {
-    yield index;
-  }, async (pieces) => void out.push(...pieces.map((p) => Buffer.from(p))));
+  const input = {
+    where: 'in.idx',
+    auth: f.repo.indexAuth,
+    open: async function* () {
+      yield index;
+    },
+  };
+  const r = await restoreTar(f.repo, input, async (pieces) => void out.push(...pieces.map((p) => Buffer.from(p))));
   const original = await readFile(join(f.s.dir, 'in.tar'));
   assert.equal(r.bytes, original.length);
   assert.ok(Buffer.concat(out).equals(original));
@@ -48,11 +53,18 @@ test('a check that fails after the window has filled: not a byte written, and it
     }
     throw new BadIndexError('in.idx: the check failed (test)');
   };
-  const opener = (): AsyncIterable<Buffer> => (++opened === 1 ? slowCheck() : (async function* () {
-    yield index;
-  })());
+  const input = {
+    where: 'in.idx',
+    auth: f.repo.indexAuth,
+    open: (): AsyncIterable<Buffer> =>
+      ++opened === 1
+        ? slowCheck()
+        : (async function* () {
+            yield index;
+          })(),
+  };
   await assert.rejects(
-    restoreTar(f.repo, opener, async () => void writes++),
+    restoreTar(f.repo, input, async () => void writes++),
     (e: unknown) => e instanceof BadIndexError && /the check failed/.test(e.message),
   );
   assert.equal(opened, 2, 'the second pass started before the check ended');

@@ -9,7 +9,7 @@ import { lstat, open, readlink, rename, stat, unlink, type FileHandle } from 'no
 import { basename, dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { systemErrorReason, UsageError } from '../errors';
-import { trackTemp, untrackTemp } from '../fs/temp-files';
+import { trackTemp, untrackTemp } from './temp-files';
 
 export interface TempFile {
   path: string;
@@ -101,4 +101,16 @@ export async function tempFileFor(destination: string | null): Promise<TempFile>
       untrackTemp(path);
     },
   };
+}
+
+/** Writes `destination` through a temporary file (`write` fills it), published only once `write` is done. */
+export async function writeOutputFile(destination: string, write: (handle: FileHandle) => Promise<unknown>): Promise<void> {
+  const tmp = await tempFileFor(destination);
+  try {
+    await write(tmp.handle);
+    await tmp.publish();
+  } catch (e) {
+    await tmp.discard();
+    throw e;
+  }
 }
