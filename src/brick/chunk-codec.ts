@@ -90,8 +90,8 @@ let dctx: zstdBinding.DCtx | null = null;
 
 /**
  * Keys of the agreements chunks were sealed with, per store private key: one ingest with a
- * writer key seals all its chunks with one agreement, which one X25519 per chunk would cost
- * a reader ~0.15 ms each to agree again.
+ * writer key seals all its chunks with one agreement, which a reader would otherwise agree
+ * again for every chunk (an X25519 each).
  */
 const agreed = new WeakMap<Buffer, Map<string, Buffer>>();
 const AGREED_KEPT = 256;

@@ -8,8 +8,7 @@ import type { Backend } from '../store/backend';
 /**
  * A gap up to this many bytes between wanted chunks is read through rather than split into
  * two requests. On a local disk one more read costs about what reading through 256 KiB does
- * (a `pread` round trip through Node's thread pool: 35 µs; 256 KiB more: 30 µs); an S3 GET
- * costs far more than its bytes.
+ * (bench/README.md, "Figures behind code comments"); an S3 GET costs far more than its bytes.
  */
 export const MAX_GAP = 256 * 1024;
 
