@@ -1,13 +1,12 @@
 /**
- * `dtar prune`: delete the bricks no stored index copy uses (src/retention/prune.ts), under
- * the store's exclusive lock, saying what it reclaims and saves and what minimum storage
+ * `dtar prune`: delete the bricks no stored index copy uses (src/retention/prune.ts, under
+ * the store's exclusive lock), saying what it reclaims and saves and what minimum storage
  * durations cost or delay.
  */
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { formatCost, pricesFor, PRICES_ENV } from '../pricing/prices';
-import { StoreLock } from '../repo/lock';
-import { BrickFate, ByClass, planPrune, prune, PrunePlan, PruneStep, totals } from '../retention/prune';
+import { BrickFate, ByClass, PrunePlan, pruneStore, PruneStep, totals } from '../retention/prune';
 import type { RepackPlan, RepackVerdict } from '../retention/repack';
 import { STORAGE_CLASSES } from '../store/backend';
 import { Io, openRepository, StoreFlags, warner } from './context';
@@ -42,21 +41,26 @@ export async function pruneCommand(io: Io, flags: PruneFlags): Promise<PrunePlan
   const prices = pricesFor(flags.prices, io.env, warner(io));
   const hooks = testHooks(io.env);
   const repo = await openRepository(io, flags);
-  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune' });
-  try {
-    const plan = await planPrune(repo, { prices, now: hooks.now, earlyDelete: Boolean(flags.earlyDelete), repack: Boolean(flags.repack) });
-    if (!flags.json && !flags.quiet) io.stdout.write(planText(plan, Boolean(flags.dryRun)));
-    if (!flags.dryRun) {
-      await lock.check();
-      const progress = flags.quiet || flags.json ? null : io.progress('prune');
-      await prune(repo, plan, { onStep: hooks.onStep, onBrickDeleted: (n, total) => progress?.update(n, total, `deleted ${n} of ${total} bricks`) });
-      progress?.done();
-    }
-    if (flags.json) io.stdout.write(jsonText(planJson(plan, Boolean(flags.dryRun))) + '\n');
-    return plan;
-  } finally {
-    await lock.release();
-  }
+  const dryRun = Boolean(flags.dryRun);
+  const shown = !flags.json && !flags.quiet;
+  // Set once the plan is shown, from inside the run.
+  const shownProgress: { bar: ReturnType<Io['progress']> | null } = { bar: null };
+  const plan = await pruneStore(repo, {
+    prices,
+    now: hooks.now,
+    earlyDelete: Boolean(flags.earlyDelete),
+    repack: Boolean(flags.repack),
+    dryRun,
+    onPlan: (p) => {
+      if (shown) io.stdout.write(planText(p, dryRun));
+      if (shown && !dryRun) shownProgress.bar = io.progress('prune');
+    },
+    onStep: hooks.onStep,
+    onBrickDeleted: (n, total) => shownProgress.bar?.update(n, total, `deleted ${n} of ${total} bricks`),
+  });
+  shownProgress.bar?.done();
+  if (flags.json) io.stdout.write(jsonText(planJson(plan, dryRun)) + '\n');
+  return plan;
 }
 
 function days(d: number | null): string {

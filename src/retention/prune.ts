@@ -15,7 +15,7 @@
  *      to delete; 2. those segments deleted; 3. the bricks deleted.
  * The caller holds the store's exclusive lock throughout (src/repo/lock.ts).
  */
-import { Catalogue, CATALOGUE_PREFIX } from '../catalogue/catalogue';
+import { Catalogue, listSegments } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
 import { CorruptDataError, escapeName, NotFoundError } from '../errors';
@@ -23,6 +23,7 @@ import { decodeIndexCopy } from '../index/copy';
 import { chunkRefs, visitIndex } from '../index/reader';
 import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
+import { StoreLock } from '../repo/lock';
 import type { Repository } from '../repo/repository';
 import { PartlyDeadBrick, planRepack, RepackPlan } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
@@ -151,9 +152,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
 
   // The catalogue, segment by segment: each brick's dead bytes, and which bricks each segment names.
   const segments: { key: string; size: number; bricks: string[] }[] = [];
-  const listed: ObjectInfo[] = [];
-  for await (const o of repo.backend.list(CATALOGUE_PREFIX)) listed.push(o);
-  listed.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const listed = await listSegments(repo.backend);
   const usage = new Map<string, BrickUsage>();
   for (const o of listed) {
     const records = await readSegment(repo, o);
@@ -307,6 +306,31 @@ export async function prune(repo: Repository, plan: PrunePlan, progress: PrunePr
     await repo.backend.delete(b.key);
     progress.onBrickDeleted?.(n + 1, plan.toDelete.length);
     progress.onStep?.('brick-deleted', ++n);
+  }
+}
+
+export interface PruneRun extends PruneOptions, PruneProgress {
+  dryRun: boolean;
+  /** Given the plan before anything is deleted (to show it). */
+  onPlan?: (plan: PrunePlan) => void;
+}
+
+/**
+ * A whole prune under the store's exclusive lock: the plan, then (unless a dry run) the
+ * deletions, after checking the lock is still ours, since no ingest may have begun meanwhile.
+ */
+export async function pruneStore(repo: Repository, run: PruneRun): Promise<PrunePlan> {
+  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune' });
+  try {
+    const plan = await planPrune(repo, run);
+    run.onPlan?.(plan);
+    if (!run.dryRun) {
+      await lock.check();
+      await prune(repo, plan, run);
+    }
+    return plan;
+  } finally {
+    await lock.release();
   }
 }
 
