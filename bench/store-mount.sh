@@ -7,6 +7,8 @@
 #   3. the floor under the mount time: `dtar archives` (start, key derivation, listing the
 #      copies and reading their 1,000 sealed heads, no mount), and `dtar archives` of an empty
 #      store (start and key derivation alone)
+#   4. the same whole-store mount and `dtar archives` again with the heads cache the first
+#      ones wrote (docs/FORMAT.md §11): the listing and no head read
 # Usage: bench/store-mount.sh   (root, to drop the page cache). Results: bench/README.md.
 # BENCH_DIR=DIR keeps the store there and reuses it on the next run (ingesting takes minutes).
 set -eu
@@ -60,13 +62,17 @@ measure() { # NAME ARGS...
   wait_mount "$W/mnt-$name"; ls "$W/mnt-$name" > /dev/null; t1=$(now)
   sleep 1; rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$pid/status)
   first=$(ls "$W/mnt-$name" | head -1)
-  dir="$W/mnt-$name"; [ "$name" = store ] && dir="$W/mnt-$name/$first/latest"
+  dir="$W/mnt-$name"; case $name in store*) dir="$W/mnt-$name/$first/latest" ;; esac
   t2=$(now); ls -R "$dir" > /dev/null; t3=$(now)
   kill -TERM $pid; wait $pid || true
   echo "$name: mounted in $(echo "$t1 - $t0" | bc) s, $((rss / 1024)) MiB resident; ls -R into one archive $(echo "$t3 - $t2" | bc) s"
 }
 measure store
+measure store-heads-cached
 measure single "$W/a0.idx"
 [ -f "$W/empty/config" ] || DTAR_STORE=$W/empty $DTAR init -q
+rm -f "$W"/cache/dtar/*/heads
 cold; t0=$(now); $DTAR archives > /dev/null; t1=$(now); DTAR_STORE=$W/empty $DTAR archives -q > /dev/null; t2=$(now)
 echo "floor: dtar archives $(echo "$t1 - $t0" | bc) s (listing and $N heads, cold); of an empty store $(echo "$t2 - $t1" | bc) s (start and key)"
+cold; t0=$(now); $DTAR archives > /dev/null; t1=$(now)
+echo "dtar archives with the heads cache: $(echo "$t1 - $t0" | bc) s (listing, no head read, cold page cache)"

@@ -8,28 +8,47 @@
 import { Command, CommanderError } from 'commander';
 import { BadIndexError, DtarError, escapeName, NotAuthenticIndexError, systemErrorReason } from '../errors';
 import type { Io } from '../commands/context';
-import { register as registerInit } from '../commands/init';
-import { register as registerIngest } from '../commands/ingest';
-import { register as registerRestore } from '../commands/restore';
-import { register as registerLs } from '../commands/ls';
-import { register as registerCat } from '../commands/cat';
-import { register as registerExtract } from '../commands/extract';
-import { register as registerVerify } from '../commands/verify';
-import { register as registerRepair } from '../commands/repair';
-import { register as registerArchives } from '../commands/archives';
-import { register as registerStats } from '../commands/stats';
-import { register as registerKey } from '../commands/key';
-import { register as registerThaw } from '../commands/thaw';
-import { register as registerMount } from '../commands/mount';
-import { register as registerForget } from '../commands/forget';
-import { register as registerUnlock } from '../commands/unlock';
-import { register as registerPrune } from '../commands/prune';
 import { silentProgress, terminalProgress } from './progress';
 import { askHidden } from './terminal';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(io: Io): Command {
+/**
+ * Each command's module, loaded only when that command runs (or when all are needed, for the
+ * program's help): together they take a noticeable part of a start-up, bench/README.md.
+ */
+const COMMANDS: Record<string, () => { register(program: Command, io: Io): void }> = {
+  init: () => require('../commands/init') as typeof import('../commands/init'),
+  ingest: () => require('../commands/ingest') as typeof import('../commands/ingest'),
+  restore: () => require('../commands/restore') as typeof import('../commands/restore'),
+  ls: () => require('../commands/ls') as typeof import('../commands/ls'),
+  cat: () => require('../commands/cat') as typeof import('../commands/cat'),
+  extract: () => require('../commands/extract') as typeof import('../commands/extract'),
+  verify: () => require('../commands/verify') as typeof import('../commands/verify'),
+  repair: () => require('../commands/repair') as typeof import('../commands/repair'),
+  archives: () => require('../commands/archives') as typeof import('../commands/archives'),
+  stats: () => require('../commands/stats') as typeof import('../commands/stats'),
+  key: () => require('../commands/key') as typeof import('../commands/key'),
+  thaw: () => require('../commands/thaw') as typeof import('../commands/thaw'),
+  mount: () => require('../commands/mount') as typeof import('../commands/mount'),
+  forget: () => require('../commands/forget') as typeof import('../commands/forget'),
+  unlock: () => require('../commands/unlock') as typeof import('../commands/unlock'),
+  prune: () => require('../commands/prune') as typeof import('../commands/prune'),
+};
+
+/** Commands registered by the module of another: `umount` is the mount module's. */
+const MODULE_OF: Record<string, string> = { umount: 'mount' };
+
+/** The command an argv runs: its first word that is not an option (the program's own options take no value). */
+function commandWord(argv: readonly string[]): string | undefined {
+  return argv.find((a) => !a.startsWith('-'));
+}
+
+/**
+ * The program with every command, or with `only` alone when it names one: what runs a
+ * command needs nothing of the others (help, `help CMD` and a mistyped name get all).
+ */
+export function buildProgram(io: Io, only?: string): Command {
   const program = new Command('dtar')
     .version(VERSION)
     .description('Deduplicated, encrypted, cold-storage backups of tar streams: restorable byte for byte, mountable, listable.')
@@ -40,7 +59,9 @@ export function buildProgram(io: Io): Command {
       'after',
       '\nExamples:\n  dtar init\n  tar c /home | dtar ingest -o home.index.tar\n  dtar restore home.index.tar | tar x\n\nEnvironment: DTAR_STORE, DTAR_PASSWORD_FILE, DTAR_PASSWORD, AWS_* for S3.',
     );
-  for (const register of [registerInit, registerIngest, registerRestore, registerLs, registerCat, registerExtract, registerVerify, registerRepair, registerArchives, registerStats, registerKey, registerThaw, registerMount, registerForget, registerPrune, registerUnlock]) register(program, io);
+  const module = only === undefined ? undefined : (MODULE_OF[only] ?? only);
+  const names = module !== undefined && Object.hasOwn(COMMANDS, module) ? [module] : Object.keys(COMMANDS);
+  for (const name of names) COMMANDS[name]!().register(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -48,12 +69,12 @@ export function buildProgram(io: Io): Command {
 /** Runs one command line (argv without node and script); resolves to the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
   const resources: { close(): Promise<void> }[] = [];
-  const program = buildProgram({ ...io, closeAfter: (r) => resources.push(r) });
+  const program = buildProgram({ ...io, closeAfter: (r) => resources.push(r) }, commandWord(argv));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    return report(e, io, argv.includes('--debug'), argv.find((a) => !a.startsWith('-')));
+    return report(e, io, argv.includes('--debug'), commandWord(argv));
   } finally {
     await Promise.all(resources.map((r) => r.close().catch(() => undefined)));
   }

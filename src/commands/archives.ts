@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import { escapeName, jsonText, UsageError } from '../errors';
-import { Io, openRepository, StoreFlags } from './context';
+import { Io, openRepositoryListing, StoreFlags } from './context';
 import { formatBytes } from './format';
 import { addStoreOptions } from './options';
 import { writeOutputFile } from '../fs/output-file';
-import { findStoredIndex, listStoredIndexes, loadStoredIndex } from '../index-source/stored';
+import { findStoredIndex, loadStoredIndex } from '../index-source/stored';
 import { writeChunk } from './stdout';
 
 interface ArchivesFlags extends StoreFlags {
@@ -22,8 +22,7 @@ interface GetFlags extends StoreFlags {
 }
 
 export async function archivesCommand(io: Io, flags: ArchivesFlags): Promise<void> {
-  const repo = await openRepository(io, flags);
-  const all = await listStoredIndexes(repo);
+  const { stored: all } = await openRepositoryListing(io, flags);
   if (flags.json) {
     const rows = all.map((s) => ({ id: s.id, size: s.size, ...(s.meta ?? {}), ...(s.damage ? { damage: s.damage } : {}) }));
     io.stdout.write(jsonText(rows) + '\n');
@@ -42,8 +41,8 @@ export async function archivesCommand(io: Io, flags: ArchivesFlags): Promise<voi
 
 export async function archivesGetCommand(io: Io, name: string, flags: GetFlags): Promise<void> {
   if (!flags.output && io.stdoutIsTTY) throw new UsageError('refusing to write an index to a terminal: give -o INDEX or redirect stdout');
-  const repo = await openRepository(io, flags);
-  const stored = findStoredIndex(await listStoredIndexes(repo), name);
+  const { repo, stored: all } = await openRepositoryListing(io, flags);
+  const stored = findStoredIndex(all, name);
   const index = await loadStoredIndex(repo, stored);
   if (!flags.output) return writeChunk(io.stdout, index);
   await writeOutputFile(flags.output, (handle) => handle.write(index));

@@ -5,7 +5,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { NoPassphraseError, UsageError, WriterKeyError } from '../errors';
 import { LEGACY_LOG_N } from '../crypto/kdf';
-import { Repository, defaultCacheDir, Warn } from '../repo/repository';
+import { beginListing, listStoredIndexes, StoredIndex } from '../index-source/stored';
+import { Repository, defaultCacheDir, readConfig, storeCacheDir, Warn } from '../repo/repository';
 import type { Backend } from '../store/backend';
 import { defaultStoreDir, openBackend } from '../store/open';
 
@@ -104,4 +105,20 @@ export function kdfLogN(io: Io): number | undefined {
 export async function openRepository(io: Io, flags: StoreFlags, fromIndex?: string): Promise<Repository> {
   const backend = backendFor(io, flags, fromIndex);
   return Repository.open(backend, await passphrase(io), cacheRoot(io, flags), warner(io));
+}
+
+/**
+ * openRepository for a command that lists the stored copies (archives, the whole-store
+ * mount): the listing, the heads cache and the heads it lacks are read while the key is
+ * derived, as none of them needs the key until their metadata is opened.
+ */
+export async function openRepositoryListing(io: Io, flags: StoreFlags): Promise<{ repo: Repository; stored: StoredIndex[] }> {
+  const backend = backendFor(io, flags);
+  const pass = await passphrase(io);
+  const root = cacheRoot(io, flags);
+  const config = readConfig(backend);
+  const begun = beginListing(backend, config.then((c) => storeCacheDir(root, c.id)));
+  begun.catch(() => undefined); // when the store does not open, its error is the one reported
+  const repo = await Repository.open(backend, pass, root, warner(io), config);
+  return { repo, stored: await listStoredIndexes(repo, begun) };
 }

@@ -10,13 +10,13 @@ import type { Command } from 'commander';
 import { Archive, chunkWorkers, loadArchive, loadIndexFile, DEFAULT_CACHE_BYTES } from '../archive/archive';
 import { checkIndexStore } from '../index-source/belongs';
 import { isStoredName, localIndexSource, once } from '../index-source/source';
-import { listStoredIndexes, loadStoredIndexCached } from '../index-source/stored';
+import { loadStoredIndexCached } from '../index-source/stored';
 import type { Repository } from '../repo/repository';
 import { storedCopyAuth } from '../index/seal';
 import { ArchiveFilesystem } from '../mount/filesystem';
 import { FuseSession, LowLevelFilesystem, unmountElsewhere } from '../mount/mount';
 import { StoreFilesystem } from '../mount/store-filesystem';
-import { cacheRoot, Io, openRepository, storeLocation, StoreFlags } from './context';
+import { cacheRoot, Io, openRepository, openRepositoryListing, storeLocation, StoreFlags } from './context';
 import { parseSize } from './format';
 import { openIndex } from './index-file';
 import { addStoreOptions } from './options';
@@ -84,8 +84,7 @@ async function prepareIndex(io: Io, index: string, flags: MountFlags, cacheBytes
 /** The whole store: every stored archive, each loaded from its sealed copy when first entered. */
 async function prepareStore(io: Io, flags: MountFlags, cacheBytes: number): Promise<Prepared> {
   const started = Date.now();
-  const repo = await openRepository(io, flags);
-  const stored = await listStoredIndexes(repo);
+  const { repo, stored } = await openRepositoryListing(io, flags);
   const report = reporter(io);
   for (const s of stored) if (!s.meta) report(`${s.key} is left out: ${s.damage ?? 'unreadable'}`);
   const byId = new Map(stored.filter((s) => s.meta).map((s) => [s.id, s]));

@@ -11,8 +11,15 @@ import { decodeIndexCopy, decodeIndexCopyMeta, IndexCopyMeta, indexCopyHeadLengt
 import { BadIndexError, CorruptDataError, escapeName, UnsupportedFormatError, UsageError } from '../errors';
 import type { Repository } from '../repo/repository';
 import type { IndexMeta } from '../index/meta';
+import type { Backend, ObjectInfo } from '../store/backend';
+import { entryName, headsCachePath, readHeadsCache, UnopenedHeads, writeHeadsCache } from './heads-cache';
 
-const HEAD = 16 * 1024;
+/**
+ * Bytes read first from a copy: its header and sealed metadata take about 300 (more for a
+ * long name, read again whole then). Small, because a store of a thousand archives reads a
+ * thousand of them: over S3 they are the listing's download.
+ */
+const HEAD = 1024;
 
 export interface StoredIndex {
   key: string;
@@ -25,11 +32,45 @@ export interface StoredIndex {
   damage?: string;
 }
 
-async function readMeta(repo: Repository, key: string): Promise<IndexCopyMeta> {
-  let head = await repo.backend.get(key, { offset: 0, length: HEAD });
+/** A copy's header and sealed metadata, as stored: reading them needs no key. */
+async function readHead(backend: Backend, key: string): Promise<Buffer> {
+  const head = await backend.get(key, { offset: 0, length: HEAD });
   const need = indexCopyHeadLength(head, key);
-  if (need > head.length && need < 16 * 1024 * 1024) head = await repo.backend.get(key, { offset: 0, length: need });
-  return decodeIndexCopyMeta(repo.keys, head, key).meta;
+  return need > head.length && need < 16 * 1024 * 1024 ? backend.get(key, { offset: 0, length: need }) : head;
+}
+
+/** What listing the copies needs before the store's key: begun early (beginListing), it overlaps the key's derivation. */
+export interface BegunListing {
+  objects: ObjectInfo[];
+  cache: UnopenedHeads | null;
+  cachePath: string | null;
+  /** Heads being read: of every copy the heads cache does not name. */
+  heads: Map<string, Promise<Buffer>>;
+}
+
+/**
+ * Lists the copies, reads the heads cache of the store's cache directory (once known) and
+ * starts reading the heads it lacks. Nothing here needs the key; listStoredIndexes finishes.
+ */
+export async function beginListing(backend: Backend, storeCacheDir: Promise<string | null>): Promise<BegunListing> {
+  const cacheRead = storeCacheDir.then(async (dir) => {
+    const path = dir === null ? null : headsCachePath(dir);
+    return { path, cache: path === null ? null : await readHeadsCache(path) };
+  });
+  cacheRead.catch(() => undefined); // awaited below, after the listing
+  const objects: ObjectInfo[] = [];
+  for await (const o of backend.list(INDEXES_PREFIX)) objects.push(o);
+  const { path, cache } = await cacheRead;
+  const heads = new Map<string, Promise<Buffer>>();
+  // All asked for at once (the backend bounds how many reads are in flight): a store of a
+  // thousand archives lists in the time of a few round trips, not a thousand.
+  for (const o of objects) {
+    if (cache?.names.has(entryName(o.key, o.size))) continue;
+    const head = readHead(backend, o.key);
+    head.catch(() => undefined); // a damaged copy's error is reported once the key is known
+    heads.set(o.key, head);
+  }
+  return { objects, cache, cachePath: path, heads };
 }
 
 /** When a copy was made, by its sealed metadata; copies whose metadata cannot be read come first. */
@@ -38,23 +79,44 @@ function createdTime(s: StoredIndex): number {
   return Number.isNaN(t) ? -Infinity : t;
 }
 
-/** Every stored index, oldest first by the time sealed in it (then by id). */
-export async function listStoredIndexes(repo: Repository): Promise<StoredIndex[]> {
-  const out: StoredIndex[] = [];
-  for await (const o of repo.backend.list(INDEXES_PREFIX)) out.push({ key: o.key, id: o.key.slice(INDEXES_PREFIX.length), size: o.size, meta: null });
-  // All heads asked for at once (the backend bounds how many reads are in flight): a store of
-  // a thousand archives lists in the time of a few round trips, not a thousand.
-  await Promise.all(
-    out.map(async (entry) => {
+/**
+ * Every stored index, oldest first by the time sealed in it (then by id). Metadata comes from
+ * the heads cache where it authenticates, else from the copy's head, and the cache is
+ * rewritten when it lacked any (or named copies that are gone).
+ */
+export async function listStoredIndexes(repo: Repository, begun?: Promise<BegunListing>): Promise<StoredIndex[]> {
+  const b = await (begun ?? beginListing(repo.backend, Promise.resolve(repo.cacheDir)));
+  const cached = b.cache?.open(repo.keys.data, repo.id) ?? null;
+  let hits = 0;
+  let read = 0;
+  const out = await Promise.all(
+    b.objects.map(async (o): Promise<StoredIndex> => {
+      const entry: StoredIndex = { key: o.key, id: o.key.slice(INDEXES_PREFIX.length), size: o.size, meta: cached?.get(entryName(o.key, o.size)) ?? null };
+      if (entry.meta) {
+        hits++;
+        return entry;
+      }
       try {
-        entry.meta = await readMeta(repo, entry.key);
+        // A head not begun: the cache named its copy but did not authenticate.
+        entry.meta = decodeIndexCopyMeta(repo.keys, await (b.heads.get(o.key) ?? readHead(repo.backend, o.key)), o.key).meta;
+        read++;
       } catch (e) {
         if (!(e instanceof CorruptDataError || e instanceof BadIndexError || e instanceof UnsupportedFormatError)) throw e;
         entry.damage = e.message;
       }
+      return entry;
     }),
   );
-  return out.sort((a, b) => createdTime(a) - createdTime(b) || a.id.localeCompare(b.id));
+  out.sort((a, b) => createdTime(a) - createdTime(b) || a.id.localeCompare(b.id));
+  if (b.cachePath !== null && (read > 0 || hits !== (cached?.size ?? 0))) {
+    const entries = new Map(out.filter((s) => s.meta).map((s) => [entryName(s.key, s.size), s.meta!]));
+    try {
+      await writeHeadsCache(b.cachePath, repo.keys.data, repo.id, entries);
+    } catch {
+      // A cache that cannot be written only costs the head reads next time.
+    }
+  }
+  return out;
 }
 
 /**

@@ -36,6 +36,11 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'dtar');
 }
 
+/** The cache directory of one store under the cache root, or null for none. */
+export function storeCacheDir(cacheRoot: string | null, storeId: string): string | null {
+  return cacheRoot ? join(cacheRoot, storeId) : null;
+}
+
 export class Repository {
   readonly gear: Uint32Array;
   /** Authenticates this store's indexes; warns (once per index) about those too old to carry a MAC. */
@@ -105,14 +110,15 @@ export class Repository {
       if (e instanceof ObjectExistsError) throw new StoreExistsError(backend.location);
       throw e;
     }
-    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null);
+    return new Repository(backend, config, keys, storeCacheDir(cacheRoot, config.id));
   }
 
-  static async open(backend: Backend, passphrase: string, cacheRoot: string | null, warn: Warn = () => undefined): Promise<Repository> {
-    const config = await readConfig(backend);
-    const { master } = await unlock(backend, passphrase, config, warn);
+  /** `config`: the store's config when the caller began reading it already (see readConfig). */
+  static async open(backend: Backend, passphrase: string, cacheRoot: string | null, warn: Warn = () => undefined, config: Promise<StoredConfig> = readConfig(backend)): Promise<Repository> {
+    const stored = await config;
+    const { master } = await unlock(backend, passphrase, stored, warn);
     const keys = deriveKeys(master);
-    return new Repository(backend, config, keys, cacheRoot ? join(cacheRoot, config.id) : null, warn);
+    return new Repository(backend, stored, keys, storeCacheDir(cacheRoot, stored.id), warn);
   }
 }
 

@@ -148,8 +148,9 @@ describe('dtar mount of the whole store on S3', () => {
 
   /** Whole-object reads of stored index copies (the listing reads only their heads, with a range). */
   const copyFetches = (): number => server.requests.filter((r) => r.op === 'GetObject' && r.key.includes('/indexes/') && r.headers.range === undefined).length;
+  const headReads = (): number => server.requests.filter((r) => r.op === 'GetObject' && r.key.includes('/indexes/') && r.headers.range !== undefined).length;
 
-  test('every archive from the bucket; an archive entered is fetched once, then served from the cache', async () => {
+  test('every archive from the bucket; an archive entered is fetched once, then served from the cache; a second mount reads no head', async () => {
     server.clearRequests();
     const m = await startMount(s, join(s.dir, 'mnt'), s.args);
     try {
@@ -167,6 +168,7 @@ describe('dtar mount of the whole store on S3', () => {
     try {
       await sh('diff', ['-r', src('v2'), join(again.dir, 'docs/latest')]);
       assert.equal(copyFetches(), 0, 'the second mount reads the copy from the cache');
+      assert.equal(headReads(), 0, 'and no head: the heads cache has them all');
     } finally {
       await again.stop();
     }
