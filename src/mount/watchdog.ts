@@ -69,14 +69,19 @@ export class Watchdog {
   }
 
   private start(): void {
-    const child = spawn('/bin/sh', ['-c', SCRIPT, WATCHDOG_NAME, this.mountpoint, mountinfoPath(this.mountpoint)], {
-      detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    // No /bin/sh: the mount serves unwatched (a dead one is cleared by the next mount there).
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', SCRIPT, WATCHDOG_NAME, this.mountpoint, mountinfoPath(this.mountpoint)], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+    } catch {
+      return; // no process to spare: the mount serves unwatched (a dead one is cleared by the next mount there)
+    }
+    // No /bin/sh: likewise.
     child.on('error', () => undefined);
     // Written to after it died: its 'exit' says what to do.
-    child.stdin!.on('error', () => undefined);
+    child.stdin?.on('error', () => undefined);
     // Killed while the mount lives: a new one takes over. (It exits by itself only at EOF.)
     child.on('exit', (_code, signal) => {
       if (this.child !== child) return;

@@ -200,25 +200,30 @@ while True:
     assert.equal(await isMountpoint(x.dir), false);
   });
 
-  test('a mount process killed with SIGKILL after use leaves no mount behind (its watchdog unmounts it)', async () => {
-    const x = await startMount(f, join(f.dir, 'mnt-killed'));
+  /** A mount used first (the kernel has opened its directories), and its watchdog's pid. */
+  async function usedMount(dir: string): Promise<{ x: RunningMount; watchdog: number }> {
+    const x = await startMount(f, dir);
     mounts.push(x);
-    // Used first: the kernel has opened the directories without asking the process
-    // (no-opendir), so an open of the dead mount point still succeeds.
-    await used(x.dir);
-    const watchdog = await watchdogOf(x);
+    await used(dir);
+    return { x, watchdog: await watchdogOf(x) };
+  }
+
+  async function killed(x: RunningMount): Promise<void> {
     x.child.kill('SIGKILL');
     await x.exited;
+  }
+
+  test('a mount process killed with SIGKILL after use leaves no mount behind (its watchdog unmounts it)', async () => {
+    // Used first: with no-opendir, an open of the dead mount point still succeeds.
+    const { x, watchdog } = await usedMount(join(f.dir, 'mnt-killed'));
+    await killed(x);
     // The watchdog unmounts (or decides not to), then exits: wait for that, not for a time.
     await ended(watchdog);
     assert.equal(await isMountpoint(x.dir), false);
   });
 
   test('a watchdog killed while its mount serves is replaced, and the new one unmounts a killed mount', async () => {
-    const x = await startMount(f, join(f.dir, 'mnt-rewatched'));
-    mounts.push(x);
-    await used(x.dir);
-    const first = await watchdogOf(x);
+    const { x, watchdog: first } = await usedMount(join(f.dir, 'mnt-rewatched'));
     process.kill(first, 'SIGKILL');
     await ended(first);
     // Its successor is started when the mount process reaps it: wait for that.
@@ -227,21 +232,16 @@ while True:
       await new Promise((r) => setTimeout(r, 20));
       second = await watchdogOf(x).catch(() => first);
     }
-    x.child.kill('SIGKILL');
-    await x.exited;
+    await killed(x);
     await ended(second);
     assert.equal(await isMountpoint(x.dir), false);
   });
 
   test('a watchdog late to act leaves alone the mount that has taken the mount point over', async () => {
     const dir = join(f.dir, 'mnt-reused');
-    const x = await startMount(f, dir);
-    mounts.push(x);
-    await used(dir);
-    const watchdog = await watchdogOf(x);
+    const { x, watchdog } = await usedMount(dir);
     process.kill(watchdog, 'SIGSTOP');
-    x.child.kill('SIGKILL');
-    await x.exited;
+    await killed(x);
     // The next mount there takes the dead one down first (its device number may well be reused).
     const y = await startMount(f, dir);
     mounts.push(y);
