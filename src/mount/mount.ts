@@ -2,14 +2,16 @@
  * Mounting and unmounting through dtar's own libfuse 3 binding: the mount options every
  * dtar mount has (read-only, permissions enforced by the kernel, no setuid or devices,
  * taken down with the process), the scratch memory requests and replies travel through, a
- * larger kernel read-ahead for the new mount, and a promise that settles when the mount
- * goes away, whether we unmount it or someone runs `dtar umount` / `fusermount3 -u`.
+ * larger kernel read-ahead for the new mount, a watchdog that takes the mount down if the
+ * process dies without unmounting (src/mount/watchdog.ts), and a promise that settles when
+ * the mount goes away, whether we unmount it or someone runs `dtar umount` / `fusermount3 -u`.
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
-import { stat, writeFile } from 'node:fs/promises';
+import { realpath, stat, statfs, writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors';
 import { NativeBinding, nativeBinding, NativeHandlers, SessionHandle, StatField } from './native/binding';
+import { Watchdog } from './watchdog';
 
 export interface MountOptions {
   allowOther: boolean;
@@ -71,7 +73,10 @@ const TIMEOUT_S = 86_400;
  * ro: writes fail with EROFS before they reach us. default_permissions: the kernel checks
  * modes and owners, as on any filesystem (else --allow-other would let anyone read
  * anything). nosuid, nodev: an archive's setuid files and devices are data, not powers.
- * auto_unmount: fusermount3 takes the mount down if this process dies.
+ * auto_unmount: libfuse mounts through fusermount3, which opens /dev/fuse for a user who
+ * may not, and takes down a killed mount whose directories were never opened; one that was
+ * opened (no-opendir) is left to the watchdog. subtype=dtar: the type is fuse.dtar, which
+ * the watchdog checks before unmounting.
  */
 const MOUNT_OPTIONS = ['ro', 'nosuid', 'nodev', 'default_permissions', 'auto_unmount', 'subtype=dtar'];
 
@@ -108,6 +113,7 @@ export class FuseSession {
   private readonly outNames = Buffer.alloc(DIR_RECORDS * 64);
   private handle: SessionHandle | null = null;
   private mountpointPath = '';
+  private watchdog: Watchdog | null = null;
   /** Settles when the filesystem is no longer mounted. */
   readonly gone: Promise<void>;
   private markGone!: () => void;
@@ -116,7 +122,7 @@ export class FuseSession {
     this.native = nativeBinding();
     this.fields = this.native.STAT_FIELDS;
     this.stats = new Float64Array(DIR_RECORDS * this.fields);
-    this.gone = new Promise((resolve) => (this.markGone = resolve));
+    this.gone = new Promise<void>((resolve) => (this.markGone = resolve)).then(() => this.watchdog?.stop());
   }
 
   get mountpoint(): string {
@@ -133,6 +139,7 @@ export class FuseSession {
       throw new UsageError(`mount point ${mountpoint} does not exist`);
     }
     if (!before.isDirectory()) throw new UsageError(`mount point ${mountpoint} is not a directory`);
+    const watchdog = new Watchdog(await realpath(mountpoint));
     const opts = [...MOUNT_OPTIONS, `fsname=${optionValue(options.fsname)}`];
     if (options.allowOther) opts.push('allow_other');
     const name = this.inName;
@@ -159,11 +166,14 @@ export class FuseSession {
         () => this.markGone(),
       );
     } catch {
+      watchdog.stop();
       throw new UsageError(`cannot mount at ${mountpoint} (libfuse said why above; is /dev/fuse there and fusermount3 installed?)`);
     }
     this.mountpointPath = mountpoint;
+    this.watchdog = watchdog;
     // Asynchronous on purpose: the kernel asks this very thread for the root's attributes.
     const dev = (await stat(mountpoint)).dev;
+    watchdog.mounted(devName(dev));
     await setReadAhead(dev, options.readAheadKb);
   }
 
@@ -173,7 +183,7 @@ export class FuseSession {
 
   /**
    * Runs a handler; one that throws before answering gets EIO instead of killing the process
-   * (which would leave the mount to auto_unmount). Handlers answer exactly once by design;
+   * (which would leave the mount to the watchdog). Handlers answer exactly once by design;
    * this is the net under a defect, not a way to answer.
    */
   private guarded(req: number, handle: () => void): void {
@@ -279,10 +289,14 @@ export class FuseSession {
   }
 }
 
-/** A mount whose process died ("Transport endpoint is not connected") is taken down first. */
+/**
+ * A mount whose process died ("Transport endpoint is not connected") is taken down first.
+ * statfs, not stat: a dead mount still stats from the kernel's cached attributes, but a
+ * statfs always goes to the process serving it.
+ */
 async function clearDeadMount(mountpoint: string): Promise<void> {
   try {
-    await stat(mountpoint);
+    await statfs(mountpoint);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOTCONN') await fusermount(['-uz', mountpoint]).catch(() => undefined);
   }

@@ -125,6 +125,34 @@ function cstring(block: Buffer, start: number, length: number): Buffer {
   return stop === start ? EMPTY : Buffer.from(block.subarray(start, stop));
 }
 
+/**
+ * A text field that repeats from header to header (owner and group names): the last value
+ * decoded is kept with its bytes and handed out again while the bytes are the same. Decoding
+ * both names of every header was a sixth of loading an index (bench/README.md).
+ */
+class RepeatedText {
+  private readonly bytes = Buffer.alloc(BLOCK);
+  private length = -1;
+  private value = '';
+
+  read(block: Buffer, start: number, length: number): string {
+    const end = cstringEnd(block, start, length);
+    const n = end - start;
+    if (n === this.length) {
+      let i = 0;
+      while (i < n && block[start + i] === this.bytes[i]) i++;
+      if (i === n) return this.value;
+    }
+    block.copy(this.bytes, 0, start, end);
+    this.length = n;
+    this.value = block.toString('utf8', start, end);
+    return this.value;
+  }
+}
+
+const unames = new RepeatedText();
+const gnames = new RepeatedText();
+
 /** Byte comparison: decoding the magic to a string for each header cost more than parsing it. */
 function hasBytes(block: Buffer, at: number, bytes: readonly number[]): boolean {
   for (let i = 0; i < bytes.length; i++) if (block[at + i] !== bytes[i]) return false;
@@ -178,8 +206,8 @@ export function parseHeader(block: Buffer, offset: number): ParsedHeader {
     gid: readNumber(block, 116, 8) ?? 0,
     size,
     mtime: readNumber(block, 136, 12) ?? 0,
-    uname: hasOwnerFields ? block.toString('utf8', 265, cstringEnd(block, 265, 32)) : '',
-    gname: hasOwnerFields ? block.toString('utf8', 297, cstringEnd(block, 297, 32)) : '',
+    uname: hasOwnerFields ? unames.read(block, 265, 32) : '',
+    gname: hasOwnerFields ? gnames.read(block, 297, 32) : '',
     devmajor: hasOwnerFields ? (readNumber(block, 329, 8) ?? 0) : 0,
     devminor: hasOwnerFields ? (readNumber(block, 337, 8) ?? 0) : 0,
   };

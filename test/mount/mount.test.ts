@@ -1,19 +1,21 @@
 /**
  * dtar mount against the real kernel: a GNU tar tree mounted through the CLI and compared
  * with the original (diff -r, stat, readlink, getfattr, cp -a), concurrent readers,
- * read-only behaviour, clean unmounts (SIGTERM, dtar umount, SIGKILL), the on-disk chunk cache, and
+ * read-only behaviour, clean unmounts (SIGTERM, dtar umount), a killed mount taken down by its
+ * watchdog, the on-disk chunk cache, and
  * a corrupted brick failing only the file that uses it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, open, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { open, readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadArchive } from '../../src/archive/archive';
 import { brickKey } from '../../src/brick/format';
 import { dtar } from '../support/dtar';
 import { indexAuth } from '../support/index-auth';
+import { WATCHDOG_NAME } from '../../src/mount/watchdog';
 import { buildFixture, Fixture, isMountpoint, LONG_DIR, LONG_FILE, RunningMount, sh, startMount } from './fixture';
 
 async function lines(cmd: string, cwd: string): Promise<string[]> {
@@ -28,6 +30,25 @@ async function sha(path: string): Promise<string> {
 }
 
 /** diff -r without following symlinks; FIFOs are left to the stat test (diff reports any FIFO as a difference). */
+/** Lists and reads through a mount, so that the kernel has opened its directories. */
+function used(dir: string): Promise<unknown> {
+  return sh('sh', ['-c', 'ls -R . > /dev/null && cat small.txt > /dev/null'], { cwd: dir });
+}
+
+/** The pid of a mount process's watchdog (src/mount/watchdog.ts). */
+async function watchdogOf(x: RunningMount): Promise<number> {
+  const { stdout } = await sh('pgrep', ['-P', String(x.child.pid), '-f', WATCHDOG_NAME]);
+  const pid = Number(stdout.trim());
+  assert.ok(pid > 0, `one watchdog: ${stdout}`);
+  return pid;
+}
+
+/** Until process `pid` has exited (gone, or a zombie not yet reaped by init). */
+async function ended(pid: number): Promise<void> {
+  const running = (): Promise<boolean> => readFile(`/proc/${pid}/stat`, 'utf8').then((s) => !/^\d+ \(.*\) Z/.test(s), () => false);
+  while (await running()) await new Promise((r) => setTimeout(r, 20));
+}
+
 function diffTrees(a: string, b: string, ...exclude: string[]): Promise<unknown> {
   return sh('diff', ['-r', '--no-dereference', '-x', 'fifo', ...exclude.flatMap((x) => ['-x', x]), a, b]);
 }
@@ -179,20 +200,57 @@ while True:
     assert.equal(await isMountpoint(x.dir), false);
   });
 
-  test('a mount process killed with SIGKILL after use leaves no mount behind (auto_unmount)', async () => {
-    const x = await startMount(f, join(f.dir, 'mnt-killed'));
+  /** A mount used first (the kernel has opened its directories), and its watchdog's pid. */
+  async function usedMount(dir: string): Promise<{ x: RunningMount; watchdog: number }> {
+    const x = await startMount(f, dir);
     mounts.push(x);
-    // Used first: once the kernel has opened the directories, an open that needs no request
-    // to the dead process must still fail, or fusermount3 takes the mount for healthy.
-    await sh('sh', ['-c', 'ls -R . > /dev/null && cat small.txt > /dev/null'], { cwd: x.dir });
-    const { stdout } = await sh('pgrep', ['-P', String(x.child.pid), 'fusermount3']);
-    const helper = Number(stdout.trim());
-    assert.ok(helper > 0, 'fusermount3 watches the mount process');
+    await used(dir);
+    return { x, watchdog: await watchdogOf(x) };
+  }
+
+  async function killed(x: RunningMount): Promise<void> {
     x.child.kill('SIGKILL');
     await x.exited;
-    // fusermount3 unmounts (or decides not to), then exits: wait for that, not for a time.
-    while (await access(`/proc/${helper}`).then(() => true, () => false)) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  test('a mount process killed with SIGKILL after use leaves no mount behind (its watchdog unmounts it)', async () => {
+    // Used first: with no-opendir, an open of the dead mount point still succeeds.
+    const { x, watchdog } = await usedMount(join(f.dir, 'mnt-killed'));
+    await killed(x);
+    // The watchdog unmounts (or decides not to), then exits: wait for that, not for a time.
+    await ended(watchdog);
     assert.equal(await isMountpoint(x.dir), false);
+  });
+
+  test('a watchdog killed while its mount serves is replaced, and the new one unmounts a killed mount', async () => {
+    const { x, watchdog: first } = await usedMount(join(f.dir, 'mnt-rewatched'));
+    process.kill(first, 'SIGKILL');
+    await ended(first);
+    // Its successor is started when the mount process reaps it: wait for that.
+    let second = first;
+    while (second === first) {
+      await new Promise((r) => setTimeout(r, 20));
+      second = await watchdogOf(x).catch(() => first);
+    }
+    await killed(x);
+    await ended(second);
+    assert.equal(await isMountpoint(x.dir), false);
+  });
+
+  test('a watchdog late to act leaves alone the mount that has taken the mount point over', async () => {
+    const dir = join(f.dir, 'mnt-reused');
+    const { x, watchdog } = await usedMount(dir);
+    process.kill(watchdog, 'SIGSTOP');
+    await killed(x);
+    // The next mount there takes the dead one down first (its device number may well be reused).
+    const y = await startMount(f, dir);
+    mounts.push(y);
+    process.kill(watchdog, 'SIGCONT');
+    await ended(watchdog);
+    assert.equal(await readFile(join(dir, 'dir/sub/deep.txt'), 'utf8'), 'deep\n'.repeat(1000));
+    y.child.kill('SIGTERM');
+    assert.equal(await y.exited, 0);
+    assert.equal(await isMountpoint(dir), false, 'no dead mount left under the new one');
   });
 
   test('with --keep-chunks, a second mount reads fetched chunks without the store', async () => {

@@ -206,3 +206,14 @@ test('checksums agree whether the block is summed a word or a byte at a time (al
     }
   }
 });
+
+test('owner and group names are read per header, however they repeat or change', () => {
+  // The parser keeps the last name decoded: same-length names, a prefix of the last, empty, back again.
+  const names = ['alice', 'alice', 'bobby', 'bob', '', 'bobby', 'caf\u00e9', 'alice'];
+  for (const [i, uname] of names.entries()) {
+    const gname = names[names.length - 1 - i]!;
+    const h = parseHeader(encodeHeader({ name: `f${i}`, uname, gname }), 0);
+    assert.equal(h.uname, uname);
+    assert.equal(h.gname, gname);
+  }
+});

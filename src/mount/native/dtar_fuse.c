@@ -5,8 +5,8 @@
  * when it is readable, requests are read (non-blocking) and dispatched to JavaScript in
  * place, on the main thread: no second thread, no hand-off, no semaphore. JavaScript
  * answers through the reply functions, then or later (a read waiting on the store).
- * Requests the archive never needs JavaScript for are answered here: OPEN with ENOSYS
- * (with the kernel's no-open support that means "stop asking"), OPENDIR, FORGET.
+ * Requests the archive never needs JavaScript for are answered here: OPEN and OPENDIR
+ * with ENOSYS (with the kernel's no-open support that means "stop asking"), FORGET.
  *
  * Data crosses without allocations: attributes go through a Float64Array that JavaScript
  * fills (STAT_FIELDS doubles a record), names through two Buffers (incoming names,
@@ -132,20 +132,11 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 static void op_no_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
   (void)fi;
-  /* With FUSE_CAP_NO_OPEN_SUPPORT the kernel takes ENOSYS as success, keeps the page cache
-   * across opens, and sends no more OPEN or RELEASE. */
+  /* With FUSE_CAP_NO_OPEN(DIR)_SUPPORT the kernel takes ENOSYS as success, keeps the page
+   * cache (and the directory cache) across opens, and sends no more OPEN(DIR) or RELEASE(DIR).
+   * A mount point opened that way still opens once this process is dead, so fusermount3's
+   * auto_unmount would not take a killed mount down: dtar's watchdog does (src/mount/watchdog.ts). */
   fuse_reply_err(req, ENOSYS);
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  (void)ino;
-  /* Answered, not refused as OPEN is: with no-opendir the kernel opens a directory without
-   * asking, so once the process is gone an open of the mount point still succeeds, and
-   * fusermount3's auto_unmount (which unmounts only on ENOTCONN) leaves a dead mount behind.
-   * The listing stays cached across opens all the same. */
-  fi->cache_readdir = 1;
-  fi->keep_cache = 1;
-  fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -531,7 +522,7 @@ static napi_value mount_fs(napi_env env, napi_callback_info info) {
   ops.forget = op_forget;
   ops.forget_multi = op_forget_multi;
   ops.open = op_no_open;
-  ops.opendir = op_opendir;
+  ops.opendir = op_no_open;
   for (int i = 0; i < OP_COUNT; i++) {
     napi_valuetype t = napi_undefined;
     if (napi_get_named_property(env, argv[3], OP_NAMES[i], &v) == napi_ok) napi_typeof(env, v, &t);
@@ -564,7 +555,7 @@ static napi_value mount_fs(napi_env env, napi_callback_info info) {
   }
   int fd = fuse_session_fd(s->se);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  /* No child of this process may hold the connection open after it dies (auto_unmount). */
+  /* No child of this process may hold the connection open after it dies (auto_unmount, the watchdog). */
   fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
