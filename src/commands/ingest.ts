@@ -65,10 +65,11 @@ async function ingestInto(io: Io, file: string | undefined, flags: IngestFlags, 
     await input?.close();
     throw e;
   });
+  const out = compression ? compressedIndexOutput(tmp, flags.output!, compression) : tmp;
   const progress = flags.quiet ? null : io.progress('ingest');
   try {
     const name = flags.name ?? (file ? basename(file) : 'stdin');
-    const result = await ingestTar(target, tarInput(source), compression ? compressedIndexOutput(tmp, flags.output!, compression) : tmp, {
+    const result = await ingestTar(target, tarInput(source), out, {
       name,
       storeLocation: location,
       level: flags.level,
@@ -84,7 +85,7 @@ async function ingestInto(io: Io, file: string | undefined, flags: IngestFlags, 
     progress?.done();
     // Bad input stops the reader midway: close the file now, not when the reader is collected.
     await input?.close().catch(() => undefined);
-    await tmp.discard();
+    await out.discard();
     throw e;
   }
 }

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
 import { UsageError } from '../errors';
-import { TempFile, writeOutputFile } from '../fs/output-file';
+import { TempFile, tempFileFor } from '../fs/output-file';
 import { tarInput } from '../tar/compression';
 import { fileBytes, FileBytesOptions } from '../tar/file-bytes';
 import { IndexTrailer, parseTrailer } from './meta';
@@ -95,15 +95,33 @@ export function plausibleEntryCount(found: { trailer: IndexTrailer; fileSize: nu
 
 /**
  * Where an index goes when it is to be compressed: `plain` (the plain index, which the stored
- * copy is made from) stands in for `output` until published, when it is written compressed
- * to `output` and goes.
+ * copy is made from) stands in for `output` until published. Once the index is complete
+ * (complete()) it is compressed into a temporary file beside `output`, while the stored copy
+ * uploads; publishing renames that into place and drops `plain`.
  */
-export function compressedIndexOutput(plain: TempFile, output: string, compression: IndexCompression): TempFile {
+export function compressedIndexOutput(plain: TempFile, output: string, compression: IndexCompression): TempFile & { complete(): Promise<void> } {
+  let compressed: Promise<TempFile> | null = null;
+  const start = (): Promise<TempFile> =>
+    (compressed ??= (async () => {
+      const tmp = await tempFileFor(output);
+      try {
+        await compressIndexFile(plain.path, tmp.handle, compression);
+        return tmp;
+      } catch (e) {
+        await tmp.discard();
+        throw e;
+      }
+    })());
   return {
     ...plain,
+    complete: () => start().then(() => undefined),
     async publish() {
-      await writeOutputFile(output, (handle) => compressIndexFile(plain.path, handle, compression));
+      await (await start()).publish();
       await plain.discard();
+    },
+    async discard() {
+      await plain.discard();
+      await (await compressed?.catch(() => null))?.discard();
     },
   };
 }

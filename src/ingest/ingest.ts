@@ -38,6 +38,8 @@ export interface IngestOptions {
 export interface IndexOutput {
   handle: FileHandle;
   path: string;
+  /** Work on the complete index that may overlap the upload of its copy (compressing it); publish() waits for it. */
+  complete?(): Promise<void>;
   /** Puts the complete index in its place: the last step, once its copy is stored. */
   publish(): Promise<void>;
 }
@@ -86,6 +88,8 @@ export async function ingestTar(target: IngestTarget, source: AsyncIterable<Uint
   if (result.tarSize === 0) throw new UsageError('the input is empty: no tar stream came in, and nothing was backed up');
   const created = new Date();
   const meta = { name: opts.name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
+  // Begun now, awaited by publish(): a failure here is publish's to report.
+  output.complete?.().catch(() => undefined);
   await target.lock?.check();
   // A function body, so that a retried upload reads the index again from the start.
   const copyKey = newIndexCopyKey(created);

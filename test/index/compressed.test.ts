@@ -6,7 +6,7 @@
  * error.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -91,6 +91,25 @@ describe('compressed index files', () => {
       assert.equal(await readFile(at('mnt/dir/a.txt'), 'utf8'), 'alpha\n'.repeat(1000));
     } finally {
       await m.stop();
+    }
+  });
+
+  test('an ingest that fails once its index is complete leaves neither the compressed index nor a temporary file', async () => {
+    // The index is compressed while its stored copy uploads; here the upload fails (the
+    // store's indexes/ is a file), and both the plain and the compressed temporary go.
+    await mkdir(at('failed'));
+    await rename(join(t.store, 'indexes'), at('indexes.saved'));
+    await writeFile(join(t.store, 'indexes'), 'not a directory');
+    try {
+      for (const name of ['failed.idx.gz', 'failed.idx.zst']) {
+        const r = await run('ingest', '-q', at('data.tar'), '-o', at(`failed/${name}`));
+        assert.notEqual(r.code, 0, name);
+        assert.match(r.stderr, /^dtar: [^\n]*\n$/, name);
+      }
+      assert.deepEqual(await readdir(at('failed')), []);
+    } finally {
+      await unlink(join(t.store, 'indexes'));
+      await rename(at('indexes.saved'), join(t.store, 'indexes'));
     }
   });
 
