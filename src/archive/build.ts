@@ -8,6 +8,7 @@
 import type { IndexEntry } from '../index/reader';
 import { BodyRecord, CHUNK_ENTRY, CHUNK_FIELD, CHUNK_LIST_HEAD, encodedChunkList } from '../index/record';
 import { ByteArena, Growable, keepAsView } from './packed';
+import { PathIndex } from './path-index';
 import {
   ArchiveTables,
   NO_REF,
@@ -29,21 +30,42 @@ export interface ImpliedDirDefaults {
   mtimeMs: number;
 }
 
-/** Empty, "." or ".." components, or a leading or trailing "/". */
-const NEEDS_NORMALIZING = /(^|\/)\.{0,2}(\/|$)/;
+const SLASH = 0x2f;
+const DOT = 0x2e;
 
-/** The path's components joined by "/", or null when extraction would refuse it. */
-export function normalizePath(path: string): string | null {
-  // Most paths are already normal ("./" aside): splitting each one slowed a mount's start (bench/README.md).
-  const body = path.startsWith('./') ? path.slice(2) : path;
-  if (!NEEDS_NORMALIZING.test(body)) return body;
+/**
+ * The path's components joined by "/", or null when extraction would refuse it (a ".."
+ * component). Bytes in, bytes out: names that are not UTF-8 keep their exact bytes.
+ */
+export function normalizePath(path: Buffer): Buffer | null {
+  // Most paths are already normal ("./" aside): they come back as a view, with no string made
+  // (a string per path slowed a mount's start: bench/README.md).
+  const start = path.length >= 2 && path[0] === DOT && path[1] === SLASH ? 2 : 0;
+  for (let i = start, from = start; i <= path.length; i++) {
+    if (i < path.length && path[i] !== SLASH) continue;
+    const n = i - from;
+    if (n === 0 || (n <= 2 && path[from] === DOT && (n === 1 || path[from + 1] === DOT))) return normalizedSlowly(path);
+    from = i + 1;
+  }
+  return path.subarray(start);
+}
+
+/** normalizePath for a path with empty, "." or ".." components, or a leading or trailing "/". */
+function normalizedSlowly(path: Buffer): Buffer | null {
   const parts: string[] = [];
-  for (const p of path.split('/')) {
+  for (const p of path.toString('latin1').split('/')) {
     if (p === '' || p === '.') continue;
     if (p === '..') return null;
     parts.push(p);
   }
-  return parts.join('/');
+  return Buffer.from(parts.join('/'), 'latin1');
+}
+
+/** Where the last "/" before `end` is in `path`, or -1. */
+function lastSlash(path: Buffer, end: number): number {
+  let i = end - 1;
+  while (i >= 0 && path[i] !== SLASH) i--;
+  return i;
 }
 
 /** Linux's encoding of a device number (new_encode_dev). */
@@ -116,8 +138,9 @@ export class ArchiveBuilder {
   private readonly bytes = new ByteArena();
   private readonly xattrs = new Map<number, ReadonlyMap<string, Buffer>>();
   /** Normalised path to node, only while building. A path's node never changes (its inode may). */
-  private readonly paths = new Map<string, number>();
-  private lastDirPath = '';
+  private readonly paths: PathIndex;
+  /** The directory path last resolved (a copy) and its node. */
+  private lastDirPath = Buffer.alloc(0);
   private lastDirNode = 0;
 
   /** Entries left out because extraction would refuse them. */
@@ -144,36 +167,34 @@ export class ArchiveBuilder {
       for (const g of [...inodes, ...nodes, ...contents, ...chunks]) g.reserve(expectedEntries + 64);
       this.ids = Buffer.allocUnsafe(32 * (expectedEntries + 64));
     }
+    this.paths = new PathIndex(this.bytes, this.nameOffset, this.nameLength, expectedEntries);
     this.chunkBounds.push(0);
     this.sparseBounds.push(0);
     this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, NO_REF); // ino 0: unused
     const root = this.newInode(S_IFDIR | (implied.mode & 0o7777), implied.uid, implied.gid, 0, implied.mtimeMs, NO_REF);
     if (root !== ROOT_INO) throw new Error('root inode must be 1');
-    this.newNode(ROOT_INO, ROOT_INO, '');
-    this.paths.set('', 0);
+    this.newNode(ROOT_INO, ROOT_INO, 0, this.lastDirPath, 0, 0);
   }
 
   add(entry: IndexEntry): void {
     this.entries++;
     const h = entry.header;
-    // Paths are byte strings here (latin1: one character per byte), so that names that are
-    // not UTF-8 keep their exact bytes; '/' and '.' are the same either way.
-    const path = normalizePath(h.pathBytes.toString('latin1'));
+    const path = normalizePath(h.pathBytes);
     if (path === null) return void this.skipped++;
     if (h.type === 'hardlink') {
-      const target = normalizePath(h.linkpathBytes.toString('latin1'));
-      const targetNode = target === null ? undefined : this.paths.get(target);
-      const ino = targetNode === undefined ? undefined : this.nodeIno.get(targetNode);
-      if (ino === undefined || (this.mode.get(ino) & S_IFMT) === S_IFDIR || path === '') return void this.skipped++;
-      this.nodeIno.set(this.nodeFor(path), ino);
+      const target = normalizePath(h.linkpathBytes);
+      const targetNode = target === null ? -1 : this.findNode(target, target.length);
+      const ino = targetNode < 0 ? undefined : this.nodeIno.get(targetNode);
+      if (ino === undefined || (this.mode.get(ino) & S_IFMT) === S_IFDIR || path.length === 0) return void this.skipped++;
+      this.nodeIno.set(this.nodeFor(path, path.length), ino);
       return;
     }
     const bits = typeBits(h.type);
     if (bits === null) return void this.skipped++;
     const mode = bits | (h.mode & 0o7777);
     const mtimeMs = h.mtime * 1000;
-    const existing = this.paths.get(path);
-    if (bits === S_IFDIR && existing !== undefined) {
+    const existing = this.findNode(path, path.length);
+    if (bits === S_IFDIR && existing >= 0) {
       const ino = this.nodeIno.get(existing);
       if ((this.mode.get(ino) & S_IFMT) === S_IFDIR) {
         // A directory listed again (or after its contents) keeps its children and takes the new metadata.
@@ -182,7 +203,7 @@ export class ArchiveBuilder {
         return;
       }
     }
-    if (path === '') {
+    if (path.length === 0) {
       if (bits === S_IFDIR) this.setMeta(ROOT_INO, mode, h.uid, h.gid, mtimeMs);
       else this.skipped++;
       return;
@@ -199,7 +220,7 @@ export class ArchiveBuilder {
     } else if (bits === S_IFCHR || bits === S_IFBLK) ref = makedev(h.devmajor, h.devminor);
     const ino = this.newInode(mode, h.uid, h.gid, size, mtimeMs, ref);
     this.setXattrs(ino, h.xattrs);
-    this.nodeIno.set(existing ?? this.newPathNode(path), ino);
+    this.nodeIno.set(existing >= 0 ? existing : this.newPathNode(path, path.length), ino);
   }
 
   private setMeta(ino: number, mode: number, uid: number, gid: number, mtimeMs: number): void {
@@ -223,34 +244,55 @@ export class ArchiveBuilder {
     return this.mode.push(mode);
   }
 
-  private newNode(parent: number, ino: number, name: string): number {
-    const at = this.bytes.length;
+  /** A node named path[from, to), in directory inode `parent` whose path's node is `parentNode`. */
+  private newNode(parent: number, ino: number, parentNode: number, path: Buffer, from: number, to: number): number {
     this.nodeParent.push(parent);
-    this.nameOffset.push(this.bytes.appendLatin1(name));
-    this.nameLength.push(this.bytes.length - at);
-    return this.nodeIno.push(ino);
-  }
-
-  /** The node of a path, creating it (and any missing parent directories) with a placeholder inode. */
-  private nodeFor(path: string): number {
-    return this.paths.get(path) ?? this.newPathNode(path);
-  }
-
-  /** nodeFor, for a path known to have no node yet. */
-  private newPathNode(path: string): number {
-    const slash = path.lastIndexOf('/');
-    const parent = slash < 0 ? ROOT_INO : this.dirInode(path.slice(0, slash));
-    const node = this.newNode(parent, 0, path.slice(slash + 1));
-    this.paths.set(path, node);
+    this.nameOffset.push(this.bytes.appendRange(path, from, to));
+    this.nameLength.push(to - from);
+    const node = this.nodeIno.push(ino);
+    this.paths.add(node, parentNode, path, from, to);
     return node;
   }
 
-  /** The directory inode at a path, implied into existence (or replacing a non-directory) when needed. */
-  private dirInode(path: string): number {
-    // Entries come grouped by directory: the last parent saves a map lookup for most of them.
-    const node = path === this.lastDirPath ? this.lastDirNode : this.nodeFor(path);
-    this.lastDirPath = path;
-    this.lastDirNode = node;
+  /** Whether path[0, end) is the directory path last resolved. */
+  private isLastDir(path: Buffer, end: number): boolean {
+    const last = this.lastDirPath;
+    if (last.length !== end) return false;
+    for (let i = 0; i < end; i++) if (last[i] !== path[i]) return false;
+    return true;
+  }
+
+  /** The node of path[0, end) (normalised), or -1 when it has none. */
+  private findNode(path: Buffer, end: number): number {
+    if (end === 0) return 0;
+    const slash = lastSlash(path, end);
+    // Entries come grouped by directory: the last parent saves a walk up the path for most of them.
+    const dir = slash < 0 ? 0 : this.isLastDir(path, slash) ? this.lastDirNode : this.findNode(path, slash);
+    return dir < 0 ? -1 : this.paths.find(dir, path, slash + 1, end);
+  }
+
+  /** The node of path[0, end), creating it (and any missing parent directories) with a placeholder inode. */
+  private nodeFor(path: Buffer, end: number): number {
+    const node = this.findNode(path, end);
+    return node >= 0 ? node : this.newPathNode(path, end);
+  }
+
+  /** nodeFor, for a path known to have no node yet. */
+  private newPathNode(path: Buffer, end: number): number {
+    const slash = lastSlash(path, end);
+    if (slash < 0) return this.newNode(ROOT_INO, 0, 0, path, 0, end);
+    const parent = this.dirInode(path, slash); // leaves the parent's node in lastDirNode
+    return this.newNode(parent, 0, this.lastDirNode, path, slash + 1, end);
+  }
+
+  /** The directory inode at path[0, end), implied into existence (or replacing a non-directory) when needed. */
+  private dirInode(path: Buffer, end: number): number {
+    let node = this.lastDirNode;
+    if (!this.isLastDir(path, end)) {
+      node = this.nodeFor(path, end);
+      this.lastDirPath = Buffer.from(path.subarray(0, end));
+      this.lastDirNode = node;
+    }
     const ino = this.nodeIno.get(node);
     if (ino !== 0 && (this.mode.get(ino) & S_IFMT) === S_IFDIR) return ino;
     const d = this.implied;

@@ -1,0 +1,83 @@
+/**
+ * The builder's map from a path to its node, only while an index loads: an open-addressing
+ * hash table keyed by (the node of the parent directory, the name's bytes in the arena).
+ * Paths kept as strings in a Map outlived a scavenge or two each and made the collector a
+ * fifth of loading an index (bench/README.md); this keeps two numbers per node and no string.
+ */
+import { ByteArena, Growable } from './packed';
+
+const EMPTY = 0;
+
+/** FNV-1a over bytes [from, to) of `buf`, seeded with the parent node. */
+function nameHash(parent: number, buf: Uint8Array, from: number, to: number): number {
+  let h = Math.imul(0x811c9dc5 ^ parent, 0x01000193);
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export class PathIndex {
+  /** Node numbers (0, the root's, is never a key: it marks an empty slot). */
+  private slots: Uint32Array;
+  private count = 0;
+  /** Per node: the node of its parent directory, and its hash. */
+  private readonly parentNode = new Growable(Uint32Array);
+  private readonly hashes = new Growable(Uint32Array);
+
+  constructor(
+    private readonly bytes: ByteArena,
+    private readonly nameOffset: Growable<Uint32Array>,
+    private readonly nameLength: Growable<Uint32Array>,
+    expected: number,
+  ) {
+    let size = 1024;
+    while (size < expected * 2) size *= 2;
+    this.slots = new Uint32Array(size);
+    if (expected > 1024) {
+      this.parentNode.reserve(expected + 64);
+      this.hashes.reserve(expected + 64);
+    }
+  }
+
+  /** The node named buf[from, to) in the directory whose node is `parent`, or -1. */
+  find(parent: number, buf: Uint8Array, from: number, to: number): number {
+    const h = nameHash(parent, buf, from, to);
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const node = this.slots[s]!;
+      if (node === EMPTY) return -1;
+      if (
+        this.hashes.get(node) === h &&
+        this.parentNode.get(node) === parent &&
+        this.nameLength.get(node) === to - from &&
+        this.bytes.matches(this.nameOffset.get(node), buf, from, to)
+      ) {
+        return node;
+      }
+    }
+  }
+
+  /**
+   * Records node `node` (the next one: nodes are added in order, the root first), named
+   * buf[from, to) in the directory whose node is `parent`; the caller found it absent.
+   */
+  add(node: number, parent: number, buf: Uint8Array, from: number, to: number): void {
+    const h = nameHash(parent, buf, from, to);
+    this.parentNode.push(parent);
+    this.hashes.push(h);
+    if (node === 0) return; // the root: found by its empty path, never looked up
+    if (++this.count * 2 > this.slots.length) this.grow();
+    else this.place(node, h);
+  }
+
+  private place(node: number, h: number): void {
+    const mask = this.slots.length - 1;
+    let s = h & mask;
+    while (this.slots[s] !== EMPTY) s = (s + 1) & mask;
+    this.slots[s] = node;
+  }
+
+  private grow(): void {
+    this.slots = new Uint32Array(this.slots.length * 2);
+    for (let n = 1; n < this.hashes.length; n++) this.place(n, this.hashes.get(n));
+  }
+}
