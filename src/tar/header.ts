@@ -119,10 +119,13 @@ function cstringEnd(block: Buffer, start: number, length: number): number {
   return end === -1 || end > start + length ? start + length : end;
 }
 
-/** Bytes of a NUL-terminated field, copied so callers never pin the input chunk. */
+/**
+ * Bytes of a NUL-terminated field, as a view of the block: the reader parses only blocks it
+ * copied out of the input (a name's own copy was a second buffer per entry for the collector).
+ */
 function cstring(block: Buffer, start: number, length: number): Buffer {
   const stop = cstringEnd(block, start, length);
-  return stop === start ? EMPTY : Buffer.from(block.subarray(start, stop));
+  return stop === start ? EMPTY : block.subarray(start, stop);
 }
 
 /**
