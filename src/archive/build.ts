@@ -99,6 +99,21 @@ function trimmed(buf: Buffer, n: number): Buffer {
   return keepAsView(n, buf.length) ? buf.subarray(0, n) : Buffer.from(buf.subarray(0, n));
 }
 
+/** Whether nodes `kids` are in the order of their names' bytes. */
+function inNameOrder(kids: Uint32Array, bytes: Buffer, offset: Uint32Array, length: Uint32Array): boolean {
+  for (let i = 1; i < kids.length; i++) {
+    const a = offset[kids[i - 1]!]!;
+    const b = offset[kids[i]!]!;
+    const aLength = length[kids[i - 1]!]!;
+    const bLength = length[kids[i]!]!;
+    const common = Math.min(aLength, bLength);
+    let k = 0;
+    while (k < common && bytes[a + k] === bytes[b + k]) k++;
+    if (k < common ? bytes[a + k]! > bytes[b + k]! : aLength > bLength) return false;
+  }
+  return true;
+}
+
 export class ArchiveBuilder {
   // inodes
   private readonly mode = new Growable(Uint32Array);
@@ -323,12 +338,14 @@ export class ArchiveBuilder {
         this.chunkBodyOffset.push(body);
         body += plain;
       }
-      let stored = 0;
-      for (const s of record.sparse?.map ?? []) {
-        this.segLogical.push(s.offset);
-        this.segLength.push(s.length);
-        this.segStored.push(stored);
-        stored += s.length;
+      if (record.sparse) {
+        let stored = 0;
+        for (const s of record.sparse.map) {
+          this.segLogical.push(s.offset);
+          this.segLength.push(s.length);
+          this.segStored.push(stored);
+          stored += s.length;
+        }
       }
     }
     this.sparseBounds.push(this.segLength.length);
@@ -391,11 +408,15 @@ export class ArchiveBuilder {
     const fill = start.slice(0, dirCount);
     const children = new Uint32Array(nodeIno.length - 1);
     for (let n = 1; n < nodeIno.length; n++) children[fill[dirOf[nodeParent[n]!]!]!++] = n;
-    // Names as latin1 strings order as their bytes do, and compare far faster than Buffer ranges.
+    // Many archives list each directory in name order (tar --sort=name, Python's tarfile): such a
+    // directory, checked on the bytes, needs no string per name. Others are sorted by latin1
+    // strings, which order as their bytes do and compare far faster than Buffer ranges.
     const names = new Array<string>(nodeIno.length);
-    for (let n = 1; n < nodeIno.length; n++) names[n] = bytes.toString('latin1', nameOffset[n]!, nameOffset[n]! + nameLength[n]!);
     for (let d = 0; d < dirCount; d++) {
-      children.subarray(start[d]!, start[d + 1]!).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+      const kids = children.subarray(start[d]!, start[d + 1]!);
+      if (inNameOrder(kids, bytes, nameOffset, nameLength)) continue;
+      for (const n of kids) names[n] = bytes.toString('latin1', nameOffset[n]!, nameOffset[n]! + nameLength[n]!);
+      kids.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
     }
     return {
       inodes: {
