@@ -53,6 +53,8 @@ class IndexDecoder {
   constructor(
     private readonly where: string,
     private readonly auth: IndexAuth | null,
+    /** The input since an offset, when still buffered (TarWalker.readSince). */
+    private readonly readSince: (offset: number) => Buffer | null,
   ) {}
 
   /** The index item of a tar item; null at the end of the tar. A promise only when the record was not buffered yet. */
@@ -77,8 +79,8 @@ class IndexDecoder {
       this.seenTrailer = true;
       return { kind: 'trailer', trailer };
     }
-    this.hash.update(item.raw);
     if (item.bodySize === 0) {
+      this.hash.update(item.raw);
       const raw = item.raw;
       return { kind: 'entry', seq: this.seq++, header: item.header, original: () => raw, record: null, padding: NO_PADDING };
     }
@@ -89,7 +91,11 @@ class IndexDecoder {
 
   private entry(item: TarEntry, recordBytes: Buffer): IndexEntry {
     const where = this.where;
-    this.hash.update(recordBytes).update(item.padding());
+    // The entry's bytes in one piece when they are (nearly always): three hash calls per entry
+    // were a quarter of the hash's cost.
+    const whole = this.readSince(item.offset);
+    if (whole) this.hash.update(whole);
+    else this.hash.update(item.raw).update(recordBytes).update(item.padding());
     const record = decodeRecord(recordBytes, () => `${where}: ${escapeName(item.header.pathBytes)}`);
     const { raw, mainHeaderOffset } = item;
     return {
@@ -116,7 +122,7 @@ class IndexItems implements Pullable<IndexItem> {
 
   constructor(source: AsyncIterable<Uint8Array>, private readonly where: string, auth: IndexAuth | null) {
     this.walker = new TarWalker(source);
-    this.decoder = new IndexDecoder(where, auth);
+    this.decoder = new IndexDecoder(where, auth, (offset) => this.walker.readSince(offset));
   }
 
   /** The next item; null after the trailer and the end, once the index was checked whole. */

@@ -105,6 +105,12 @@ export class ByteSource {
     return { body, padding: this.readPaddingBuffered(pad)! };
   }
 
+  /** The bytes read since input offset `from`, as a view, when the current input chunk still holds them all; else null. */
+  readSince(from: number): Buffer | null {
+    const start = this.pos - (this.offset - from);
+    return start >= 0 ? this.chunk.subarray(start, this.pos) : null;
+  }
+
   /** readPadding when the current input chunk holds all `n` bytes, else null. */
   readPaddingBuffered(n: number): Buffer | null {
     if (n <= BLOCK && this.pos + n <= this.chunk.length && allZero(this.chunk, this.pos, this.pos + n)) {

@@ -211,6 +211,11 @@ export class TarWalker implements Pullable<TarItem> {
     return this.src.close();
   }
 
+  /** The input read since offset `from` (an item's), as a view valid until the next item, when it is still buffered whole; else null. */
+  readSince(from: number): Buffer | null {
+    return this.src.readSince(from);
+  }
+
   private item(): TarItem | Promise<TarItem> {
     const offset = this.src.offset;
     const plain = plainHeaderBuffered(this.src);
