@@ -330,8 +330,10 @@ export class ArchiveBuilder {
           this.ids.copy(next);
           this.ids = next;
         }
-        // Word by word: Buffer.copy's native call costs more than 32 bytes of JS.
-        for (let b = 0; b < 32; b += 4) this.ids.writeUInt32LE(list.readUInt32LE(at + CHUNK_FIELD.id + b), row * 32 + b);
+        // Byte by byte: Buffer.copy's native call costs more than 32 bytes of JS, and
+        // writeUInt32LE's checks more than the bytes' own stores.
+        const ids = this.ids;
+        for (let b = 0, from = at + CHUNK_FIELD.id, to = row * 32; b < 32; b++) ids[to + b] = list[from + b]!;
         this.chunkBrick.push(this.brickRow(list, at + CHUNK_FIELD.brick));
         this.chunkOffset.push(list.readUInt32LE(at + CHUNK_FIELD.offset));
         this.chunkStored.push(list.readUInt32LE(at + CHUNK_FIELD.storedLength));
