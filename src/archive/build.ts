@@ -47,7 +47,7 @@ export function normalizePath(path: Buffer): Buffer | null {
     if (n === 0 || (n <= 2 && path[from] === DOT && (n === 1 || path[from + 1] === DOT))) return normalizedSlowly(path);
     from = i + 1;
   }
-  return path.subarray(start);
+  return start === 0 ? path : path.subarray(start);
 }
 
 /** normalizePath for a path with empty, "." or ".." components, or a leading or trailing "/". */
