@@ -45,10 +45,10 @@ export function indexCompressionFor(path: string): IndexCompression | null {
  * (level 3, with its checksum, so that damage to the file is named as such) or one gzip
  * member (level 1): a stream of several is one file to zstd, gzip, GNU tar and bsdtar. Done
  * in whole pieces rather than through a stream of small writes, it costs about a third of
- * the CPU time (bench/README.md, bench/index-compress.sh).
- * gzip: one output buffer the size of the piece (zlib's default, 16 KiB, makes a trip
- * between threads per 16 KiB) and zlib's largest hash memory cost less CPU than the
- * defaults, for the same format and a slightly smaller file (same place).
+ * the CPU time. For gzip, one output buffer the size of the piece (zlib's default, 16 KiB,
+ * makes a trip between threads per 16 KiB) and zlib's largest hash memory cost less CPU than
+ * the defaults, for the same format and a slightly smaller file. Figures: bench/README.md,
+ * "Compressed index files".
  */
 export async function compressIndexFile(from: string, to: FileHandle, compression: IndexCompression): Promise<void> {
   const zstd = compression === 'zstd' ? new Compressor() : null;
