@@ -215,7 +215,8 @@ export async function verify(repo: Repository, sources: readonly IndexToVerify[]
         }
       }
     } else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
-    else if (recorded === undefined) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
+    // Out of the catalogue with a forwarding record: repacked, and a prune killed before deleting it (the next one does).
+    else if (recorded === undefined && !(await relocations.record(hex).catch(() => null))) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
     if (info && !(recorded !== undefined && info.size > recorded)) toRead.set(hex, info.size);
     if (!opts.readData) opts.onProgress?.(++statted, needed.size);
   };
