@@ -97,8 +97,9 @@ function planText(p: PrunePlan, dryRun: boolean): string {
     out += classLines(p.deadInLive, cur, (c) => `${formatBytes(c.bytes)} dead`);
   }
   if (p.repack) out += repackText(p.repack, cur);
-  const resumed = p.repacked.length - p.repackSources.length;
-  if (resumed > 0) out += `${bricksText(dryRun ? 'rewritten by an interrupted repack, to delete' : 'rewritten by an interrupted repack, deleting', p.repacked.filter((b) => !p.repackSources.some((r) => r.id === b.id)))}\n`;
+  const rewriting = new Set(p.repackSources.map((r) => r.id));
+  const resumed = p.repacked.filter((b) => !rewriting.has(b.id));
+  if (resumed.length > 0) out += `${bricksText(dryRun ? 'rewritten by an interrupted repack, to delete' : 'rewritten by an interrupted repack, deleting', resumed)}\n`;
   if (p.segmentsToRewrite.length > 0) out += `catalogue: ${p.segmentsToRewrite.length} segments rewritten without the bricks deleted${p.missingUnused > 0 ? ` (and ${p.missingUnused} bricks no longer stored)` : ''}\n`;
   const before = totals(p.before);
   const after = totals(p.after);

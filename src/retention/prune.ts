@@ -300,11 +300,12 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
     }
     plan.repack = await planRepack(repo.backend, bricks, prices);
+    const partlyDead = new Map(plan.partlyDead.map((f) => [f.id, f]));
     for (const c of plan.repack.candidates) {
       if (c.verdict !== 'repack') continue;
       add(plan.after, c.storageClass, -c.size, prices, -1);
       add(plan.after, c.storageClass, c.liveBytes, prices); // one new brick each at most
-      const f = plan.partlyDead.find((b) => b.id === c.id)!;
+      const f = partlyDead.get(c.id)!;
       plan.repacked.push(f);
       rewriting.set(f.id, f);
       deleting.add(c.id);
@@ -376,9 +377,15 @@ export interface PruneProgress {
   onBrickDeleted?: (done: number, total: number) => void;
 }
 
-/** Carries out a plan: the repack's new bricks and records, the catalogue, then bricks (see the order above). */
-export async function prune(repo: Repository, plan: PrunePlan, progress: PruneProgress = {}): Promise<void> {
-  if (plan.repackSources.length > 0) plan.written = await rewriteBricks(repo, plan.repackSources, repo.config.brickSize, progress.onStep);
+/**
+ * Carries out a plan: the repack's new bricks and records, the catalogue, then bricks (see
+ * the order above). `stillOurs` checks the lock again once a repack, which may take long, is written.
+ */
+export async function prune(repo: Repository, plan: PrunePlan, progress: PruneProgress = {}, stillOurs: () => Promise<void> = async () => undefined): Promise<void> {
+  if (plan.repackSources.length > 0) {
+    plan.written = await rewriteBricks(repo, plan.repackSources, progress.onStep);
+    await stillOurs();
+  }
   if (plan.segmentsToRewrite.length > 0) {
     if (plan.keptRecords.length > 0) {
       await new Catalogue(repo.backend, repo.keys, null).writeSegment(plan.keptRecords);
@@ -421,7 +428,7 @@ export async function pruneStore(repo: Repository, run: PruneRun): Promise<Prune
     run.onPlan?.(plan);
     if (!run.dryRun) {
       await lock.check();
-      await prune(repo, plan, run);
+      await prune(repo, plan, run, () => lock.check());
     }
     return plan;
   } finally {

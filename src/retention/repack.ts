@@ -142,7 +142,8 @@ const BRICK_SLACK = 5 * 1024 * 1024;
  * them out of the catalogue, is prune's. A chunk that fails to open or to match its id stops
  * the rewrite before any record is written: nothing is deleted for it.
  */
-export async function rewriteBricks(repo: Repository, sources: readonly RepackSource[], brickSize: number, onStep?: (step: RepackStep, n: number) => void): Promise<WrittenBrick[]> {
+export async function rewriteBricks(repo: Repository, sources: readonly RepackSource[], onStep?: (step: RepackStep, n: number) => void): Promise<WrittenBrick[]> {
+  const brickSize = repo.config.brickSize;
   const written: WrittenBrick[] = [];
   const records: Buffer[] = [];
   /**
@@ -157,8 +158,11 @@ export async function rewriteBricks(repo: Repository, sources: readonly RepackSo
     if (builder.count === 0) return;
     // Version 1 (the data key's table) also for chunks a writer key sealed: readers open a chunk by its own form, whatever the brick's version.
     const brick = builder.build({ dataKey: repo.keys.data });
-    const parts = brick.parts;
-    await repo.backend.put(brickKey(brick.idHex), async function* () { yield* parts; }, { storageClass, size: brick.size, sha256: brick.id });
+    // A function body: a retried upload starts again from the first piece.
+    const body = async function* (): AsyncGenerator<Buffer> {
+      yield* brick.parts;
+    };
+    await repo.backend.put(brickKey(brick.idHex), body, { storageClass, size: brick.size, sha256: brick.id });
     builder.reuse(brick.memory);
     records.push(encodeBrickRecord({ id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks }));
     for (const c of brick.chunks) placed.set(copyKey(c), { brick: brick.id, offset: c.offset });

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { scanCatalogue } from '../../src/verify/catalogue-scan';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
-import { dtar, ok, testStore, type TestStore } from '../support/dtar';
+import { dtar, ok, testStore, type DtarResult, type TestStore } from '../support/dtar';
 import { randomTar, randomTarSource } from '../support/random';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
 import { initStore, s3Store, type S3Store } from '../s3/cli';
@@ -84,6 +84,14 @@ async function catalogueBricks(s: TestStore): Promise<string[]> {
   return [...(await scanCatalogue(repo.backend, repo.keys)).bricks.keys()].sort();
 }
 
+/** `verify --read-data` run by `run`: its exit code and what it said. */
+function verifyData(run: (args: string[]) => Promise<DtarResult>): () => Promise<{ code: number | null; out: string }> {
+  return async () => {
+    const r = await run(['verify', '--read-data']);
+    return { code: r.code, out: r.stdout.toString() + r.stderr };
+  };
+}
+
 /** Each named archive restores byte for byte from its old local index and as @NAME; verify --read-data is clean. */
 async function assertRestores(cmd: (args: string[]) => Promise<Buffer>, verify: () => Promise<{ code: number | null; out: string }>, a: Archives, names: string[]): Promise<void> {
   for (const name of names) {
@@ -100,10 +108,7 @@ describe('dtar prune --repack on a local store', () => {
   let cmd: Cmd;
   let a: Archives;
   const bytes = async (args: string[]): Promise<Buffer> => ok(await dtar(args, { env: s.env }), args.join(' ')).stdout;
-  const verify = async (): Promise<{ code: number | null; out: string }> => {
-    const r = await dtar(['verify', '--read-data'], { env: s.env });
-    return { code: r.code, out: r.stdout.toString() + r.stderr };
-  };
+  const verify = verifyData((args) => dtar(args, { env: s.env }));
   before(async () => {
     s = await testStore(PASS);
     cmd = await localCmd(s);
@@ -212,10 +217,7 @@ describe('dtar prune --repack killed at each step', () => {
         ok(await dtar(['init', '--brick-size', '1M'], { env: s.env }), 'init');
         const a = await setUp(s.dir, cmd);
         const bytes = async (args: string[]): Promise<Buffer> => ok(await dtar(args, { env: s.env }), args.join(' ')).stdout;
-        const verify = async (): Promise<{ code: number | null; out: string }> => {
-          const r = await dtar(['verify', '--read-data'], { env: s.env });
-          return { code: r.code, out: r.stdout.toString() + r.stderr };
-        };
+        const verify = verifyData((args) => dtar(args, { env: s.env }));
         const killed = await dtar(['prune', '--repack', '-q'], { env: { ...s.env, DTAR_TEST_CRASH_AT: point } });
         assert.equal(killed.code, -1, `killed by SIGKILL (${killed.stderr})`);
         await checkStoreObjects(s.store, PASS);
@@ -260,15 +262,7 @@ describe('dtar prune --repack of bricks a writer key wrote', () => {
         assert.ok(brick.includes(Buffer.from('DTCHKS1\0', 'latin1')), 'holding chunks sealed to the store, as they were');
       }
       const bytes = async (args: string[]): Promise<Buffer> => ok(await dtar(args, { env: s.env }), args.join(' ')).stdout;
-      await assertRestores(
-        bytes,
-        async () => {
-          const r = await dtar(['verify', '--read-data'], { env: s.env });
-          return { code: r.code, out: r.stdout.toString() + r.stderr };
-        },
-        a,
-        ['keep', 'keepA'],
-      );
+      await assertRestores(bytes, verifyData((args) => dtar(args, { env: s.env })), a, ['keep', 'keepA']);
     } finally {
       await s.cleanup();
     }
@@ -304,14 +298,6 @@ describe('dtar prune --repack on S3', () => {
     const puts = server.requests.slice(before).filter((r) => r.op === 'PutObject' && r.key.includes('/bricks/'));
     assert.equal(puts.length, p.written.length);
     const bytes = async (args: string[]): Promise<Buffer> => ok(await s.dtar(args), args.join(' ')).stdout;
-    await assertRestores(
-      bytes,
-      async () => {
-        const r = await s.dtar(['verify', '--read-data']);
-        return { code: r.code, out: r.stdout.toString() + r.stderr };
-      },
-      a,
-      ['keep', 'keepA'],
-    );
+    await assertRestores(bytes, verifyData((args) => s.dtar(args)), a, ['keep', 'keepA']);
   });
 });
