@@ -184,7 +184,7 @@ export async function rewriteBricks(repo: Repository, sources: readonly RepackSo
             if (sealed.length !== c.storedLength) throw new CorruptDataError(`${where} is truncated`);
             openChunk(repo.keys, c.id, c.plainLength, sealed, where, 'every');
           } catch (e) {
-            if (e instanceof CorruptDataError || e instanceof UnsupportedFormatError) throw new CorruptDataError(`prune --repack stopped, nothing deleted: ${e.message}; run \`dtar verify --read-data\``);
+            if (e instanceof CorruptDataError || e instanceof UnsupportedFormatError) throw new CorruptDataError(`prune --repack stopped, nothing deleted: ${e.message}; run \`dtar verify --read-data\` (\`dtar prune\` without --repack still deletes dead bricks)`);
             throw e;
           }
           builder.add({ id: c.id, sealed: [sealed], plainLength: c.plainLength });

@@ -14,6 +14,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { decodeSegment } from '../../src/catalogue/segment';
 import { scanCatalogue } from '../../src/verify/catalogue-scan';
 import { Repository } from '../../src/repo/repository';
 import { LocalBackend } from '../../src/store/local';
@@ -237,6 +238,37 @@ describe('dtar prune --repack killed at each step', () => {
       }
     });
   }
+});
+
+describe('dtar prune --repack meeting a damaged chunk', () => {
+  it('stops in one line before any old brick leaves the catalogue or the store, and writes no forwarding record', async () => {
+    const s = await testStore(PASS);
+    try {
+      const cmd = await localCmd(s);
+      ok(await dtar(['init', '--brick-size', '1M'], { env: s.env }), 'init');
+      await setUp(s.dir, cmd);
+      const dry = JSON.parse(await cmd(['prune', '--dry-run', '--repack', '--json'])) as PruneJson;
+      const target = dry.repacked[0]!.id;
+      // One bit flipped inside every chunk of the brick to repack: whichever are live, they are damaged.
+      const repo = await Repository.open(new LocalBackend(s.store), PASS, null);
+      const path = join(s.store, 'bricks', target.slice(0, 2), target);
+      const brick = await readFile(path);
+      for (const seg of (await walk(s.store)).filter((p) => p.startsWith('catalogue/'))) {
+        for (const r of decodeSegment(repo.keys, await readFile(join(s.store, seg)), seg)) {
+          if (r.id.toString('hex') === target) for (const c of r.chunks) brick[c.offset + 20]! ^= 1;
+        }
+      }
+      await writeFile(path, brick);
+      const before = await catalogueBricks(s);
+      const r = await dtar(['prune', '--repack'], { env: s.env });
+      assertOneLineError(r, 1, /prune --repack stopped, nothing deleted: brick [0-9a-f]{64}: .*; run `dtar verify --read-data`/);
+      assert.ok((await brickIds(s)).includes(target), 'the damaged brick is still stored');
+      assert.deepEqual((await catalogueBricks(s)).filter((b) => before.includes(b)), before, 'and every brick the catalogue named still is');
+      assert.deepEqual(await movedIds(s), [], 'no forwarding record');
+    } finally {
+      await s.cleanup();
+    }
+  });
 });
 
 describe('dtar prune --repack of bricks a writer key wrote', () => {
