@@ -119,26 +119,26 @@ function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, b
 /**
  * The forwarding records of repacked bricks (src/brick/moved.ts), followed from the bricks the
  * stored indexes name: the bricks their chunks moved to are added to `bricks` (live), over
- * repacks of repacks. Returns the record of each brick so reached (the bricks it sends
- * chunks to) and the keys of the records reached from no index.
+ * repacks of repacks. Returns the bricks whose records were so reached, and the keys of the
+ * records reached from no index.
  */
-async function followMoves(repo: Repository, bricks: Set<string>): Promise<{ reached: Map<string, string[]>; unneeded: string[] }> {
+async function followMoves(repo: Repository, bricks: Set<string>): Promise<{ reached: Set<string>; unneeded: string[] }> {
   const relocations = Relocations.of(repo.backend, repo.keys.data);
   const all = new Map<string, string>();
   for await (const o of repo.backend.list(MOVED_PREFIX)) all.set(o.key.slice(MOVED_PREFIX.length), o.key);
-  const reached = new Map<string, string[]>();
+  const reached = new Set<string>();
   let wave = [...bricks].filter((hex) => all.has(hex));
   while (wave.length > 0) {
     const next: string[] = [];
     for (const hex of wave) {
       if (reached.has(hex)) continue;
+      reached.add(hex);
       const record = await relocations.record(hex);
-      const to = record ? [...new Set([...record.values()].map((m) => m.newBrick.toString('hex')))] : [];
-      reached.set(hex, to);
-      for (const t of to) {
-        if (bricks.has(t)) continue;
-        bricks.add(t);
-        if (all.has(t)) next.push(t);
+      for (const m of record?.values() ?? []) {
+        const to = m.newBrick.toString('hex');
+        if (bricks.has(to)) continue;
+        bricks.add(to);
+        if (all.has(to)) next.push(to);
       }
     }
     wave = next;
