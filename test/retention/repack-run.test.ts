@@ -34,7 +34,7 @@ interface PruneJson {
   partlyDead: { id: string }[];
   repacked: { id: string }[];
   written: { id: string; storageClass: string; size: number; chunks: number }[];
-  repack?: { candidates: { id: string; verdict: string }[] };
+  repack?: { candidates: { id: string; verdict: string; liveBytes: number }[] };
   before: { bricks: number; bytes: number };
   after: { bricks: number; bytes: number };
 }
@@ -327,6 +327,16 @@ describe('dtar prune --repack on S3', () => {
     assert.ok(p.written.every((b) => b.storageClass === 'STANDARD_IA'), 'the new bricks keep the class');
     const reads = server.requests.slice(before).filter((r) => r.op === 'GetObject' && r.key.includes('/bricks/'));
     assert.ok(reads.length >= 1, 'the old brick was read');
+    assert.ok(
+      reads.every((r) => /^bytes=\d+-\d+$/.test(String(r.headers.range))),
+      'by ranged GETs of its live runs',
+    );
+    const read = reads.reduce((n, r) => {
+      const [from, to] = String(r.headers.range).slice('bytes='.length).split('-').map(Number);
+      return n + to! - from! + 1;
+    }, 0);
+    const live = p.repack!.candidates.filter((c) => c.verdict === 'repack').reduce((n, c) => n + c.liveBytes, 0);
+    assert.equal(read, live, 'exactly the live bytes, as priced');
     const puts = server.requests.slice(before).filter((r) => r.op === 'PutObject' && r.key.includes('/bricks/'));
     assert.equal(puts.length, p.written.length);
     const bytes = async (args: string[]): Promise<Buffer> => ok(await s.dtar(args), args.join(' ')).stdout;
