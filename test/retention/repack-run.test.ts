@@ -342,4 +342,35 @@ describe('dtar prune --repack on S3', () => {
     const bytes = async (args: string[]): Promise<Buffer> => ok(await s.dtar(args), args.join(' ')).stdout;
     await assertRestores(bytes, verifyData((args) => s.dtar(args)), a, ['keep', 'keepA']);
   });
+
+  it('Glacier bricks: repacked only once thawed; thaw planned from the old index finds the new brick', async () => {
+    const g = await s3Store(server, 'repack-glacier', 'backups/glacier');
+    try {
+      await initStore(g, ['--brick-size', '1M']);
+      const a = await setUp(g.dir, async (args) => ok(await g.dtar(args), args.join(' ')).stdout.toString(), ['--storage-class', 'GLACIER']);
+      const prices = join(g.dir, 'prices.json');
+      await writeFile(prices, JSON.stringify({ classes: { GLACIER: { storagePerGBMonth: 100 } } }));
+      const env = { ...g.env, DTAR_TEST_NOW: new Date(Date.now() + 100 * DAY).toISOString() };
+      const prune = async (): Promise<PruneJson> => JSON.parse(ok(await dtar(['prune', '--repack', '--json', '--prices', prices, ...g.args], { env }), 'prune').stdout.toString()) as PruneJson;
+      const cold = await prune();
+      assert.ok(cold.repack!.candidates.some((c) => c.verdict === 'needs-thaw'));
+      assert.deepEqual([cold.repacked.length, cold.written.length], [0, 0], 'an archived brick is never repacked');
+
+      for (const name of ['keep', 'keepA']) ok(await g.dtar(['thaw', '-q', a.indexes[name]!]), `thaw ${name}`);
+      assert.ok(server.completeRestores() > 0);
+      const p = await prune();
+      assert.ok(p.repacked.length >= 1 && p.written.length >= 1);
+      assert.ok(p.written.every((b) => b.storageClass === 'GLACIER'), 'the new bricks keep the class');
+      // The new brick is archived: the old index is refused with the thaw message, and thaw finds it through the forwarding record.
+      assertOneLineError(await g.dtar(['restore', a.indexes.keep!]), 4, /dtar thaw/);
+      const status = ok(await g.dtar(['thaw', '--status', a.indexes.keep!]), 'status').stdout.toString();
+      assert.match(status, /archived: +1 /, status);
+      assert.doesNotMatch(status, /missing/i);
+      for (const name of ['keep', 'keepA']) ok(await g.dtar(['thaw', '-q', a.indexes[name]!]), `thaw ${name} again`);
+      assert.ok(server.completeRestores(new RegExp(p.written[0]!.id)) === 1, 'the new brick was thawed');
+      await assertRestores(async (args) => ok(await g.dtar(args), args.join(' ')).stdout, verifyData((args) => g.dtar(args)), a, ['keep', 'keepA']);
+    } finally {
+      await g.cleanup();
+    }
+  });
 });
