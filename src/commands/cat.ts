@@ -12,7 +12,7 @@ export async function catCommand(io: Io, index: string, path: string, flags: Sto
   const { repo, items, source } = await openIndex(io, index, flags);
   // The search reads the index to its end, which authenticates it, before anything is used.
   const entry = await findFile(items, path);
-  await refusePruned(repo, source, () => refuseArchived(repo.backend, { index, paths: [path], store: flags }, items, () => writeFileContents(repo, entry, (piece) => writeChunk(io.stdout, piece))));
+  await refusePruned(repo, source, () => refuseArchived(repo, { index, paths: [path], store: flags }, items, () => writeFileContents(repo, entry, (piece) => writeChunk(io.stdout, piece))));
 }
 
 export function register(program: Command, io: Io): void {

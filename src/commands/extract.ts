@@ -49,7 +49,7 @@ export async function extractCommand(io: Io, index: string, paths: string[], fla
         },
         onProgress: (done, total) => progress?.update(done, total),
       });
-    result = await refuseArchived(repo.backend, { index, paths, store: flags }, items, extract);
+    result = await refuseArchived(repo, { index, paths, store: flags }, items, extract);
   } finally {
     progress?.done();
   }

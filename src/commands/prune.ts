@@ -35,9 +35,6 @@ function testHooks(env: NodeJS.ProcessEnv): { now: number; onStep?: (step: Prune
 }
 
 export async function pruneCommand(io: Io, flags: PruneFlags): Promise<PrunePlan> {
-  if (flags.repack && !flags.dryRun) {
-    throw new UsageError('--repack only plans for now, with --dry-run: this dtar cannot yet rewrite bricks (indexes name where each chunk lies, and readers do not yet follow a moved chunk)');
-  }
   const prices = pricesFor(flags.prices, io.env, warner(io));
   const hooks = testHooks(io.env);
   const repo = await openRepository(io, flags);
@@ -59,6 +56,7 @@ export async function pruneCommand(io: Io, flags: PruneFlags): Promise<PrunePlan
     onBrickDeleted: (n, total) => shownProgress.bar?.update(n, total, `deleted ${n} of ${total} bricks`),
   });
   shownProgress.bar?.done();
+  if (shown && !dryRun && plan.written.length > 0) io.stdout.write(writtenText(plan));
   if (flags.json) io.stdout.write(jsonText(planJson(plan, dryRun)) + '\n');
   return plan;
 }
@@ -95,16 +93,24 @@ function planText(p: PrunePlan, dryRun: boolean): string {
   }
   const dead = totals(p.deadInLive);
   if (dead.bytes > 0) {
-    out += `partly dead: ${p.partlyDead.length} bricks hold ${formatBytes(dead.bytes)} no archive uses, ${formatCost(dead.monthly, cur)} a month (not rewritten)\n`;
+    out += `partly dead: ${p.partlyDead.length} bricks hold ${formatBytes(dead.bytes)} no archive uses, ${formatCost(dead.monthly, cur)} a month${p.repack ? '' : ' (not rewritten; --repack rewrites those it pays to)'}\n`;
     out += classLines(p.deadInLive, cur, (c) => `${formatBytes(c.bytes)} dead`);
   }
   if (p.repack) out += repackText(p.repack, cur);
+  const rewriting = new Set(p.repackSources.map((r) => r.id));
+  const resumed = p.repacked.filter((b) => !rewriting.has(b.id));
+  if (resumed.length > 0) out += `${bricksText(dryRun ? 'rewritten by an interrupted repack, to delete' : 'rewritten by an interrupted repack, deleting', resumed)}\n`;
   if (p.segmentsToRewrite.length > 0) out += `catalogue: ${p.segmentsToRewrite.length} segments rewritten without the bricks deleted${p.missingUnused > 0 ? ` (and ${p.missingUnused} bricks no longer stored)` : ''}\n`;
   const before = totals(p.before);
   const after = totals(p.after);
   out += `bricks before: ${sized(before)}, ${formatCost(before.monthly, cur)} a month\n${classLines(p.before, cur, sized)}`;
   out += `bricks after:  ${sized(after)}, ${formatCost(after.monthly, cur)} a month (saves ${formatCost(before.monthly - after.monthly, cur)} a month)\n${classLines(p.after, cur, sized)}`;
   return out;
+}
+
+function writtenText(p: PrunePlan): string {
+  const bytes = p.written.reduce((n, b) => n + b.size, 0);
+  return `repacked: the live chunks of ${p.repackSources.length} bricks rewritten into ${p.written.length} new bricks, ${formatBytes(bytes)}\n`;
 }
 
 const VERDICT: Record<RepackVerdict, string> = {
@@ -141,6 +147,8 @@ function planJson(p: PrunePlan, dryRun: boolean): object {
     segmentsRewritten: p.segmentsToRewrite.length,
     deadInLive: p.deadInLive,
     ...(p.repack && { repack: p.repack }),
+    repacked: p.repacked.map(fateJson),
+    written: p.written,
     before: { ...totals(p.before), byClass: p.before },
     after: { ...totals(p.after), byClass: p.after },
     monthlySaving: totals(p.before).monthly - totals(p.after).monthly,
@@ -153,7 +161,7 @@ export function register(program: Command, io: Io): void {
       .command('prune')
       .description('delete the bricks no remaining archive uses, respecting minimum storage durations; report what it reclaims and saves')
       .option('--dry-run', 'print the plan and what it saves; delete nothing')
-      .option('--repack', 'with --dry-run: price rewriting the live chunks of partly dead bricks into new bricks, brick by brick')
+      .option('--repack', 'rewrite the live chunks of partly dead bricks into new bricks where that pays (with --dry-run: only price it, brick by brick)')
       .option('--early-delete', "also delete dead bricks still within their storage class's minimum duration (the charge is reported)")
       .option('--prices <FILE>', `JSON price table laid over the built-in us-east-1 one (also $${PRICES_ENV}; see docs/S3.md)`)
       .addHelpText(
@@ -163,9 +171,11 @@ Which chunks are live comes from the stored index copies (dtar archives), never 
 reading bricks. Prune takes the store's exclusive lock: it waits for no ingest, it refuses
 while one runs. A dead brick younger than its class's minimum duration (Standard-IA 30 days,
 Glacier IR and Flexible Retrieval 90, Deep Archive 180) is kept until it is free to delete.
---repack --dry-run prices a repack of each partly dead brick over its class's minimum
-duration (at least a month): the dead bytes' storage saved against early deletion, requests
-and retrieval (a thaw for Glacier classes); an archived brick is never thawed for it.
+--repack prices a repack of each partly dead brick over its class's minimum duration (at
+least a month): the dead bytes' storage saved against early deletion, requests and
+retrieval (a thaw for Glacier classes), and rewrites the live chunks of those where it pays
+into new bricks of the same class; an archived brick is never thawed for it. Indexes that
+name a repacked brick keep reading: its chunks are found where they moved.
 
 Examples:
   dtar forget --keep-daily 7 --keep-weekly 4 && dtar prune --dry-run

@@ -23,14 +23,14 @@ export async function restoreCommand(io: Io, index: string, flags: RestoreFlags)
   // Bricks in Glacier: one message counting those not thawed and naming `dtar thaw`.
   const hint = { index, paths: [], store: flags };
   if (!flags.output) {
-    const r = await refusePruned(repo, source, () => refuseArchived(repo.backend, hint, items, () => restoreTar(repo, input, (pieces) => writePieces(io.stdout, pieces), { onProgress })));
+    const r = await refusePruned(repo, source, () => refuseArchived(repo, hint, items, () => restoreTar(repo, input, (pieces) => writePieces(io.stdout, pieces), { onProgress })));
     progress?.done();
     return r.bytes;
   }
   const tmp = await tempFileFor(flags.output);
   try {
     const r = await refusePruned(repo, source, () =>
-      refuseArchived(repo.backend, hint, items, () => restoreTar(repo, input, async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress })),
+      refuseArchived(repo, hint, items, () => restoreTar(repo, input, async (pieces) => void (await tmp.handle.writev(pieces)), { onProgress })),
     );
     await tmp.publish();
     progress?.done();

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { jsonText, UsageError } from '../errors';
 import { planForPaths } from '../thaw/plan';
+import { Relocations } from '../brick/moved';
 import { notInArchive } from '../selection/selection';
 import { formatWait } from '../thaw/estimate';
 import { formatCost, pricesFor, PRICES_ENV, RESTORE_TIERS } from '../pricing/prices';
@@ -58,6 +59,7 @@ export async function thawCommand(io: Io, index: string, paths: string[], flags:
   try {
     const thawed = await thaw(
       backend,
+      Relocations.of(backend, repo.keys.data),
       plan.bricks.map((b) => b.id),
       { statusOnly: Boolean(flags.status), tier, days: flags.days, dryRun: Boolean(flags.dryRun), prices, wait: flags.wait ? { pollMs, maxPollMs: MAX_POLL_MS, timeoutMs } : null, hint },
       {

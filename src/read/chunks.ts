@@ -6,12 +6,16 @@
  * against its id on the worker pool (or on this thread), and settles on its own: a reader
  * waiting for its first chunk does not wait for the rest, and a damaged chunk fails only
  * itself, not the other files' chunks read with it. Errors name the brick; callers add the file.
+ * A brick missing from the store may have been repacked: its forwarding record
+ * (src/brick/moved.ts) says where its chunks lie now, and they are read there, followed
+ * through further repacks up to MAX_HOPS.
  */
 import { openChunk } from '../brick/chunk-codec';
 import type { BrickChunk } from '../brick/format';
+import { MAX_HOPS, movedPlace, MovedChunk, Relocations } from '../brick/moved';
 import { readBrick } from '../brick/reads';
 import type { StoreKeys } from '../crypto/keys';
-import { CorruptDataError, UnsupportedFormatError } from '../errors';
+import { CorruptDataError, NotFoundError, UnsupportedFormatError } from '../errors';
 import type { Backend } from '../store/backend';
 import { Semaphore } from '../store/limit';
 import { BufferPool } from './buffer-pool';
@@ -47,6 +51,7 @@ export class ChunkSource {
   private readonly gate: Semaphore;
   private readonly pool: OpenPool | undefined;
   private readonly maxRead: number;
+  private readonly relocations: Relocations;
 
   constructor(
     private readonly backend: Backend,
@@ -57,6 +62,7 @@ export class ChunkSource {
     this.gate = new Semaphore(options.parallel);
     this.pool = options.pool ?? (options.threads === 0 ? undefined : new OpenPool(keys, options.threads));
     this.maxRead = readShape(backend).maxRead;
+    this.relocations = Relocations.of(backend, keys.data);
   }
 
   /** The plaintexts of chunks that all live in brick `hex`, in the order given. */
@@ -68,10 +74,14 @@ export class ChunkSource {
   fetchEach(hex: string, chunks: readonly BrickChunk[]): Promise<Buffer>[] {
     const settle: Settle[] = [];
     const out = chunks.map(() => new Promise<Buffer>((resolve, reject) => settle.push({ resolve, reject })));
-    this.start(hex, chunks, settle).catch((e: unknown) => {
+    this.startAll(hex, chunks, settle, 0);
+    return out;
+  }
+
+  private startAll(hex: string, chunks: readonly BrickChunk[], settle: readonly Settle[], hops: number): void {
+    this.start(hex, chunks, settle, hops).catch((e: unknown) => {
       for (const s of settle) s.reject(e); // settled ones ignore it
     });
-    return out;
   }
 
   /** Stops the workers it started (see OpenPool.close); shared ones are their owner's to close. */
@@ -80,8 +90,12 @@ export class ChunkSource {
     return this.pool.close();
   }
 
-  private async start(hex: string, chunks: readonly BrickChunk[], settle: readonly Settle[]): Promise<void> {
+  private async start(hex: string, chunks: readonly BrickChunk[], settle: readonly Settle[], hops: number): Promise<void> {
     let missing = chunks.map((_, i) => i);
+    // A brick already found repacked: straight to where its chunks lie now.
+    const known = this.relocations.known(hex);
+    const moved = known && (await known);
+    if (moved) return this.moveOn(hex, moved, missing, chunks, settle, hops);
     const cache = this.options.sealed;
     if (cache) {
       const found = await Promise.all(chunks.map((c) => cache.get(hex, c.offset, c.storedLength)));
@@ -129,10 +143,38 @@ export class ChunkSource {
     const places = missing.map((i) => ({ offset: chunks[i]!.offset, length: chunks[i]!.storedLength }));
     for (const read of coalesce(places, MAX_GAP, this.maxRead)) {
       const which = read.chunks.map((k) => missing[k]!);
-      this.readAndOpen(hex, read, which, chunks, settle).catch((e: unknown) => {
-        for (const i of which) settle[i]!.reject(e);
-      });
+      this.readAndOpen(hex, read, which, chunks, settle)
+        .catch(async (e: unknown) => {
+          // Outside the gate: the new places' reads need it.
+          const moved = e instanceof NotFoundError ? await this.relocations.record(hex) : null;
+          if (!moved) throw e;
+          this.moveOn(hex, moved, which, chunks, settle, hops);
+        })
+        .catch((e: unknown) => {
+          for (const i of which) settle[i]!.reject(e);
+        });
     }
+  }
+
+  /** Reads chunks `which` of repacked brick `hex` where its forwarding record says they lie now. */
+  private moveOn(hex: string, moved: ReadonlyMap<number, MovedChunk>, which: readonly number[], chunks: readonly BrickChunk[], settle: readonly Settle[], hops: number): void {
+    if (hops >= MAX_HOPS) throw new CorruptDataError(`brick ${hex}: its chunks were moved more than ${MAX_HOPS} times over (a loop of forwarding records)`);
+    const byBrick = new Map<string, { chunks: BrickChunk[]; settle: Settle[] }>();
+    for (const i of which) {
+      let m: MovedChunk;
+      try {
+        m = movedPlace(hex, moved, chunks[i]!);
+      } catch (e) {
+        settle[i]!.reject(e);
+        continue;
+      }
+      const to = m.newBrick.toString('hex');
+      let group = byBrick.get(to);
+      if (!group) byBrick.set(to, (group = { chunks: [], settle: [] }));
+      group.chunks.push({ ...chunks[i]!, offset: m.newOffset });
+      group.settle.push(settle[i]!);
+    }
+    for (const [to, group] of byBrick) this.startAll(to, group.chunks, group.settle, hops + 1);
   }
 
   /**

@@ -6,17 +6,24 @@
  * A dead brick still inside its storage class's minimum duration is kept until it is free to
  * delete (unless `earlyDelete`); it stays in the catalogue meanwhile, and an ingest that
  * deduplicates against it makes it live again. Partly dead bricks are reported (their dead
- * bytes cost money every month) and, when asked, priced for a repack (./repack.ts); they are
- * not rewritten yet.
+ * bytes cost money every month) and priced for a repack (./repack.ts); with `repack`, those
+ * it pays to rewrite are: their live chunks copied into new bricks, and a forwarding record
+ * per old brick (src/brick/moved.ts) says where, for readers and for the live set here
+ * (followMoves: a brick an index names and that was repacked keeps the bricks its chunks
+ * moved to alive).
  *
  * Order, so that `kill -9` anywhere leaves every kept archive readable, the catalogue naming
  * only stored bricks, and a second prune finishing the job (docs/ARCHITECTURE.md):
- *   1. a new catalogue segment with the surviving bricks of the segments that name a brick
- *      to delete; 2. those segments deleted; 3. the bricks deleted.
+ *   0. with a repack: the new bricks, their catalogue segment, the forwarding records
+ *      (rewriteBricks); 1. a new catalogue segment with the surviving bricks of the segments
+ *      that name a brick to delete (or a repacked one); 2. those segments deleted; 3. the
+ *      dead and the repacked bricks deleted; 4. forwarding records no stored index needs.
  * The caller holds the store's exclusive lock throughout (src/repo/lock.ts).
  */
 import { Catalogue, listSegments } from '../catalogue/catalogue';
 import { ChunkTable } from '../catalogue/chunk-table';
+import { MOVED_PREFIX, Relocations } from '../brick/moved';
+import type { BrickChunk } from '../brick/format';
 import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
 import { CorruptDataError, escapeName, NotFoundError } from '../errors';
 import { decodeIndexCopy } from '../index/copy';
@@ -25,7 +32,7 @@ import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
 import { StoreLock } from '../repo/lock';
 import type { Repository } from '../repo/repository';
-import { PartlyDeadBrick, planRepack, RepackPlan } from './repack';
+import { PartlyDeadBrick, planRepack, RepackPlan, RepackSource, RepackStep, rewriteBricks, WrittenBrick } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 
@@ -79,6 +86,17 @@ export interface PrunePlan {
   deadInLive: ByClass;
   /** With `repack`: each partly dead brick priced for a repack; `after` counts those it pays to repack as repacked. */
   repack: RepackPlan | null;
+  /** Bricks whose live chunks this prune rewrites (those the repack plan chose), read from the catalogue. */
+  repackSources: RepackSource[];
+  /**
+   * Bricks deleted because their live chunks lie in other bricks now: those rewritten by this
+   * prune, and those a prune stopped by a crash rewrote, their forwarding records written.
+   */
+  repacked: BrickFate[];
+  /** Forwarding records no stored index needs any more (their bricks no index names). */
+  movedToDelete: string[];
+  /** After the run: the bricks the repack wrote. */
+  written: WrittenBrick[];
   currency: string;
 }
 
@@ -96,6 +114,49 @@ function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, b
   c.bricks += bricks;
   c.bytes += bytes;
   c.monthly += monthlyCost(bytes, cls, prices);
+}
+
+/**
+ * The forwarding records of repacked bricks (src/brick/moved.ts), followed from the bricks the
+ * stored indexes name: the bricks their chunks moved to are added to `bricks` (live), over
+ * repacks of repacks. Returns the bricks whose records were so reached, and the keys of the
+ * records reached from no index.
+ */
+async function followMoves(repo: Repository, bricks: Set<string>): Promise<{ reached: Set<string>; unneeded: string[] }> {
+  const relocations = Relocations.of(repo.backend, repo.keys.data);
+  const all = new Map<string, string>();
+  for await (const o of repo.backend.list(MOVED_PREFIX)) all.set(o.key.slice(MOVED_PREFIX.length), o.key);
+  const reached = new Set<string>();
+  let wave = [...bricks].filter((hex) => all.has(hex));
+  while (wave.length > 0) {
+    const next: string[] = [];
+    for (const hex of wave) {
+      if (reached.has(hex)) continue;
+      reached.add(hex);
+      const record = await relocations.record(hex);
+      for (const m of record?.values() ?? []) {
+        const to = m.newBrick.toString('hex');
+        if (bricks.has(to)) continue;
+        bricks.add(to);
+        if (all.has(to)) next.push(to);
+      }
+    }
+    wave = next;
+  }
+  return { reached, unneeded: [...all].filter(([hex]) => !reached.has(hex)).map(([, key]) => key) };
+}
+
+/**
+ * Whether a brick still stored whose forwarding record exists was rewritten whole, so that
+ * deleting it loses nothing: its live chunks (per its catalogue record, if it has one still)
+ * all lie where the record says. A prune killed after writing the record left it so.
+ */
+async function movedWhole(repo: Repository, hex: string, record: BrickRecord | undefined, live: ChunkTable): Promise<boolean> {
+  const moved = await Relocations.of(repo.backend, repo.keys.data).record(hex);
+  if (!moved) return false;
+  // Out of the catalogue: taken out under the exclusive lock after the record was written, so no ingest has used it since.
+  if (!record) return true;
+  return record.chunks.every((c) => !live.has(c.id) || moved.get(c.offset)?.storedLength === c.storedLength);
 }
 
 /** The chunks the stored index copies use, and how many copies there are. */
@@ -149,17 +210,21 @@ function classOf(c: StorageClass | undefined): StorageClass {
 export async function planPrune(repo: Repository, opts: PruneOptions): Promise<PrunePlan> {
   const { prices, now } = opts;
   const live = await liveChunks(repo);
+  const moves = await followMoves(repo, live.bricks);
 
   // The catalogue, segment by segment: each brick's dead bytes, and which bricks each segment names.
   const segments: { key: string; size: number; bricks: string[] }[] = [];
   const listed = await listSegments(repo.backend);
   const usage = new Map<string, BrickUsage>();
+  /** Catalogue records of bricks that have a forwarding record (see movedWhole). */
+  const movedRecords = new Map<string, BrickRecord>();
   for (const o of listed) {
     const records = await readSegment(repo, o);
     segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
     for (const r of records) {
       const hex = r.id.toString('hex');
       if (!usage.has(hex)) usage.set(hex, brickUsage(r, live.chunks));
+      if (moves.reached.has(hex) && !movedRecords.has(hex)) movedRecords.set(hex, r);
     }
   }
 
@@ -178,6 +243,10 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     after: {},
     deadInLive: {},
     repack: null,
+    repackSources: [],
+    repacked: [],
+    movedToDelete: moves.unneeded,
+    written: [],
     currency: prices.currency,
   };
   const deleting = new Set<string>();
@@ -199,7 +268,10 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
       freeFrom: null,
     };
-    if (live.bricks.has(id)) {
+    if (live.bricks.has(id) && moves.reached.has(id) && (await movedWhole(repo, id, movedRecords.get(id), live.chunks))) {
+      plan.repacked.push(fate);
+      deleting.add(id);
+    } else if (live.bricks.has(id)) {
       add(plan.after, cls, o.size, prices);
       if (fate.deadBytes > 0) {
         plan.partlyDead.push(fate);
@@ -218,6 +290,8 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     }
   }
 
+  /** The bricks this prune rewrites (the repack plan's choice). */
+  const rewriting = new Map<string, BrickFate>();
   if (opts.repack) {
     // A brick missing from the catalogue is not priced: what it holds is unknown (`dtar repair`).
     const bricks: PartlyDeadBrick[] = [];
@@ -226,10 +300,15 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
     }
     plan.repack = await planRepack(repo.backend, bricks, prices);
+    const partlyDead = new Map(plan.partlyDead.map((f) => [f.id, f]));
     for (const c of plan.repack.candidates) {
       if (c.verdict !== 'repack') continue;
       add(plan.after, c.storageClass, -c.size, prices, -1);
       add(plan.after, c.storageClass, c.liveBytes, prices); // one new brick each at most
+      const f = partlyDead.get(c.id)!;
+      plan.repacked.push(f);
+      rewriting.set(f.id, f);
+      deleting.add(c.id);
     }
   }
 
@@ -243,9 +322,19 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       const hex = r.id.toString('hex');
       if (!gone(hex)) plan.keptRecords.push(encodeBrickRecord(r));
       else if (!stored.has(hex)) plan.missingUnused++;
+      const f = rewriting.get(hex);
+      if (f) {
+        rewriting.delete(hex); // a brick listed twice is rewritten once
+        plan.repackSources.push({ id: hex, key: f.key, storageClass: f.storageClass, live: liveOf(r, live.chunks) });
+      }
     }
   }
   return plan;
+}
+
+/** A brick's live chunks, by offset. */
+function liveOf(r: BrickRecord, live: ChunkTable): BrickChunk[] {
+  return r.chunks.filter((c) => live.has(c.id)).sort((x, y) => x.offset - y.offset);
 }
 
 /** What a brick's chunks are to the remaining archives (per the catalogue). */
@@ -281,15 +370,22 @@ async function readSegment(repo: Repository, o: Pick<ObjectInfo, 'key' | 'size'>
 }
 
 /** Steps a test may stop the process at (DTAR_TEST_CRASH_AT), each with its count: "brick-deleted:2". */
-export type PruneStep = 'segment-written' | 'segment-deleted' | 'brick-deleted';
+export type PruneStep = RepackStep | 'segment-written' | 'segment-deleted' | 'brick-deleted' | 'moved-deleted';
 
 export interface PruneProgress {
   onStep?: (step: PruneStep, n: number) => void;
   onBrickDeleted?: (done: number, total: number) => void;
 }
 
-/** Carries out a plan: catalogue first, then bricks (see the order above). */
-export async function prune(repo: Repository, plan: PrunePlan, progress: PruneProgress = {}): Promise<void> {
+/**
+ * Carries out a plan: the repack's new bricks and records, the catalogue, then bricks (see
+ * the order above). `stillOurs` checks the lock again once a repack, which may take long, is written.
+ */
+export async function prune(repo: Repository, plan: PrunePlan, progress: PruneProgress = {}, stillOurs: () => Promise<void> = async () => undefined): Promise<void> {
+  if (plan.repackSources.length > 0) {
+    plan.written = await rewriteBricks(repo, plan.repackSources, progress.onStep);
+    await stillOurs();
+  }
   if (plan.segmentsToRewrite.length > 0) {
     if (plan.keptRecords.length > 0) {
       await new Catalogue(repo.backend, repo.keys, null).writeSegment(plan.keptRecords);
@@ -302,10 +398,16 @@ export async function prune(repo: Repository, plan: PrunePlan, progress: PrunePr
     }
   }
   let n = 0;
-  for (const b of plan.toDelete) {
+  const bricks = [...plan.toDelete, ...plan.repacked];
+  for (const b of bricks) {
     await repo.backend.delete(b.key);
-    progress.onBrickDeleted?.(n + 1, plan.toDelete.length);
+    progress.onBrickDeleted?.(n + 1, bricks.length);
     progress.onStep?.('brick-deleted', ++n);
+  }
+  n = 0;
+  for (const key of plan.movedToDelete) {
+    await repo.backend.delete(key);
+    progress.onStep?.('moved-deleted', ++n);
   }
 }
 
@@ -326,7 +428,7 @@ export async function pruneStore(repo: Repository, run: PruneRun): Promise<Prune
     run.onPlan?.(plan);
     if (!run.dryRun) {
       await lock.check();
-      await prune(repo, plan, run);
+      await prune(repo, plan, run, () => lock.check());
     }
     return plan;
   } finally {

@@ -1,6 +1,6 @@
 /**
- * Repack planning: whether rewriting the live chunks of a partly dead brick into a new brick
- * pays for itself, from the one price table (src/pricing/prices.ts).
+ * Repack: whether rewriting the live chunks of a partly dead brick into a new brick pays for
+ * itself, from the one price table (src/pricing/prices.ts), and the rewrite itself.
  *
  * Over the brick's class horizon (its minimum storage duration, at least a month: what the
  * new brick commits to), repacking saves the storage of its dead bytes, and costs the
@@ -10,8 +10,24 @@
  * The live bytes cost the same in the old brick or the new one, so they do not count.
  * A brick of an archive class that is not readable now (src/thaw/state.ts) is never
  * repacked: `dtar thaw` makes it readable, at a cost it plans.
+ *
+ * The rewrite (rewriteBricks) copies each live sealed chunk as it is (its AAD binds its id,
+ * not its brick: docs/FORMAT.md §4) into new bricks of the old one's class, after opening it
+ * and checking it against its id, then writes their catalogue segment, then a forwarding
+ * record per old brick (src/brick/moved.ts), which readers follow once the old brick is
+ * gone. Prune then takes the old bricks out of the catalogue and deletes them (./prune.ts).
  */
+import { BrickBuilder } from '../brick/builder';
+import { openChunk } from '../brick/chunk-codec';
+import { BrickChunk, brickKey } from '../brick/format';
+import { encodeMoved, movedKey, MovedChunk } from '../brick/moved';
+import { readBrick } from '../brick/reads';
+import { Catalogue } from '../catalogue/catalogue';
+import { encodeBrickRecord } from '../catalogue/segment';
+import { CorruptDataError, UnsupportedFormatError } from '../errors';
 import { earlyDeletionCharge, GB, monthlyCost, MONTH_DAYS, PriceTable, RESTORE_TIERS } from '../pricing/prices';
+import { coalesce } from '../read/plan';
+import type { Repository } from '../repo/repository';
 import type { Backend, StorageClass } from '../store/backend';
 import type { BrickFate } from './prune';
 import { estimate } from '../thaw/estimate';
@@ -94,4 +110,107 @@ export async function planRepack(backend: Backend, bricks: readonly PartlyDeadBr
     }
   }
   return plan;
+}
+
+/** A brick to rewrite: where it is, its class, and its live chunks (per the catalogue). */
+export interface RepackSource {
+  id: string;
+  key: string;
+  storageClass: StorageClass;
+  live: BrickChunk[];
+}
+
+/** A brick the rewrite wrote. */
+export interface WrittenBrick {
+  id: string;
+  storageClass: StorageClass;
+  size: number;
+  chunks: number;
+}
+
+/** Steps of a rewrite a test may stop the process after (see PruneStep). */
+export type RepackStep = 'repack-brick-written' | 'repack-segment-written' | 'moved-written';
+
+/** Room past the brick size for the chunk that crosses it (as ingest's packer). */
+const BRICK_SLACK = 5 * 1024 * 1024;
+
+/**
+ * Rewrites the live chunks of `sources` into new bricks, in this order (a crash at any point
+ * leaves every old brick readable where its indexes say, until step 3 says where else):
+ * (1) the new bricks, each durable before the next is built; (2) one catalogue segment
+ * naming them; (3) a forwarding record per old brick. Deleting the old bricks, after taking
+ * them out of the catalogue, is prune's. A chunk that fails to open or to match its id stops
+ * the rewrite before any record is written: nothing is deleted for it.
+ */
+export async function rewriteBricks(repo: Repository, sources: readonly RepackSource[], onStep?: (step: RepackStep, n: number) => void): Promise<WrittenBrick[]> {
+  const brickSize = repo.config.brickSize;
+  const written: WrittenBrick[] = [];
+  const records: Buffer[] = [];
+  /**
+   * Where each chunk copied lies now, by id and sealed length (a chunk held by two old bricks
+   * is copied once; sealed by a writer key in one, it is 40 bytes longer there, and an index
+   * naming that one reads that many bytes).
+   */
+  const placed = new Map<string, { brick: Buffer; offset: number }>();
+  const builder = new BrickBuilder(brickSize + BRICK_SLACK, 1);
+  const classes = [...new Set(sources.map((s) => s.storageClass))];
+  const flush = async (storageClass: StorageClass): Promise<void> => {
+    if (builder.count === 0) return;
+    // Version 1 (the data key's table) also for chunks a writer key sealed: readers open a chunk by its own form, whatever the brick's version.
+    const brick = builder.build({ dataKey: repo.keys.data });
+    // A function body: a retried upload starts again from the first piece.
+    const body = async function* (): AsyncGenerator<Buffer> {
+      yield* brick.parts;
+    };
+    await repo.backend.put(brickKey(brick.idHex), body, { storageClass, size: brick.size, sha256: brick.id });
+    builder.reuse(brick.memory);
+    records.push(encodeBrickRecord({ id: brick.id, size: brick.size, treeHash: brick.treeHash, chunks: brick.chunks }));
+    for (const c of brick.chunks) placed.set(copyKey(c), { brick: brick.id, offset: c.offset });
+    written.push({ id: brick.idHex, storageClass, size: brick.size, chunks: brick.chunks.length });
+    onStep?.('repack-brick-written', written.length);
+  };
+  for (const cls of classes) {
+    for (const src of sources) {
+      if (src.storageClass !== cls) continue;
+      const where = `brick ${src.id}`;
+      // The live runs, one ranged read each, as the plan priced them.
+      for (const read of coalesce(src.live.map((c) => ({ offset: c.offset, length: c.storedLength })), 0)) {
+        const bytes = await readBrick(repo.backend, src.id, { offset: read.start, length: read.end - read.start });
+        for (const k of read.chunks) {
+          const c = src.live[k]!;
+          if (placed.has(copyKey(c))) continue;
+          const sealed = bytes.subarray(c.offset - read.start, c.offset - read.start + c.storedLength);
+          try {
+            if (sealed.length !== c.storedLength) throw new CorruptDataError(`${where} is truncated`);
+            openChunk(repo.keys, c.id, c.plainLength, sealed, where, 'every');
+          } catch (e) {
+            if (e instanceof CorruptDataError || e instanceof UnsupportedFormatError) throw new CorruptDataError(`prune --repack stopped, nothing deleted: ${e.message}; run \`dtar verify --read-data\` (\`dtar prune\` without --repack still deletes dead bricks)`);
+            throw e;
+          }
+          builder.add({ id: c.id, sealed: [sealed], plainLength: c.plainLength });
+          placed.set(copyKey(c), { brick: Buffer.alloc(0), offset: -1 }); // its place once its brick is built
+          if (builder.byteSize >= brickSize) await flush(cls);
+        }
+      }
+    }
+    await flush(cls);
+  }
+  if (records.length > 0) {
+    await new Catalogue(repo.backend, repo.keys, null).writeSegment(records);
+    onStep?.('repack-segment-written', 1);
+  }
+  let n = 0;
+  for (const src of sources) {
+    const moved: MovedChunk[] = src.live.map((c) => {
+      const to = placed.get(copyKey(c))!;
+      return { oldOffset: c.offset, newBrick: to.brick, newOffset: to.offset, storedLength: c.storedLength };
+    });
+    await repo.backend.put(movedKey(src.id), encodeMoved(repo.keys.data, Buffer.from(src.id, 'hex'), moved));
+    onStep?.('moved-written', ++n);
+  }
+  return written;
+}
+
+function copyKey(c: BrickChunk): string {
+  return `${c.id.toString('hex')}:${c.storedLength}`;
 }

@@ -4,6 +4,7 @@
  * bricks from a listing. For some indexes: the distinct chunks they reference and the bricks
  * holding them.
  */
+import { MOVED_PREFIX } from '../brick/moved';
 import { ChunkTable } from '../catalogue/chunk-table';
 import { chunkRefs, IndexItem } from '../index/reader';
 import { listStoredIndexes } from '../index-source/stored';
@@ -61,7 +62,7 @@ export async function storeStats(repo: Repository, prices: PriceTable, now: numb
   }
   let storedBytes = 0;
   let bricks = 0;
-  for (const prefix of ['bricks/', 'catalogue/', 'indexes/', 'keys/']) {
+  for (const prefix of ['bricks/', 'catalogue/', 'indexes/', 'keys/', MOVED_PREFIX]) {
     for await (const o of repo.backend.list(prefix)) {
       storedBytes += o.size;
       if (prefix === 'bricks/') bricks++;

@@ -5,11 +5,19 @@
  * fixes it. Commands wrap their reading in `refuseArchived`; a generic 403 never reaches
  * the user.
  */
+import { Relocations } from '../brick/moved';
+import type { StoreKeys } from '../crypto/keys';
 import { ArchivedError, NotThawedError } from '../errors';
 import type { IndexItem } from '../index/reader';
 import type { Backend } from '../store/backend';
 import { planForPaths } from './plan';
-import { surveyBricks, summarize } from './state';
+import { summarize, surveyNeeded } from './state';
+
+/** What counting the bricks needs: the store, and the data key that opens forwarding records of repacked bricks. */
+export interface ReadStore {
+  backend: Backend;
+  keys: Pick<StoreKeys, 'data'>;
+}
 
 /** The store options a command was given, echoed into the suggested thaw command. */
 export interface StoreArgs {
@@ -64,10 +72,10 @@ export function notThawedMessage(archived: number, restoring: number, hint: Thaw
  * Counts the bricks the hint's paths need that are not readable (one HEAD per brick) and
  * builds the refusal. Should the count itself fail, the refusal still names the fix.
  */
-export async function explainArchived(backend: Backend, hint: ThawHint, items: () => AsyncIterable<IndexItem>): Promise<NotThawedError> {
+export async function explainArchived(store: ReadStore, hint: ThawHint, items: () => AsyncIterable<IndexItem>): Promise<NotThawedError> {
   try {
     const plan = await planForPaths(items, hint.paths);
-    const survey = summarize(await surveyBricks(backend, plan.bricks.map((b) => b.id)));
+    const survey = summarize(await surveyNeeded(store.backend, Relocations.of(store.backend, store.keys.data), plan.bricks.map((b) => b.id)));
     const archived = survey.byState.archived.bricks;
     const restoring = survey.byState.restoring.bricks;
     return new NotThawedError(notThawedMessage(archived, restoring, hint), archived, restoring);
@@ -77,11 +85,11 @@ export async function explainArchived(backend: Backend, hint: ThawHint, items: (
 }
 
 /** Runs `read`; an ArchivedError from it becomes the NotThawedError for `hint`, counted from the index's `items`. */
-export async function refuseArchived<T>(backend: Backend, hint: ThawHint, items: () => AsyncIterable<IndexItem>, read: () => Promise<T>): Promise<T> {
+export async function refuseArchived<T>(store: ReadStore, hint: ThawHint, items: () => AsyncIterable<IndexItem>, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (e) {
     if (!(e instanceof ArchivedError)) throw e;
-    throw await explainArchived(backend, hint, items);
+    throw await explainArchived(store, hint, items);
   }
 }

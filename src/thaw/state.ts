@@ -4,6 +4,7 @@
  * reads S3's storage class and `x-amz-restore` into a thaw state.
  */
 import { brickKey } from '../brick/format';
+import { MAX_HOPS, Relocations } from '../brick/moved';
 import type { Backend, ObjectInfo, StorageClass } from '../store/backend';
 
 /** Classes whose objects must be restored before a GET succeeds (GLACIER_IR reads at once). */
@@ -65,6 +66,41 @@ export async function surveyBricks(
   };
   const n = Math.max(1, Math.min(opts.concurrency ?? 32, ids.length));
   await Promise.all(Array.from({ length: n }, worker));
+  return out;
+}
+
+/**
+ * Surveys the bricks `ids` as an index names them: one missing because `prune --repack`
+ * rewrote it stands for the bricks its forwarding record (src/brick/moved.ts) sends its
+ * chunks to, followed as far as they go. All of them: the plan knows bricks, not the chunks
+ * a selection reads of each, so a thaw may ask for a new brick the selection does not need.
+ */
+export async function surveyNeeded(
+  backend: Backend,
+  relocations: Relocations,
+  ids: readonly string[],
+  opts: { onDone?: (done: number, status: BrickStatus) => void } = {},
+): Promise<BrickStatus[]> {
+  const seen = new Set(ids);
+  const out: BrickStatus[] = [];
+  let done = 0;
+  for (let wave = ids, hops = 0; wave.length > 0; hops++) {
+    const next: string[] = [];
+    for (const s of await surveyBricks(backend, wave, { onDone: (_, status) => opts.onDone?.(++done, status) })) {
+      const record = s.state === 'missing' && hops < MAX_HOPS ? await relocations.record(s.id) : null;
+      if (!record) {
+        out.push(s);
+        continue;
+      }
+      for (const m of record.values()) {
+        const to = m.newBrick.toString('hex');
+        if (seen.has(to)) continue;
+        seen.add(to);
+        next.push(to);
+      }
+    }
+    wave = next;
+  }
   return out;
 }
 

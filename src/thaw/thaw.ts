@@ -4,13 +4,14 @@
  * a dry run, then, if asked, waited for until all are readable. What it finds and does is
  * reported through `events` as it goes (a command prints it) and in the report it returns.
  */
+import type { Relocations } from '../brick/moved';
 import { NotFoundError, NotThawedError } from '../errors';
 import type { PriceTable } from '../pricing/prices';
 import type { Backend, RestoreTier } from '../store/backend';
 import { estimateThaw, ThawEstimate } from './estimate';
 import { notThawedMessage, ThawHint } from './refusal';
 import { requestRestores, RequestTally } from './request';
-import { BrickStatus, StateCount, summarize, Survey, surveyBricks } from './state';
+import { BrickStatus, StateCount, summarize, Survey, surveyNeeded } from './state';
 import { waitUntilReadable, WaitOptions } from './wait';
 
 export interface ThawOptions {
@@ -59,10 +60,10 @@ function count(statuses: readonly BrickStatus[]): StateCount {
   return { bricks: statuses.length, bytes: statuses.reduce((n, s) => n + s.size, 0) };
 }
 
-/** Thaws (or surveys) `bricks`, the ids a plan needs (thaw/plan.ts). */
-export async function thaw(backend: Backend, bricks: readonly string[], opts: ThawOptions, events: ThawEvents = {}): Promise<ThawReport> {
+/** Thaws (or surveys) `bricks`, the ids a plan needs (thaw/plan.ts), or the bricks repacked ones' chunks moved to (surveyNeeded). */
+export async function thaw(backend: Backend, relocations: Relocations, bricks: readonly string[], opts: ThawOptions, events: ThawEvents = {}): Promise<ThawReport> {
   let surveyed = 0;
-  let statuses = await surveyBricks(backend, bricks, { onDone: (n, s) => events.onSurvey?.(n, (surveyed += s.size)) });
+  let statuses = await surveyNeeded(backend, relocations, bricks, { onDone: (n, s) => events.onSurvey?.(n, (surveyed += s.size)) });
   let report: ThawReport = { bricks: summarize(statuses), missing: [] };
   if (!opts.statusOnly) {
     const toRequest = statuses.filter((s) => s.state === 'archived');

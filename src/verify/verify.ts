@@ -4,12 +4,17 @@
  * (one stat per brick). With `readData`: each brick needed is also downloaded once and
  * checked whole (see BrickCopy), and every file's chunks are authenticated, decompressed,
  * checked against their ids and hashed against the file's SHA-256. Damage does not stop
- * the check: it is collected, by brick and by file, into the report.
+ * the check: it is collected, by brick and by file, into the report. A brick that is missing
+ * but has a forwarding record (src/brick/moved.ts: `prune --repack` rewrote it) is no damage:
+ * its chunks are checked where the record says they lie now, in bricks stat'd and read as
+ * the others.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brickKey } from '../brick/format';
-import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, escapeName, WrongStoreError } from '../errors';
+import { MAX_HOPS, movedPlace, MovedChunk, Relocations } from '../brick/moved';
+import { ArchivedError, BackendError, BadIndexError, CorruptDataError, DtarError, escapeName, NotFoundError, WrongStoreError } from '../errors';
+import type { ChunkRef } from '../index/record';
 import { Readable } from 'node:stream';
 import { readIndex, readIndexHeader } from '../index/reader';
 import type { BodyRef } from '../index/record';
@@ -178,36 +183,62 @@ export async function verify(repo: Repository, sources: readonly IndexToVerify[]
   for (const [index, path] of missingChunk.values()) {
     report.fileProblems.push({ index, path, problem: "a chunk is missing from the catalogue (run 'dtar repair')" });
   }
-  report.bricks = needed.size;
 
-  // Each brick: exists, has the recorded size, is in the catalogue.
+  // Each brick: exists (or was repacked: then the bricks its chunks moved to are checked
+  // too), has the recorded size, is in the catalogue.
   const gate = new Semaphore(8);
+  const relocations = Relocations.of(repo.backend, repo.keys.data);
+  const moved: Moved = new Map();
   /** Bricks to read with --read-data, with their sizes: not those longer than the catalogue says (already reported). */
   const toRead = new Map<string, number>();
   let statted = 0;
-  await Promise.all(
-    [...needed].map((hex) =>
-      gate.run(async () => {
-        const info = await repo.backend.stat(brickKey(hex));
-        const recorded = catalogue.bricks.get(hex);
-        if (!info) brickProblem(hex, 'missing from the store');
-        else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
-        else if (recorded === undefined) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
-        if (info && !(recorded !== undefined && info.size > recorded)) toRead.set(hex, info.size);
-        if (!opts.readData) opts.onProgress?.(++statted, needed.size);
-      }),
-    ),
-  );
+  const statBrick = async (hex: string, next: string[]): Promise<void> => {
+    const info = await repo.backend.stat(brickKey(hex));
+    const recorded = catalogue.bricks.get(hex);
+    if (!info) {
+      let record: ReadonlyMap<number, MovedChunk> | null = null;
+      try {
+        record = await relocations.record(hex);
+      } catch (e) {
+        if (!(e instanceof CorruptDataError)) throw e;
+        brickProblem(hex, `missing from the store, and ${e.message}`);
+        return;
+      }
+      if (!record) brickProblem(hex, 'missing from the store');
+      else {
+        moved.set(hex, record);
+        for (const m of record.values()) {
+          const to = m.newBrick.toString('hex');
+          if (needed.has(to)) continue;
+          needed.add(to);
+          next.push(to);
+        }
+      }
+    } else if (recorded !== undefined && info.size !== recorded) brickProblem(hex, `has ${info.size} bytes, the catalogue records ${recorded} (truncated or replaced)`);
+    // Out of the catalogue with a forwarding record: repacked, and a prune killed before deleting it (the next one does).
+    else if (recorded === undefined && !(await relocations.record(hex).catch(() => null))) brickProblem(hex, "not in the catalogue (run 'dtar repair')");
+    if (info && !(recorded !== undefined && info.size > recorded)) toRead.set(hex, info.size);
+    if (!opts.readData) opts.onProgress?.(++statted, needed.size);
+  };
+  for (let wave = [...needed]; wave.length > 0; ) {
+    const next: string[] = [];
+    await Promise.all(wave.map((hex) => gate.run(() => statBrick(hex, next))));
+    wave = next;
+  }
+  report.bricks = needed.size - moved.size;
 
-  if (opts.readData) await readData(repo, readable, toRead, opts, report, brickProblem, badBricks);
-  else if (badBricks.size > 0) {
-    // Pass 2: the files in bad bricks.
+  if (opts.readData) await readData(repo, readable, toRead, moved, opts, report, brickProblem, badBricks);
+  else if (badBricks.size > 0 || moved.size > 0) {
+    // Pass 2: the files in bad bricks (where their chunks lie now).
     for (const source of readable) {
       for await (const { path, body } of bodies(repo, source)) {
-        const bad = body.chunks.find((c) => badBricks.has(c.brick.toString('hex')));
-        if (bad) {
-          const hex = bad.brick.toString('hex');
-          report.fileProblems.push({ index: source.name, path, problem: `in brick ${hex}, which is ${badBricks.get(hex)!}` });
+        for (const c of body.chunks) {
+          const at = placeNow(c, moved);
+          const problem = typeof at === 'string' ? at : badBricks.has(at.hex) ? `in brick ${at.hex}, which is ${badBricks.get(at.hex)!}` : null;
+          if (problem) {
+            report.fileProblems.push({ index: source.name, path, problem });
+            break;
+          }
         }
       }
     }
@@ -220,6 +251,7 @@ async function readData(
   sources: readonly IndexToVerify[],
   /** Brick id (hex) -> its size in the store. */
   needed: ReadonlyMap<string, number>,
+  moved: Moved,
   opts: VerifyOptions,
   report: VerifyReport,
   brickProblem: (hex: string, problem: string) => void,
@@ -247,7 +279,7 @@ async function readData(
     );
     for (const source of sources) {
       for await (const { path, body } of bodies(repo, source)) {
-        const problem = await checkBody(body, copies, badBricks, brickProblem);
+        const problem = await checkBody(body, copies, moved, badBricks, brickProblem);
         if (problem) report.fileProblems.push({ index: source.name, path, problem });
       }
     }
@@ -258,14 +290,16 @@ async function readData(
 }
 
 /** What is wrong with one body, or null when every chunk and its SHA-256 check out. */
-async function checkBody(body: BodyRef, copies: Map<string, BrickCopy>, badBricks: Map<string, string>, brickProblem: (hex: string, problem: string) => void): Promise<string | null> {
+async function checkBody(body: BodyRef, copies: Map<string, BrickCopy>, moved: Moved, badBricks: Map<string, string>, brickProblem: (hex: string, problem: string) => void): Promise<string | null> {
   const check = new BodyCheck(body);
   for (const c of body.chunks) {
-    const hex = c.brick.toString('hex');
+    const at = placeNow(c, moved);
+    if (typeof at === 'string') return at;
+    const hex = at.hex;
     const copy = copies.get(hex);
     if (!copy) return `in brick ${hex}, which is ${badBricks.get(hex) ?? 'unreadable'}`;
     try {
-      check.update(await copy.read(c));
+      check.update(await copy.read({ ...c, offset: at.offset }));
     } catch (e) {
       if (!(e instanceof CorruptDataError)) throw e;
       brickProblem(hex, `holds a damaged chunk (${e.message.replace(`brick ${hex}: `, '')})`);
@@ -273,4 +307,26 @@ async function checkBody(body: BodyRef, copies: Map<string, BrickCopy>, badBrick
     }
   }
   return check.problem();
+}
+
+/** Forwarding records of the repacked bricks the indexes name (and of those their chunks moved to). */
+type Moved = Map<string, ReadonlyMap<number, MovedChunk>>;
+
+/** Where a chunk lies now, following the forwarding records of repacked bricks; what is wrong when a record does not list it. */
+function placeNow(c: ChunkRef, moved: Moved): { hex: string; offset: number } | string {
+  let hex = c.brick.toString('hex');
+  let offset = c.offset;
+  for (let hops = 0; ; hops++) {
+    const record = moved.get(hex);
+    if (!record) return { hex, offset };
+    if (hops === MAX_HOPS) return `in brick ${hex}, whose chunks were moved more than ${MAX_HOPS} times over`;
+    try {
+      const m = movedPlace(hex, record, { offset, storedLength: c.storedLength });
+      hex = m.newBrick.toString('hex');
+      offset = m.newOffset;
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      return e.message;
+    }
+  }
 }
