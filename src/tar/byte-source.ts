@@ -93,9 +93,16 @@ export class ByteSource {
     return this.readPaddingBuffered(n) ?? this.read(n);
   }
 
-  /** The next `n` bytes when the current input chunk holds them, without reading them (a view: do not keep it). */
-  peekBuffered(n: number): Buffer | null {
-    return this.pos + n <= this.chunk.length ? this.chunk.subarray(this.pos, this.pos + n) : null;
+  /**
+   * readBuffered(n), kept only when `accept` takes the copy; else null and nothing read. Testing
+   * the copy rather than a view of the input saves a view per read (a header block per entry).
+   */
+  readBufferedIf(n: number, accept: (bytes: Buffer) => boolean): Buffer | null {
+    const bytes = this.readBuffered(n);
+    if (!bytes || accept(bytes)) return bytes;
+    this.pos -= n;
+    this.offset -= n;
+    return null;
   }
 
   /** readBuffered(n) then readPaddingBuffered(pad) when the current input chunk holds both, else null (nothing read). */

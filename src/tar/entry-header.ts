@@ -23,10 +23,10 @@ const TYPES: Record<string, EntryType> = {
   M: 'multivolume',
 };
 
+/** What came before an entry's main header (the reader's header group, passed as it is). */
 export interface Overlays {
   /** This entry's own records (its last extended header's), in order. */
   local: readonly [string, Buffer][];
-  globals: PaxGlobals;
   longName?: Buffer;
   longLink?: Buffer;
 }
@@ -215,9 +215,9 @@ function time(pax: ReadonlyMap<string, Buffer>, key: string): number | undefined
   return value && paxTime(value);
 }
 
-export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
+export function resolveEntry(main: ParsedHeader, overlays: Overlays, globals: PaxGlobals, offset: number): ResolvedEntry {
   const own = changesOf(overlays.local);
-  const { records: pax, xattrs } = inForce(own, overlays.globals);
+  const { records: pax, xattrs } = inForce(own, globals);
   const pathBytes = pax.get('GNU.sparse.name') ?? pax.get('path') ?? overlays.longName ?? main.name;
   const linkpathBytes = pax.get('linkpath') ?? overlays.longLink ?? main.linkname;
 

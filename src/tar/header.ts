@@ -79,17 +79,36 @@ function byteSums(block: Buffer): HeaderSums {
 }
 
 /**
+ * The words of the memory the last block summed was in: blocks come from Buffer's shared pool
+ * (the reader's copies), so one view serves many; a view per block was garbage. Only a small
+ * memory is kept referenced by it between calls.
+ */
+let wordsBuffer: ArrayBufferLike | null = null;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array {
+  if (buffer === wordsBuffer) return words;
+  const view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  if (buffer.byteLength <= Buffer.poolSize) {
+    wordsBuffer = buffer;
+    words = view;
+  }
+  return view;
+}
+
+/**
  * The same sums four bytes at a time, in two 16-bit lanes per word (no lane can carry: 128
  * words of at most 255 per byte), for an aligned block: every index entry's header is summed.
  */
 function wordSums(block: Buffer): HeaderSums {
-  const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
+  const words = wordsOf(block.buffer);
+  const first = block.byteOffset / 4;
   let even = 0;
   let odd = 0;
   let highs = 0;
   for (let i = 0; i < BLOCK / 4; i++) {
     if (i === CHECKSUM_START / 4) i += CHECKSUM_LENGTH / 4;
-    const w = words[i]!;
+    const w = words[first + i]!;
     even += w & 0x00ff00ff;
     odd += (w >>> 8) & 0x00ff00ff;
     highs += (w >>> 7) & 0x01010101;
