@@ -134,8 +134,12 @@ const EMPTY = Buffer.alloc(0);
 
 /** Where a NUL-terminated field ends. */
 function cstringEnd(block: Buffer, start: number, length: number): number {
-  const end = block.indexOf(0, start);
-  return end === -1 || end > start + length ? start + length : end;
+  // A loop, not indexOf: fields are short, and the native call (and its compilation, at the
+  // start of a load) cost more than the bytes looked at.
+  const stop = start + length;
+  let i = start;
+  while (i < stop && block[i] !== 0) i++;
+  return i;
 }
 
 /**

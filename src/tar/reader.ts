@@ -173,7 +173,8 @@ async function readHeaderGroup(src: ByteSource, limits: TarReaderLimits): Promis
 function plainHeaderBuffered(src: ByteSource): EntryGroup | null {
   const blockStart = src.offset;
   const block = src.readBufferedIf(BLOCK, isPlainHeader);
-  return block && { kind: 'entry', raw: [block], main: parseHeader(block, blockStart), mainHeaderOffset: 0, local: NO_RECORDS };
+  // The same fields in the same order as readHeaderGroup's groups: one shape for the code that reads them.
+  return block && { kind: 'entry', raw: [block], main: parseHeader(block, blockStart), mainHeaderOffset: 0, local: NO_RECORDS, longName: undefined, longLink: undefined };
 }
 
 function isPlainHeader(block: Buffer): boolean {
