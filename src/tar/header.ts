@@ -55,8 +55,10 @@ export function isZeroBlock(block: Buffer): boolean {
 export function checksumMatches(block: Buffer): boolean {
   const stored = readNumber(block, CHECKSUM_START, CHECKSUM_LENGTH);
   if (stored === undefined) return false;
-  const { unsigned, high } = block.byteOffset % 4 === 0 ? wordSums(block) : byteSums(block);
-  return stored === unsigned || stored === unsigned - 0x100 * high;
+  // The signed sum is only needed when the unsigned one (nearly every header's) does not match.
+  if (stored === (block.byteOffset % 4 === 0 ? unsignedWordSum(block) : byteSums(block).unsigned)) return true;
+  const { unsigned, high } = byteSums(block);
+  return stored === unsigned - 0x100 * high;
 }
 
 interface HeaderSums {
@@ -97,26 +99,20 @@ function wordsOf(buffer: ArrayBufferLike): Uint32Array {
 }
 
 /**
- * The same sums four bytes at a time, in two 16-bit lanes per word (no lane can carry: 128
- * words of at most 255 per byte), for an aligned block: every index entry's header is summed.
+ * byteSums' unsigned sum four bytes at a time, for an aligned block (every index entry's header
+ * is summed): the bytes at even and odd places added in the two 16-bit lanes of one number,
+ * which cannot carry from one lane to the other (126 words of at most 2 x 255 per lane).
  */
-function wordSums(block: Buffer): HeaderSums {
-  const words = wordsOf(block.buffer);
+function unsignedWordSum(block: Buffer): number {
+  const w = wordsOf(block.buffer);
   const first = block.byteOffset / 4;
-  let even = 0;
-  let odd = 0;
-  let highs = 0;
-  for (let i = 0; i < BLOCK / 4; i++) {
-    if (i === CHECKSUM_START / 4) i += CHECKSUM_LENGTH / 4;
-    const w = words[first + i]!;
-    even += w & 0x00ff00ff;
-    odd += (w >>> 8) & 0x00ff00ff;
-    highs += (w >>> 7) & 0x01010101;
+  let lanes = 0;
+  for (let i = first, end = first + BLOCK / 4, skip = first + CHECKSUM_START / 4; i < end; i++) {
+    if (i === skip) i += CHECKSUM_LENGTH / 4;
+    const x = w[i]!;
+    lanes += (x & 0x00ff00ff) + ((x >>> 8) & 0x00ff00ff);
   }
-  const lanes = (x: number): number => (x % 0x10000) + Math.floor(x / 0x10000);
-  // highs: four 8-bit lanes of at most 128 - 2 words each.
-  const high = (highs & 0xff) + ((highs >>> 8) & 0xff) + ((highs >>> 16) & 0xff) + ((highs >>> 24) & 0xff);
-  return { unsigned: 8 * 0x20 + lanes(even) + lanes(odd), high };
+  return 8 * 0x20 + (lanes % 0x10000) + Math.floor(lanes / 0x10000);
 }
 
 export function recomputeChecksum(block: Buffer): void {
