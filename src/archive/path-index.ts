@@ -38,13 +38,29 @@ export class PathIndex {
     }
   }
 
+  /**
+   * Where the last find() that found nothing stopped: an entry's path is looked up, then added
+   * (most are new), and add() then neither hashes the name again nor probes again.
+   */
+  private missed = { parent: -1, buf: null as Uint8Array | null, from: 0, to: 0, count: -1, hash: 0, slot: 0 };
+
   /** The node named buf[from, to) in the directory whose node is `parent`, or -1. */
   find(parent: number, buf: Uint8Array, from: number, to: number): number {
     const h = nameHash(parent, buf, from, to);
     const mask = this.slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const node = this.slots[s]!;
-      if (node === EMPTY) return -1;
+      if (node === EMPTY) {
+        const m = this.missed;
+        m.parent = parent;
+        m.buf = buf;
+        m.from = from;
+        m.to = to;
+        m.count = this.count;
+        m.hash = h;
+        m.slot = s;
+        return -1;
+      }
       if (
         this.hashes.get(node) === h &&
         this.parentNode.get(node) === parent &&
@@ -61,11 +77,16 @@ export class PathIndex {
    * buf[from, to) in the directory whose node is `parent`; the caller found it absent.
    */
   add(node: number, parent: number, buf: Uint8Array, from: number, to: number): void {
-    const h = nameHash(parent, buf, from, to);
+    const m = this.missed;
+    // The table is as the last find left it (count unchanged) and that find was for this name.
+    const found = m.count === this.count && m.parent === parent && m.buf === buf && m.from === from && m.to === to;
+    m.count = -1;
+    const h = found ? m.hash : nameHash(parent, buf, from, to);
     this.parentNode.push(parent);
     this.hashes.push(h);
     if (node === 0) return; // the root: found by its empty path, never looked up
     if (++this.count * 2 > this.slots.length) this.grow();
+    else if (found) this.slots[m.slot] = node;
     else this.place(node, h);
   }
 
