@@ -8,13 +8,17 @@ import { BLOCK, zeroPadding } from './header';
 
 const EMPTY = Buffer.alloc(0);
 
-const ZEROS = Buffer.alloc(BLOCK);
-/** Long padding is compared natively; on short padding (most bodies') the call costs more than a plain loop. */
-const NATIVE_FROM = 64;
-
-function allZero(b: Buffer, from: number, to: number): boolean {
-  if (to - from >= NATIVE_FROM) return b.compare(ZEROS, 0, to - from, from, to) === 0;
-  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+/**
+ * Whether bytes [from, to) of `b` are all zero: a word at a time where `words` (b's, or empty)
+ * allows. A native compare per padding cost more than the words (every index record is padded).
+ */
+function allZero(b: Buffer, words: Uint32Array<ArrayBufferLike>, from: number, to: number): boolean {
+  let i = from;
+  if (words.length > 0) {
+    for (; i < to && (i & 3) !== 0; i++) if (b[i] !== 0) return false;
+    for (let w = i >>> 2, end = to >>> 2; w < end; w++, i += 4) if (words[w] !== 0) return false;
+  }
+  for (; i < to; i++) if (b[i] !== 0) return false;
   return true;
 }
 
@@ -163,7 +167,7 @@ export class ByteSource {
 
   /** readPadding when the current input chunk holds all `n` bytes, else null. */
   readPaddingBuffered(n: number): Buffer | null {
-    if (n <= BLOCK && this.pos + n <= this.chunk.length && allZero(this.chunk, this.pos, this.pos + n)) {
+    if (n <= BLOCK && this.pos + n <= this.chunk.length && allZero(this.chunk, this.chunkWords, this.pos, this.pos + n)) {
       this.pos += n;
       this.offset += n;
       return zeroPadding(n);
