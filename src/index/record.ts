@@ -194,11 +194,14 @@ export class RecordBody implements BodyRef {
 
   constructor(
     readonly storedSize: number,
-    /** The record, its body's SHA-256 at `shaAt`: a view of it is made only when asked for. */
+    /**
+     * The record, with its body's SHA-256 at `shaAt` and its encoded chunk list (see
+     * CHUNK_ENTRY, already checked) from `listAt` to its end: views of them are made only when
+     * asked for (a view per entry was garbage for loading an index).
+     */
     private readonly record: Buffer,
     private readonly shaAt: number,
-    /** The encoded chunk list (see CHUNK_ENTRY), already checked. */
-    readonly chunkList: Buffer,
+    private readonly listAt: number,
   ) {}
 
   get sha256(): Buffer {
@@ -206,13 +209,18 @@ export class RecordBody implements BodyRef {
   }
 
   get chunks(): ChunkRef[] {
-    return (this.decoded ??= decodeChunkList(new Cursor(this.chunkList, 'chunk list')));
+    return (this.decoded ??= decodeChunkList(new Cursor(this.record.subarray(this.listAt), 'chunk list')));
+  }
+
+  /** See encodedChunkList. */
+  encoded(): { bytes: Buffer; at: number } {
+    return { bytes: this.record, at: this.listAt };
   }
 }
 
-/** A body's chunk list in its encoded form (see encodeChunkList). */
-export function encodedChunkList(body: BodyRef): Buffer {
-  return body instanceof RecordBody ? body.chunkList : encodeChunkList(body.chunks);
+/** A body's chunk list in its encoded form (see encodeChunkList): it starts at `at` in `bytes`. */
+export function encodedChunkList(body: BodyRef): { bytes: Buffer; at: number } {
+  return body instanceof RecordBody ? body.encoded() : { bytes: encodeChunkList(body.chunks), at: 0 };
 }
 
 const MAGIC_WORD = RECORD_MAGIC.readUInt32LE(0);
@@ -255,7 +263,7 @@ export function decodeRecord(buf: Buffer, place: Where): BodyRecord {
   c.pos += n * CHUNK_ENTRY;
   if (c.pos !== buf.length) throw new BadIndexError(`${c.where}: trailing bytes in record`);
   if (sum !== storedSize) throw new BadIndexError(`${c.where}: chunk lengths do not add up to the body size`);
-  return new DecodedRecord(buf, new RecordBody(storedSize, buf, shaAt, buf.subarray(listStart, c.pos)), padding, sparse);
+  return new DecodedRecord(buf, new RecordBody(storedSize, buf, shaAt, listStart), padding, sparse);
 }
 
 /**
