@@ -13,7 +13,7 @@ import { BadTarError } from '../../src/errors';
 import { BLOCK, encodeHeader, paddingFor, paxHeaderBlocks, recomputeChecksum } from '../../src/tar/header';
 import type { HeaderFields } from '../../src/tar/header';
 import { readTar } from '../../src/tar/reader';
-import type { TarEntry } from '../../src/tar/types';
+import type { TarEntry, TarHeader } from '../../src/tar/types';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
 import { chunked, readAll } from './collect';
 
@@ -116,6 +116,28 @@ test('a PAX global header applies until the next one replaces it; an empty local
   // The second global header replaced the first (GNU tar's reading; hostile-headers.test.ts compares).
   assert.equal(c?.pax.get('comment')?.toString(), 'bye');
   assert.equal(c?.uname, '');
+});
+
+test('each header field a PAX global header can set applies alone to the entries after it', async () => {
+  // One record at a time: the reader looks up header fields only under global headers that set one.
+  const cases: [string, string, (h: TarHeader) => unknown, unknown][] = [
+    ['path', 'renamed', (h) => h.path, 'renamed'],
+    ['GNU.sparse.name', 'sparse-name', (h) => h.path, 'sparse-name'],
+    ['linkpath', 'target', (h) => h.linkpath, 'target'],
+    ['uid', '1234', (h) => h.uid, 1234],
+    ['gid', '4321', (h) => h.gid, 4321],
+    ['uname', 'someone', (h) => h.uname, 'someone'],
+    ['gname', 'group', (h) => h.gname, 'group'],
+    ['mtime', '1000.5', (h) => h.mtime, 1000.5],
+    ['atime', '2000', (h) => h.atime, 2000],
+    ['ctime', '3000', (h) => h.ctime, 3000],
+  ];
+  for (const [key, value, field, expected] of cases) {
+    const input = Buffer.concat([paxHeaderBlocks([[key, Buffer.from(value)]], 'g', 'g'), entry({ name: 'a', typeflag: '2', linkname: 'l' }), END]);
+    const { items } = await readAll(chunked(input, 4096));
+    const [a] = items.flatMap((i) => (i.header ? [i.header] : []));
+    assert.equal(a && field(a), expected, key);
+  }
 });
 
 test('LIBARCHIVE.xattr names are percent-decoded and values base64-decoded', async () => {
