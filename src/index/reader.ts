@@ -72,6 +72,9 @@ class IndexDecoder {
   private seq = 0;
   /** Every byte before the trailer, checked against the trailer's checksum. */
   private readonly hash = createHash('sha256');
+  /** The entry whose record is being decoded, and what errors about its record call it: one function, not one per entry. */
+  private current: TarEntry | null = null;
+  private readonly recordPlace = (): string => `${this.where}: ${this.current ? escapeName(this.current.header.pathBytes) : 'record'}`;
 
   /** `auth` null: the caller authenticates the meta and trailer itself (loadArchive). */
   constructor(
@@ -121,10 +124,6 @@ class IndexDecoder {
     this.current = item;
     return new DecodedEntry(this.seq++, item, decodeRecord(recordBytes, this.recordPlace));
   }
-
-  /** The entry whose record is being decoded, and what errors about its record call it: one function, not one per entry. */
-  private current: TarEntry | null = null;
-  private readonly recordPlace = (): string => `${this.where}: ${this.current ? escapeName(this.current.header.pathBytes) : 'record'}`;
 
   /** Throws unless the index was whole: a dtar header first and a trailer last. */
   end(): void {
