@@ -319,10 +319,10 @@ export class ArchiveBuilder {
   private addContent(record: BodyRecord | null): number {
     if (record) {
       // Straight from the encoded list: no object or Buffer view per chunk.
-      const list = encodedChunkList(record.body);
-      const count = list.readUInt32LE(0);
+      const { bytes: list, at: listAt } = encodedChunkList(record.body);
+      const count = list.readUInt32LE(listAt);
       let body = 0;
-      for (let i = 0, at = CHUNK_LIST_HEAD; i < count; i++, at += CHUNK_ENTRY) {
+      for (let i = 0, at = listAt + CHUNK_LIST_HEAD; i < count; i++, at += CHUNK_ENTRY) {
         const plain = list.readUInt32LE(at + CHUNK_FIELD.plainLength);
         const row = this.chunkPlain.push(plain);
         if ((row + 1) * 32 > this.ids.length) {

@@ -16,12 +16,14 @@ function nameHash(parent: number, buf: Uint8Array, from: number, to: number): nu
 }
 
 export class PathIndex {
-  /** Node numbers (0, the root's, is never a key: it marks an empty slot). */
+  /**
+   * Slot s is [2s] a node number (0, the root's, is never a key: it marks an empty slot) and
+   * [2s + 1] its hash, side by side: a probe reads one place in memory, not two.
+   */
   private slots: Uint32Array;
   private count = 0;
-  /** Per node: the node of its parent directory, and its hash. */
+  /** Per node: the node of its parent directory. */
   private readonly parentNode = new Growable(Uint32Array);
-  private readonly hashes = new Growable(Uint32Array);
 
   constructor(
     private readonly bytes: ByteArena,
@@ -31,22 +33,37 @@ export class PathIndex {
   ) {
     let size = 1024;
     while (size < expected * 2) size *= 2;
-    this.slots = new Uint32Array(size);
-    if (expected > 1024) {
-      this.parentNode.reserve(expected + 64);
-      this.hashes.reserve(expected + 64);
-    }
+    this.slots = new Uint32Array(size * 2);
+    if (expected > 1024) this.parentNode.reserve(expected + 64);
   }
+
+  /**
+   * Where the last find() that found nothing stopped: an entry's path is looked up, then added
+   * (most are new), and add() then neither hashes the name again nor probes again.
+   */
+  private missed = { parent: -1, buf: null as Uint8Array | null, from: 0, to: 0, count: -1, hash: 0, slot: 0, mask: 0 };
 
   /** The node named buf[from, to) in the directory whose node is `parent`, or -1. */
   find(parent: number, buf: Uint8Array, from: number, to: number): number {
     const h = nameHash(parent, buf, from, to);
-    const mask = this.slots.length - 1;
+    const slots = this.slots;
+    const mask = slots.length / 2 - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const node = this.slots[s]!;
-      if (node === EMPTY) return -1;
+      const node = slots[2 * s]!;
+      if (node === EMPTY) {
+        const m = this.missed;
+        m.parent = parent;
+        m.buf = buf;
+        m.from = from;
+        m.to = to;
+        m.count = this.count;
+        m.hash = h;
+        m.slot = s;
+        m.mask = mask;
+        return -1;
+      }
       if (
-        this.hashes.get(node) === h &&
+        slots[2 * s + 1] === h &&
         this.parentNode.get(node) === parent &&
         this.nameLength.get(node) === to - from &&
         this.bytes.matches(this.nameOffset.get(node), buf, from, to)
@@ -61,23 +78,32 @@ export class PathIndex {
    * buf[from, to) in the directory whose node is `parent`; the caller found it absent.
    */
   add(node: number, parent: number, buf: Uint8Array, from: number, to: number): void {
-    const h = nameHash(parent, buf, from, to);
+    const m = this.missed;
+    // The table is as the last find left it (count unchanged) and that find was for this name.
+    const found = m.count === this.count && m.parent === parent && m.buf === buf && m.from === from && m.to === to;
+    m.count = -1;
+    const h = found ? m.hash : nameHash(parent, buf, from, to);
     this.parentNode.push(parent);
-    this.hashes.push(h);
     if (node === 0) return; // the root: found by its empty path, never looked up
-    if (++this.count * 2 > this.slots.length) this.grow();
-    else this.place(node, h);
+    if (++this.count * 4 > this.slots.length) this.grow();
+    this.place(found && this.slots.length / 2 - 1 === m.mask ? m.slot : this.emptySlot(h), node, h);
   }
 
-  private place(node: number, h: number): void {
-    const mask = this.slots.length - 1;
+  private emptySlot(h: number): number {
+    const mask = this.slots.length / 2 - 1;
     let s = h & mask;
-    while (this.slots[s] !== EMPTY) s = (s + 1) & mask;
-    this.slots[s] = node;
+    while (this.slots[2 * s] !== EMPTY) s = (s + 1) & mask;
+    return s;
+  }
+
+  private place(s: number, node: number, h: number): void {
+    this.slots[2 * s] = node;
+    this.slots[2 * s + 1] = h;
   }
 
   private grow(): void {
-    this.slots = new Uint32Array(this.slots.length * 2);
-    for (let n = 1; n < this.hashes.length; n++) this.place(n, this.hashes.get(n));
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    for (let s = 0; s < old.length; s += 2) if (old[s] !== EMPTY) this.place(this.emptySlot(old[s + 1]!), old[s]!, old[s + 1]!);
   }
 }

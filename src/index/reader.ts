@@ -41,6 +41,30 @@ export type IndexItem =
   | IndexEntry
   | { kind: 'trailer'; trailer: IndexTrailer };
 
+/** An index entry read from its tar entry: one object, its original header bytes made only when asked for. */
+class DecodedEntry implements IndexEntry {
+  readonly kind = 'entry' as const;
+  readonly header: TarHeader;
+  readonly padding: Buffer;
+  private readonly raw: Buffer;
+  private readonly mainHeaderOffset: number;
+
+  constructor(
+    readonly seq: number,
+    item: TarEntry,
+    readonly record: BodyRecord | null,
+  ) {
+    this.header = item.header;
+    this.raw = item.raw;
+    this.mainHeaderOffset = item.mainHeaderOffset;
+    this.padding = record ? originalPadding(record) : NO_PADDING;
+  }
+
+  original(): Buffer {
+    return this.record ? originalHeaderBytes(this.raw, this.mainHeaderOffset, this.record.header) : this.raw;
+  }
+}
+
 /** Turns the tar reader's items into index items, checking the index's framing and checksum. */
 class IndexDecoder {
   private meta: IndexMeta | null = null;
@@ -48,6 +72,9 @@ class IndexDecoder {
   private seq = 0;
   /** Every byte before the trailer, checked against the trailer's checksum. */
   private readonly hash = createHash('sha256');
+  /** The entry whose record is being decoded, and what errors about its record call it: one function, not one per entry. */
+  private current: TarEntry | null = null;
+  private readonly recordPlace = (): string => `${this.where}: ${this.current ? escapeName(this.current.header.pathBytes) : 'record'}`;
 
   /** `auth` null: the caller authenticates the meta and trailer itself (loadArchive). */
   constructor(
@@ -81,8 +108,7 @@ class IndexDecoder {
     }
     if (item.bodySize === 0) {
       this.hash.update(item.raw);
-      const raw = item.raw;
-      return { kind: 'entry', seq: this.seq++, header: item.header, original: () => raw, record: null, padding: NO_PADDING };
+      return new DecodedEntry(this.seq++, item, null);
     }
     if (item.bodySize > MAX_RECORD) throw new BadIndexError(`${where}: record of ${escapeName(item.header.pathBytes)} is too large`);
     const recordBytes = item.readBody();
@@ -90,22 +116,13 @@ class IndexDecoder {
   }
 
   private entry(item: TarEntry, recordBytes: Buffer): IndexEntry {
-    const where = this.where;
     // The entry's bytes in one piece when they are (nearly always): three hash calls per entry
     // were a quarter of the hash's cost.
     const whole = this.readSince(item.offset);
     if (whole) this.hash.update(whole);
     else this.hash.update(item.raw).update(recordBytes).update(item.padding());
-    const record = decodeRecord(recordBytes, () => `${where}: ${escapeName(item.header.pathBytes)}`);
-    const { raw, mainHeaderOffset } = item;
-    return {
-      kind: 'entry',
-      seq: this.seq++,
-      header: item.header,
-      original: () => originalHeaderBytes(raw, mainHeaderOffset, record.header),
-      record,
-      padding: originalPadding(record),
-    };
+    this.current = item;
+    return new DecodedEntry(this.seq++, item, decodeRecord(recordBytes, this.recordPlace));
   }
 
   /** Throws unless the index was whole: a dtar header first and a trailer last. */

@@ -194,19 +194,33 @@ export class RecordBody implements BodyRef {
 
   constructor(
     readonly storedSize: number,
-    readonly sha256: Buffer,
-    /** The encoded chunk list (see CHUNK_ENTRY), already checked. */
-    readonly chunkList: Buffer,
+    /**
+     * The record, with its body's SHA-256 at `shaAt` and its encoded chunk list (see
+     * CHUNK_ENTRY, already checked) from `listAt` to its end: views of them are made only when
+     * asked for (a view per entry was garbage for loading an index).
+     */
+    private readonly record: Buffer,
+    private readonly shaAt: number,
+    private readonly listAt: number,
   ) {}
 
+  get sha256(): Buffer {
+    return this.record.subarray(this.shaAt, this.shaAt + 32);
+  }
+
   get chunks(): ChunkRef[] {
-    return (this.decoded ??= decodeChunkList(new Cursor(this.chunkList, 'chunk list')));
+    return (this.decoded ??= decodeChunkList(new Cursor(this.record.subarray(this.listAt), 'chunk list')));
+  }
+
+  /** See encodedChunkList. */
+  encoded(): { bytes: Buffer; at: number } {
+    return { bytes: this.record, at: this.listAt };
   }
 }
 
-/** A body's chunk list in its encoded form (see encodeChunkList). */
-export function encodedChunkList(body: BodyRef): Buffer {
-  return body instanceof RecordBody ? body.chunkList : encodeChunkList(body.chunks);
+/** A body's chunk list in its encoded form (see encodeChunkList): it starts at `at` in `bytes`. */
+export function encodedChunkList(body: BodyRef): { bytes: Buffer; at: number } {
+  return body instanceof RecordBody ? body.encoded() : { bytes: encodeChunkList(body.chunks), at: 0 };
 }
 
 const MAGIC_WORD = RECORD_MAGIC.readUInt32LE(0);
@@ -220,12 +234,14 @@ export function decodeRecord(buf: Buffer, place: Where): BodyRecord {
   }
   c.pos = 4;
   const mode = c.u8();
-  let header: HeaderRestore;
-  if (mode === MODE_PATCHED) header = { mode, sizeField: c.bytes(12), chksumField: c.bytes(8) };
-  else if (mode === MODE_RAW) header = { mode, raw: c.bytes(c.u32()) };
+  if (mode === MODE_PATCHED) c.need(20);
+  else if (mode === MODE_RAW) c.need(c.u32());
   else throw new BadIndexError(`${c.where}: unknown record mode ${mode}`);
+  c.pos += mode === MODE_PATCHED ? 20 : buf.readUInt32LE(5);
   const storedSize = c.u64();
-  const sha256 = c.bytes(32);
+  const shaAt = c.pos;
+  c.need(32);
+  c.pos += 32;
   const flags = c.u8();
   const padding = flags & 1 ? c.bytes(c.u16()) : null;
   let sparse: SparseInfo | null = null;
@@ -247,5 +263,28 @@ export function decodeRecord(buf: Buffer, place: Where): BodyRecord {
   c.pos += n * CHUNK_ENTRY;
   if (c.pos !== buf.length) throw new BadIndexError(`${c.where}: trailing bytes in record`);
   if (sum !== storedSize) throw new BadIndexError(`${c.where}: chunk lengths do not add up to the body size`);
-  return { header, body: new RecordBody(storedSize, sha256, buf.subarray(listStart, c.pos)), padding, sparse };
+  return new DecodedRecord(buf, new RecordBody(storedSize, buf, shaAt, listStart), padding, sparse);
+}
+
+/**
+ * A record read from its bytes, the original header fields taken out only when asked for
+ * (restore and copy need them; loading an archive does not, and two views per entry were garbage).
+ */
+class DecodedRecord implements BodyRecord {
+  private restore: HeaderRestore | undefined;
+
+  constructor(
+    /** The whole record, already checked by decodeRecord. */
+    private readonly bytes: Buffer,
+    readonly body: BodyRef,
+    readonly padding: Buffer | null,
+    readonly sparse: SparseInfo | null,
+  ) {}
+
+  get header(): HeaderRestore {
+    const b = this.bytes;
+    // Laid out as decodeRecord checked it: the mode at 4, then its fields.
+    return (this.restore ??=
+      b[4] === MODE_PATCHED ? { mode: MODE_PATCHED, sizeField: b.subarray(5, 17), chksumField: b.subarray(17, 25) } : { mode: MODE_RAW, raw: b.subarray(9, 9 + b.readUInt32LE(5)) });
+  }
 }

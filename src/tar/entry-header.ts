@@ -23,10 +23,10 @@ const TYPES: Record<string, EntryType> = {
   M: 'multivolume',
 };
 
+/** What came before an entry's main header (the reader's header group, passed as it is). */
 export interface Overlays {
   /** This entry's own records (its last extended header's), in order. */
   local: readonly [string, Buffer][];
-  globals: PaxGlobals;
   longName?: Buffer;
   longLink?: Buffer;
 }
@@ -180,14 +180,23 @@ function layered(base: ReadonlyMap<string, Buffer>, changes: Changes): ReadonlyM
 export interface PaxGlobals {
   records: ReadonlyMap<string, Buffer>;
   xattrs: ReadonlyMap<string, Buffer>;
+  /** `records` when they set a header field (HEADER_FIELDS), else none to look in. */
+  fields: ReadonlyMap<string, Buffer>;
 }
 
-export const NO_GLOBALS: PaxGlobals = { records: NONE, xattrs: NONE };
+export const NO_GLOBALS: PaxGlobals = { records: NONE, xattrs: NONE, fields: NONE };
+
+/**
+ * The records resolveEntry reads a header field from. Most global headers set none of them (an
+ * index's own header, a comment): entries under one then look up none, where each did eleven.
+ */
+const HEADER_FIELDS = ['GNU.sparse.name', 'path', 'linkpath', 'size', 'uid', 'gid', 'uname', 'gname', 'mtime', 'atime', 'ctime'];
 
 /** `records`: a global header's, a later one of a key winning; empty ones have nothing to undo. */
 export function paxGlobals(records: ReadonlyMap<string, Buffer>): PaxGlobals {
   const applying = withoutRemovals(records);
-  return { records: applying, xattrs: withoutRemovals(xattrChanges(applying)) };
+  const fields = HEADER_FIELDS.some((key) => applying.has(key)) ? applying : NONE;
+  return { records: applying, xattrs: withoutRemovals(xattrChanges(applying)), fields };
 }
 
 /** What applies to an entry with records of its own (`own`) under `globals`. */
@@ -195,9 +204,10 @@ function inForce(own: Changes, globals: PaxGlobals): PaxGlobals {
   if (own.size === 0) return globals;
   if (globals.records.size === 0) {
     const records = withoutRemovals(own);
-    return { records, xattrs: withoutRemovals(xattrChanges(records)) };
+    return { records, xattrs: withoutRemovals(xattrChanges(records)), fields: records };
   }
-  return { records: layered(globals.records, own), xattrs: layered(globals.xattrs, xattrChanges(own)) };
+  const records = layered(globals.records, own);
+  return { records, xattrs: layered(globals.xattrs, xattrChanges(own)), fields: records };
 }
 
 // Module functions rather than closures in resolveEntry: three closures per entry were garbage.
@@ -215,15 +225,16 @@ function time(pax: ReadonlyMap<string, Buffer>, key: string): number | undefined
   return value && paxTime(value);
 }
 
-export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: number): ResolvedEntry {
+export function resolveEntry(main: ParsedHeader, overlays: Overlays, globals: PaxGlobals, offset: number): ResolvedEntry {
   const own = changesOf(overlays.local);
-  const { records: pax, xattrs } = inForce(own, overlays.globals);
-  const pathBytes = pax.get('GNU.sparse.name') ?? pax.get('path') ?? overlays.longName ?? main.name;
-  const linkpathBytes = pax.get('linkpath') ?? overlays.longLink ?? main.linkname;
+  const { records: pax, xattrs, fields } = inForce(own, globals);
+  // Header fields only from `fields` (HEADER_FIELDS lists every key read here).
+  const pathBytes = fields.get('GNU.sparse.name') ?? fields.get('path') ?? overlays.longName ?? main.name;
+  const linkpathBytes = fields.get('linkpath') ?? overlays.longLink ?? main.linkname;
 
   let size = main.size;
   let paxSize = false;
-  const sizeRecord = pax.get('size');
+  const sizeRecord = fields.get('size');
   if (sizeRecord !== undefined) {
     const value = paxInteger(sizeRecord);
     if (value === undefined) throw new BadTarError(`malformed PAX size record ${JSON.stringify(sizeRecord.toString('latin1').slice(0, 40))}`, offset);
@@ -244,19 +255,19 @@ export function resolveEntry(main: ParsedHeader, overlays: Overlays, offset: num
     typeflag: main.typeflag,
     type,
     mode: main.mode,
-    uid: integer(pax, 'uid', main.uid),
-    gid: integer(pax, 'gid', main.gid),
-    uname: text(pax, 'uname', main.uname),
-    gname: text(pax, 'gname', main.gname),
-    mtime: time(pax, 'mtime') ?? main.mtime,
+    uid: integer(fields, 'uid', main.uid),
+    gid: integer(fields, 'gid', main.gid),
+    uname: text(fields, 'uname', main.uname),
+    gname: text(fields, 'gname', main.gname),
+    mtime: time(fields, 'mtime') ?? main.mtime,
     devmajor: main.devmajor,
     devminor: main.devminor,
     xattrs,
     pax,
     localPax: own,
   };
-  const atime = time(pax, 'atime') ?? main.atime;
-  const ctime = time(pax, 'ctime') ?? main.ctime;
+  const atime = time(fields, 'atime') ?? main.atime;
+  const ctime = time(fields, 'ctime') ?? main.ctime;
   if (atime !== undefined) header.atime = atime;
   if (ctime !== undefined) header.ctime = ctime;
   return { header, dataSize: hasBody(main.typeflag, paxSize) ? size : 0, paxSize };

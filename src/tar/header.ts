@@ -55,8 +55,10 @@ export function isZeroBlock(block: Buffer): boolean {
 export function checksumMatches(block: Buffer): boolean {
   const stored = readNumber(block, CHECKSUM_START, CHECKSUM_LENGTH);
   if (stored === undefined) return false;
-  const { unsigned, high } = block.byteOffset % 4 === 0 ? wordSums(block) : byteSums(block);
-  return stored === unsigned || stored === unsigned - 0x100 * high;
+  // The signed sum is only needed when the unsigned one (nearly every header's) does not match.
+  if (stored === (block.byteOffset % 4 === 0 ? unsignedWordSum(block) : byteSums(block).unsigned)) return true;
+  const { unsigned, high } = byteSums(block);
+  return stored === unsigned - 0x100 * high;
 }
 
 interface HeaderSums {
@@ -79,25 +81,38 @@ function byteSums(block: Buffer): HeaderSums {
 }
 
 /**
- * The same sums four bytes at a time, in two 16-bit lanes per word (no lane can carry: 128
- * words of at most 255 per byte), for an aligned block: every index entry's header is summed.
+ * The words of the memory the last block summed was in: blocks come from Buffer's shared pool
+ * (the reader's copies), so one view serves many; a view per block was garbage. Only a small
+ * memory is kept referenced by it between calls.
  */
-function wordSums(block: Buffer): HeaderSums {
-  const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
-  let even = 0;
-  let odd = 0;
-  let highs = 0;
-  for (let i = 0; i < BLOCK / 4; i++) {
-    if (i === CHECKSUM_START / 4) i += CHECKSUM_LENGTH / 4;
-    const w = words[i]!;
-    even += w & 0x00ff00ff;
-    odd += (w >>> 8) & 0x00ff00ff;
-    highs += (w >>> 7) & 0x01010101;
+let wordsBuffer: ArrayBufferLike | null = null;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array {
+  if (buffer === wordsBuffer) return words;
+  const view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  if (buffer.byteLength <= Buffer.poolSize) {
+    wordsBuffer = buffer;
+    words = view;
   }
-  const lanes = (x: number): number => (x % 0x10000) + Math.floor(x / 0x10000);
-  // highs: four 8-bit lanes of at most 128 - 2 words each.
-  const high = (highs & 0xff) + ((highs >>> 8) & 0xff) + ((highs >>> 16) & 0xff) + ((highs >>> 24) & 0xff);
-  return { unsigned: 8 * 0x20 + lanes(even) + lanes(odd), high };
+  return view;
+}
+
+/**
+ * byteSums' unsigned sum four bytes at a time, for an aligned block (every index entry's header
+ * is summed): the bytes at even and odd places added in the two 16-bit lanes of one number,
+ * which cannot carry from one lane to the other (126 words of at most 2 x 255 per lane).
+ */
+function unsignedWordSum(block: Buffer): number {
+  const w = wordsOf(block.buffer);
+  const first = block.byteOffset / 4;
+  let lanes = 0;
+  for (let i = first, end = first + BLOCK / 4, skip = first + CHECKSUM_START / 4; i < end; i++) {
+    if (i === skip) i += CHECKSUM_LENGTH / 4;
+    const x = w[i]!;
+    lanes += (x & 0x00ff00ff) + ((x >>> 8) & 0x00ff00ff);
+  }
+  return 8 * 0x20 + (lanes % 0x10000) + Math.floor(lanes / 0x10000);
 }
 
 export function recomputeChecksum(block: Buffer): void {
@@ -115,8 +130,12 @@ const EMPTY = Buffer.alloc(0);
 
 /** Where a NUL-terminated field ends. */
 function cstringEnd(block: Buffer, start: number, length: number): number {
-  const end = block.indexOf(0, start);
-  return end === -1 || end > start + length ? start + length : end;
+  // A loop, not indexOf: fields are short, and the native call (and its compilation, at the
+  // start of a load) cost more than the bytes looked at.
+  const stop = start + length;
+  let i = start;
+  while (i < stop && block[i] !== 0) i++;
+  return i;
 }
 
 /**

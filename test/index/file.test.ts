@@ -43,8 +43,7 @@ after(() => tmp.cleanup());
 /** An item with its lazily built parts made plain, for deep comparison. */
 function plain(item: IndexItem): unknown {
   if (item.kind !== 'entry') return item;
-  const { original, ...rest } = item;
-  return { ...rest, original: original() };
+  return { ...item, original: item.original() };
 }
 
 async function collect(source: AsyncIterable<Uint8Array>, where: string): Promise<unknown[]> {

@@ -13,7 +13,7 @@ import { BadTarError } from '../../src/errors';
 import { BLOCK, encodeHeader, paddingFor, paxHeaderBlocks, recomputeChecksum } from '../../src/tar/header';
 import type { HeaderFields } from '../../src/tar/header';
 import { readTar } from '../../src/tar/reader';
-import type { TarEntry } from '../../src/tar/types';
+import type { TarEntry, TarHeader } from '../../src/tar/types';
 import { buildCorpus, defaultCorpusDir } from '../fixtures/corpus';
 import { chunked, readAll } from './collect';
 
@@ -118,6 +118,28 @@ test('a PAX global header applies until the next one replaces it; an empty local
   assert.equal(c?.uname, '');
 });
 
+test('each header field a PAX global header can set applies alone to the entries after it', async () => {
+  // One record at a time: the reader looks up header fields only under global headers that set one.
+  const cases: [string, string, (h: TarHeader) => unknown, unknown][] = [
+    ['path', 'renamed', (h) => h.path, 'renamed'],
+    ['GNU.sparse.name', 'sparse-name', (h) => h.path, 'sparse-name'],
+    ['linkpath', 'target', (h) => h.linkpath, 'target'],
+    ['uid', '1234', (h) => h.uid, 1234],
+    ['gid', '4321', (h) => h.gid, 4321],
+    ['uname', 'someone', (h) => h.uname, 'someone'],
+    ['gname', 'group', (h) => h.gname, 'group'],
+    ['mtime', '1000.5', (h) => h.mtime, 1000.5],
+    ['atime', '2000', (h) => h.atime, 2000],
+    ['ctime', '3000', (h) => h.ctime, 3000],
+  ];
+  for (const [key, value, field, expected] of cases) {
+    const input = Buffer.concat([paxHeaderBlocks([[key, Buffer.from(value)]], 'g', 'g'), entry({ name: 'a', typeflag: '2', linkname: 'l' }), END]);
+    const { items } = await readAll(chunked(input, 4096));
+    const [a] = items.flatMap((i) => (i.header ? [i.header] : []));
+    assert.equal(a && field(a), expected, key);
+  }
+});
+
 test('LIBARCHIVE.xattr names are percent-decoded and values base64-decoded', async () => {
   const value = Buffer.from([0, 1, 2, 0xff]);
   const input = Buffer.concat([
@@ -182,4 +204,41 @@ test('a sparse map that does not match the stored data is rejected', async () =>
   await rejects(sparseEntry('0,1,2', Buffer.alloc(1)), /odd number of figures/);
   const ok = await readAll(chunked(sparseEntry('90,10', Buffer.alloc(10, 1)), 4096));
   assert.deepEqual(ok.items[0]?.header?.sparse, { format: 'pax-0.1', realSize: 100, map: [{ offset: 90, length: 10 }] });
+});
+
+test('headers, bodies read whole and padding come back exactly from pieces of any size and alignment', async () => {
+  // Bodies of every length mod 4 (so padding starts at every alignment), with padding that is
+  // zero, or has one non-zero byte at its first, a middle or its last place.
+  const parts: Buffer[] = [];
+  const paddings: string[] = [];
+  for (let n = 0; n < 24; n++) {
+    const body = Buffer.alloc(1 + n * 37 + (n % 4), 0x61 + (n % 26));
+    const padding = Buffer.alloc(paddingFor(body.length));
+    const place = [-1, 0, Math.floor(padding.length / 2), padding.length - 1][n % 4]!;
+    if (place >= 0) padding[place] = 0x80 + n;
+    parts.push(encodeHeader({ name: `f${n}`, mode: 0o644, size: body.length }), body, padding);
+    paddings.push(padding.toString('hex'));
+  }
+  const tar = Buffer.concat([...parts, END]);
+  for (const shift of [0, 1, 2, 3]) {
+    // The input at each alignment in memory, so that pieces start on and off word boundaries.
+    const input = Buffer.alloc(tar.length + shift).subarray(shift);
+    tar.copy(input);
+    for (const size of [1, 3, 512, 777, 1024, 4099, tar.length]) {
+      const seen: Buffer[] = [];
+      const padded: string[] = [];
+      let n = 0;
+      for await (const item of readTar(chunked(input, size))) {
+        if (item.kind !== 'entry') continue;
+        seen.push(item.raw);
+        // Every other body read whole (the index reader's way), the rest streamed.
+        if (n++ % 2 === 0) seen.push(await item.readBody());
+        else for await (const piece of item.body) seen.push(Buffer.from(piece));
+        seen.push(item.padding());
+        padded.push(item.padding().toString('hex'));
+      }
+      assert.ok(Buffer.concat(seen).equals(tar.subarray(0, tar.length - END.length)), `shift ${shift}, pieces of ${size}`);
+      assert.deepEqual(padded, paddings, `shift ${shift}, pieces of ${size}`);
+    }
+  }
 });
