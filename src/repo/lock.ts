@@ -214,7 +214,8 @@ export class StoreLock {
 
   /** Writes the lock again with a new time, unless it was removed (`dtar unlock`): then it is lost. */
   async refresh(): Promise<void> {
-    if (this.lost) return;
+    // Once SAFE_MS late, another dtar may have taken the lock for stale and begun: a refresh would hide that from check().
+    if (this.lost || this.now() - this.lastRefresh > SAFE_MS) return;
     try {
       if (!(await this.present())) {
         this.lost = true;

@@ -136,17 +136,24 @@ describe('store lock', () => {
     await assert.rejects(live.check(), /was removed while this test ran/);
   });
 
-  it("the holder's check fails once its refreshes fall behind by SAFE_MS, and a refresh puts it right", async () => {
+  it("the holder's check fails once its refreshes fall behind by SAFE_MS, and a refresh that late does not put it right", async () => {
     let now = Date.parse('2026-12-01T00:00:00Z');
+    const start = now;
     const lock = await StoreLock.take(backend, 'shared', opts({ now: () => now }));
     now += REFRESH_MS;
     await lock.check();
-    now += SAFE_MS - REFRESH_MS + 1;
-    await assert.rejects(lock.check(), (e: unknown) => e instanceof StoreLockedError && /could not be refreshed for 25 minutes/.test(e.message));
+    now += SAFE_MS - REFRESH_MS;
     await lock.refresh();
     await lock.check();
     const [found] = await listLocks(backend, { now: () => now });
-    assert.equal(found!.info!.refreshed, new Date(now).toISOString());
+    assert.equal(found!.info!.refreshed, new Date(now).toISOString(), 'a refresh in time is written');
+    now += SAFE_MS + 1;
+    await assert.rejects(lock.check(), (e: unknown) => e instanceof StoreLockedError && /could not be refreshed for 25 minutes/.test(e.message));
+    // A prune may already have taken it for stale: the late refresh must not make it look held all along.
+    await lock.refresh();
+    await assert.rejects(lock.check(), /could not be refreshed/);
+    const [after] = await listLocks(backend, { now: () => now });
+    assert.equal(after!.info!.refreshed, new Date(start + SAFE_MS).toISOString(), 'the late refresh wrote nothing');
     await lock.release();
   });
 
