@@ -167,7 +167,6 @@ export class StoreLock {
   }
 
   private static async takeOnce(backend: Backend, kind: LockKind, opts: LockOptions): Promise<StoreLock> {
-    if (opts.writer && kind !== 'shared') throw new Error('a holder that may not delete takes only shared locks');
     const now = opts.now ?? Date.now;
     const at = new Date(now()).toISOString();
     const key = `${opts.writer ? WRITER_LOCKS_PREFIX : LOCKS_PREFIX}${randomBytes(8).toString('hex')}`;
@@ -200,9 +199,10 @@ export class StoreLock {
     return false;
   }
 
-  /** Deletes the lock, or a writer marks it released (it may not delete). */
+  /** Deletes the lock, or a writer marks it released (it may not delete), unless it is gone already. */
   private async drop(): Promise<void> {
     if (!this.writer) return this.backend.delete(this.info.key);
+    if (this.lost) return;
     this.info.released = new Date(this.now()).toISOString();
     await this.write();
   }

@@ -190,5 +190,7 @@ describe('store lock', () => {
     assert.ok(v instanceof StoreLock);
     await removeLocks(backend, 'all', { now: clock });
     await assert.rejects(v.check('indexes/x'), /lock locks\/writer-[0-9a-f]{16} was removed while this test ran \(dtar unlock\?\); its index copy indexes\/x was stored before this was known, and a writer key cannot delete it/);
+    await v.release();
+    assert.deepEqual(await listLocks(backend), [], 'a writer whose lock was removed does not write it back');
   });
 });
