@@ -36,10 +36,10 @@ export interface IngestTarget {
   indexMacKey: Buffer;
   /**
    * The store's shared lock, held from before the catalogue loads until the index copy is
-   * stored, so that no prune deletes a brick this ingest deduplicates against (src/repo/lock.ts).
-   * Null for a writer key, which cannot delete a lock (docs/ARCHITECTURE.md, retention).
+   * stored, so that no prune deletes a brick this ingest deduplicates against (src/repo/lock.ts);
+   * a writer key's marks its lock released instead of deleting it.
    */
-  lock: StoreLock | null;
+  lock: StoreLock;
 }
 
 export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
@@ -74,19 +74,24 @@ export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: 
   if (config.id !== key.storeId) throw new WrongStoreError(`the writer key is for store ${key.storeId}, not for the store at ${backend.location} (${config.id})`);
   if (!configDigest(config).equals(key.configSha256)) throw new WrongStoreError(`the store config at ${backend.location} is not the one the writer key was made for (altered?)`);
   if (await isRevoked(backend, key.sealer)) throw new WriterKeyError(`writer key ${key.sealer} was revoked (dtar key revoke-writer): it can no longer ingest`);
+  const lock = await StoreLock.take(backend, 'shared', { command: 'ingest', writer: true });
+  const catalogue = await WriterCatalogue.load(backend, key.storePublicKey, cacheRoot ? join(cacheRoot, config.id, 'catalogue') : null).catch(async (e: unknown) => {
+    await lock.release().catch(() => undefined);
+    throw e;
+  });
   // One agreement for all the chunks of this ingest: the workers seal chunks before the brick they go into is chosen.
   const chunks = sealToStore(key.storePublicKey);
   return {
+    lock,
     backend,
     config,
     gear: config.chunker.keyed ? keyedGearTable(key.chunker) : publicGearTable(),
     chunkIdKey: key.chunkId,
-    catalogue: await WriterCatalogue.load(backend, key.storePublicKey, cacheRoot ? join(cacheRoot, config.id, 'catalogue') : null),
+    catalogue,
     chunkSealing: { key: chunks.key('chunks'), prefix: sealedChunkPrefix(chunks.ephemeral) },
     brickSealing: { storePublicKey: key.storePublicKey },
     copySealing: { storePublicKey: key.storePublicKey },
     sealer: key.sealer,
     indexMacKey: key.indexMac,
-    lock: null,
   };
 }

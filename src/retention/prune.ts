@@ -23,7 +23,7 @@ import { decodeIndexCopy } from '../index/copy';
 import { chunkRefs, visitIndex } from '../index/reader';
 import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
-import { StoreLock } from '../repo/lock';
+import { removeLocks, StoreLock } from '../repo/lock';
 import type { Repository } from '../repo/repository';
 import { PartlyDeadBrick, planRepack, RepackPlan } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
@@ -327,6 +327,8 @@ export async function pruneStore(repo: Repository, run: PruneRun): Promise<Prune
     if (!run.dryRun) {
       await lock.check();
       await prune(repo, plan, run);
+      // A writer key releases its lock by marking it, as it may not delete: the marks are prune's to clear.
+      await removeLocks(repo.backend, 'writers');
     }
     return plan;
   } finally {
