@@ -176,6 +176,7 @@ async function writeIndex(target: IngestTarget, source: AsyncIterable<Uint8Array
   } finally {
     await store.drain().catch(() => undefined);
     await store.close();
+    await packer.settle();
   }
   opts.onProgress?.({ ...progress });
   return {

@@ -32,6 +32,8 @@ export const REFRESH_MS = 5 * 60_000;
 export const STALE_MS = 30 * 60_000;
 /** How late a holder's last refresh may be before it stops: STALE_MS less a margin for clock skew. */
 export const SAFE_MS = 25 * 60_000;
+/** How long a release may take, retries included, before the lock is left behind with a warning (to go stale, or for `dtar unlock`). */
+export const RELEASE_TIMEOUT_MS = 30_000;
 
 export type LockKind = 'shared' | 'exclusive';
 
@@ -70,6 +72,10 @@ export interface LockOptions {
   attempts?: number;
   /** The holder may not delete (a writer key): it releases its lock by marking it released (a shared lock only). */
   writer?: boolean;
+  /** Where the warning of a lock that could not be released goes (one line). */
+  warn?: (line: string) => void;
+  /** Default RELEASE_TIMEOUT_MS; tests shorten it. */
+  releaseTimeoutMs?: number;
 }
 
 /** Before try `n` (from 1): a random wait of up to 250 ms · 2^n, so two takers that collided do not collide again. */
@@ -145,6 +151,8 @@ export class StoreLock {
     private readonly now: () => number,
     /** Whether this holder may not delete (a writer key): then it releases by marking its lock released. */
     readonly writer: boolean,
+    private readonly warn: (line: string) => void,
+    private readonly releaseTimeoutMs: number,
   ) {
     this.lastRefresh = now();
   }
@@ -171,7 +179,7 @@ export class StoreLock {
     const at = new Date(now()).toISOString();
     const key = `${opts.writer ? WRITER_LOCKS_PREFIX : LOCKS_PREFIX}${randomBytes(8).toString('hex')}`;
     const info: LockInfo = { key, kind, host: opts.host ?? hostname(), pid: opts.pid ?? process.pid, command: opts.command, created: at, refreshed: at };
-    const lock = new StoreLock(backend, info, now, Boolean(opts.writer));
+    const lock = new StoreLock(backend, info, now, Boolean(opts.writer), opts.warn ?? (() => undefined), opts.releaseTimeoutMs ?? RELEASE_TIMEOUT_MS);
     await lock.write({ ifAbsent: true });
     try {
       await opts.afterWrite?.();
@@ -183,7 +191,7 @@ export class StoreLock {
         );
       }
     } catch (e) {
-      await lock.drop().catch(() => undefined);
+      await lock.release();
       throw e;
     }
     lock.timer = setInterval(() => {
@@ -242,11 +250,27 @@ export class StoreLock {
     if (late > SAFE_MS) throw new StoreLockedError(`the ${this.info.kind} lock ${this.info.key} could not be refreshed for ${Math.round(late / 60_000)} minutes, so another dtar may have taken it for stale; ${outcome}`);
   }
 
+  /**
+   * Stops refreshing and removes the lock (a writer marks it released). Never throws, and waits
+   * at most releaseTimeoutMs: a store that does not answer must not keep a finished (or failed)
+   * dtar running. A lock left behind is named in a warning; the command then ends, and closing
+   * the store cuts the request still waiting.
+   */
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.refreshing;
-    await this.drop();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`no answer in ${this.releaseTimeoutMs / 1000} s`), this.releaseTimeoutMs);
+    });
+    const dropped = this.refreshing.then(() => this.drop()).then(
+      () => null,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    const failure = await Promise.race([dropped, timedOut]);
+    clearTimeout(timer);
+    if (failure === null) return;
+    this.warn(`warning: could not release the store lock ${this.info.key} (${failure}); it counts as stale ${Math.round(STALE_MS / 60_000)} minutes after its last refresh, or \`dtar unlock\` removes it once this dtar has ended`);
   }
 }
 

@@ -320,7 +320,7 @@ export interface PruneRun extends PruneOptions, PruneProgress {
  * deletions, after checking the lock is still ours, since no ingest may have begun meanwhile.
  */
 export async function pruneStore(repo: Repository, run: PruneRun): Promise<PrunePlan> {
-  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune' });
+  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune', warn: repo.warn });
   try {
     const plan = await planPrune(repo, run);
     run.onPlan?.(plan);
