@@ -16,7 +16,6 @@
  * The caller holds the store's exclusive lock throughout (src/repo/lock.ts).
  */
 import { Catalogue, listSegments } from '../catalogue/catalogue';
-import { ChunkTable } from '../catalogue/chunk-table';
 import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
 import { CorruptDataError, escapeName, NotFoundError } from '../errors';
 import { decodeIndexCopy } from '../index/copy';
@@ -25,6 +24,7 @@ import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
 import { removeLocks, StoreLock } from '../repo/lock';
 import type { Repository } from '../repo/repository';
+import { LiveSet } from './live-set';
 import { PartlyDeadBrick, planRepack, RepackPlan } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
@@ -56,7 +56,7 @@ export type ByClass = Partial<Record<StorageClass, ClassTotals>>;
 
 export interface PrunePlan {
   archives: number;
-  /** Chunks the remaining archives use. */
+  /** Chunks the remaining archives use (of the bricks the catalogue lists, each copy counted). */
   liveChunks: number;
   /** Dead bricks deleted by this prune. */
   toDelete: BrickFate[];
@@ -98,20 +98,18 @@ function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, b
   c.monthly += monthlyCost(bytes, cls, prices);
 }
 
-/** The chunks the stored index copies use, and how many copies there are. */
-async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; bricks: Set<string>; archives: number }> {
-  const chunks = new ChunkTable();
-  const bricks = new Set<string>();
+/**
+ * Marks in `live` the chunks every stored index copy uses; returns how many copies there are.
+ * The copies are read one at a time and streamed through: nothing of one is kept past it.
+ */
+async function markArchives(repo: Repository, live: LiveSet): Promise<number> {
   const stored = await listStoredIndexes(repo);
   const unreadable = stored.find((s) => !s.meta);
   if (unreadable) {
     throw new CorruptDataError(`the stored index ${unreadable.id} cannot be read (${unreadable.damage ?? 'unreadable'}), so prune cannot tell which chunks it uses; \`dtar forget ${unreadable.id}\` it, or bring it back, first`);
   }
-  const none = { brick: 0, offset: 0, storedLength: 0, plainLength: 0 };
-  let lastBrick: Buffer | null = null;
   let archives = 0;
   for (const s of stored) {
-    // One copy in memory at a time: memory follows the chunks in the store, not the archives.
     let sealed: Buffer;
     try {
       sealed = await repo.backend.get(s.key, { maxLength: s.size });
@@ -128,18 +126,11 @@ async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; brick
       where,
       repo.indexAuth,
       (item) => {
-        for (const c of chunkRefs(item)) {
-          chunks.add(c.id, none);
-          // Consecutive chunks are mostly in one brick: skip the hex of a brick just seen.
-          if (lastBrick === null || !c.brick.equals(lastBrick)) {
-            bricks.add(c.brick.toString('hex'));
-            lastBrick = c.brick;
-          }
-        }
+        for (const c of chunkRefs(item)) live.mark(c);
       },
     );
   }
-  return { chunks, bricks, archives };
+  return archives;
 }
 
 function classOf(c: StorageClass | undefined): StorageClass {
@@ -148,24 +139,20 @@ function classOf(c: StorageClass | undefined): StorageClass {
 
 export async function planPrune(repo: Repository, opts: PruneOptions): Promise<PrunePlan> {
   const { prices, now } = opts;
-  const live = await liveChunks(repo);
-
-  // The catalogue, segment by segment: each brick's dead bytes, and which bricks each segment names.
+  // The catalogue first, segment by segment: each brick's chunks, and which bricks each segment
+  // names; then the archives mark what they use.
+  const live = new LiveSet();
   const segments: { key: string; size: number; bricks: string[] }[] = [];
-  const listed = await listSegments(repo.backend);
-  const usage = new Map<string, BrickUsage>();
-  for (const o of listed) {
+  for (const o of await listSegments(repo.backend)) {
     const records = await readSegment(repo, o);
     segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
-    for (const r of records) {
-      const hex = r.id.toString('hex');
-      if (!usage.has(hex)) usage.set(hex, brickUsage(r, live.chunks));
-    }
+    for (const r of records) live.addBrick(r);
   }
+  const archives = await markArchives(repo, live);
 
   const plan: PrunePlan = {
-    archives: live.archives,
-    liveChunks: live.chunks.size,
+    archives,
+    liveChunks: live.chunks,
     toDelete: [],
     waiting: [],
     partlyDead: [],
@@ -194,7 +181,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       size: o.size,
       storageClass: cls,
       ageDays,
-      deadBytes: usage.get(id)?.dead ?? o.size,
+      deadBytes: live.usage(id)?.dead ?? o.size,
       // Unknown age: taken as new, the safe side for the bill.
       earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
       freeFrom: null,
@@ -222,7 +209,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     // A brick missing from the catalogue is not priced: what it holds is unknown (`dtar repair`).
     const bricks: PartlyDeadBrick[] = [];
     for (const f of plan.partlyDead) {
-      const u = usage.get(f.id);
+      const u = live.usage(f.id);
       if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
     }
     plan.repack = await planRepack(repo.backend, bricks, prices);
@@ -246,28 +233,6 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     }
   }
   return plan;
-}
-
-/** What a brick's chunks are to the remaining archives (per the catalogue). */
-interface BrickUsage {
-  dead: number;
-  live: number;
-  /** Runs of adjacent live chunks: the ranged reads a repack makes. */
-  liveRuns: number;
-}
-
-function brickUsage(r: BrickRecord, live: ChunkTable): BrickUsage {
-  const u: BrickUsage = { dead: 0, live: 0, liveRuns: 0 };
-  let lastLive = false;
-  for (const c of [...r.chunks].sort((x, y) => x.offset - y.offset)) {
-    const isLive = live.has(c.id);
-    if (isLive) {
-      u.live += c.storedLength;
-      if (!lastLive) u.liveRuns++;
-    } else u.dead += c.storedLength;
-    lastLive = isLive;
-  }
-  return u;
 }
 
 /** A catalogue segment; a damaged one stops prune (it cannot tell what the segment names). */
