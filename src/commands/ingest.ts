@@ -44,7 +44,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   try {
     return await ingestInto(io, file, flags, target, location, storageClass);
   } catch (e) {
-    await target.lock.release();
+    await target.lock.release(false);
     throw e;
   }
 }

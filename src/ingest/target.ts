@@ -46,7 +46,7 @@ export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
   const dataKey = repo.keys.data;
   const lock = await StoreLock.take(repo.backend, 'shared', { command: 'ingest', warn: repo.warn });
   const catalogue = await repo.catalogue().catch(async (e: unknown) => {
-    await lock.release();
+    await lock.release(false);
     throw e;
   });
   return {
@@ -77,7 +77,7 @@ export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: 
   if (await isRevoked(backend, key.sealer)) throw new WriterKeyError(`writer key ${key.sealer} was revoked (dtar key revoke-writer): it can no longer ingest`);
   const lock = await StoreLock.take(backend, 'shared', { command: 'ingest', writer: true, warn });
   const catalogue = await WriterCatalogue.load(backend, key.storePublicKey, cacheRoot ? join(cacheRoot, config.id, 'catalogue') : null).catch(async (e: unknown) => {
-    await lock.release();
+    await lock.release(false);
     throw e;
   });
   // One agreement for all the chunks of this ingest: the workers seal chunks before the brick they go into is chosen.

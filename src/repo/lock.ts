@@ -191,7 +191,7 @@ export class StoreLock {
         );
       }
     } catch (e) {
-      await lock.release();
+      await lock.release(false);
       throw e;
     }
     lock.timer = setInterval(() => {
@@ -253,10 +253,11 @@ export class StoreLock {
   /**
    * Stops refreshing and removes the lock (a writer marks it released). Never throws, and waits
    * at most releaseTimeoutMs: a store that does not answer must not keep a finished (or failed)
-   * dtar running. A lock left behind is named in a warning; the command then ends, and closing
-   * the store cuts the request still waiting.
+   * dtar running. A lock left behind is named in a warning, unless `warnIfLeft` is false (a
+   * command that failed: its error is the one line it reports); the command then ends, and
+   * closing the store cuts the request still waiting.
    */
-  async release(): Promise<void> {
+  async release(warnIfLeft = true): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     let timer: NodeJS.Timeout | undefined;
@@ -269,7 +270,7 @@ export class StoreLock {
     );
     const failure = await Promise.race([dropped, timedOut]);
     clearTimeout(timer);
-    if (failure === null) return;
+    if (failure === null || !warnIfLeft) return;
     this.warn(`warning: could not release the store lock ${this.info.key} (${failure}); it counts as stale ${Math.round(STALE_MS / 60_000)} minutes after its last refresh, or \`dtar unlock\` removes it once this dtar has ended`);
   }
 }

@@ -286,8 +286,9 @@ export interface PruneRun extends PruneOptions, PruneProgress {
  */
 export async function pruneStore(repo: Repository, run: PruneRun): Promise<PrunePlan> {
   const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune', warn: repo.warn });
+  let plan: PrunePlan;
   try {
-    const plan = await planPrune(repo, run);
+    plan = await planPrune(repo, run);
     run.onPlan?.(plan);
     if (!run.dryRun) {
       await lock.check();
@@ -295,10 +296,12 @@ export async function pruneStore(repo: Repository, run: PruneRun): Promise<Prune
       // A writer key releases its lock by marking it, as it may not delete: the marks are prune's to clear.
       await removeLocks(repo.backend, 'writers');
     }
-    return plan;
-  } finally {
-    await lock.release();
+  } catch (e) {
+    await lock.release(false);
+    throw e;
   }
+  await lock.release();
+  return plan;
 }
 
 /** Sums a per-class table. */
