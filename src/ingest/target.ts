@@ -67,9 +67,9 @@ export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
 /**
  * The store as a writer key writes to it. Refused (exit 3) when the key was revoked or made
  * for another store, or when the config is not the one it was made for (it cannot check the
- * config's MAC, so it holds the config's digest instead).
+ * config's MAC, so it holds the config's digest instead). `warn`: where a lock left behind is
+ * named (src/repo/lock.ts, release).
  */
-/** `warn`: where a lock left behind is named (src/repo/lock.ts, release). */
 export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: string | null, warn: Warn): Promise<IngestTarget> {
   const config = await readConfig(backend);
   if (config.id !== key.storeId) throw new WrongStoreError(`the writer key is for store ${key.storeId}, not for the store at ${backend.location} (${config.id})`);
