@@ -6,11 +6,14 @@
 # number of archives. Prints the figures; bench/README.md keeps them.
 # Usage: bench/prune.sh [ARCHIVES [FILES [CHANGE]]]   (default 100 10000 100)
 #        bench/prune.sh flat [ARCHIVES [FILES]]      (default 100 10000)
-# The flat form ingests one tar of FILES files ARCHIVES/10 and then ARCHIVES times, so that the
-# stores hold the same chunks and differ only in the archives that use them; it times
-# `prune --dry-run` (what prune reads and keeps; nothing is dead) as usual and under a heap
-# cap (--max-old-space-size=FLAT_HEAP_MIB, default 40), which it only fits if what it keeps
-# follows the chunks.
+# The flat form ingests one tar of FILES files ARCHIVES/2 times into one store and ARCHIVES
+# times into another, so that the two hold the same chunks and differ only in the archives
+# that use them, and a tar of 2 x FILES files ARCHIVES/2 times into a third (twice the
+# chunks); it times `prune --dry-run` (what prune reads and keeps; nothing is dead) on each,
+# as usual and under a heap cap (--max-old-space-size=FLAT_HEAP_MIB, default 40). The peak
+# should not move from the first store to the second, and may from the first to the third.
+# With WORK=DIR KEEP=1 the stores stay, and a later run with the same WORK measures them again
+# without building them (DTAR_BIN=path/to/bin/dtar.js: another build, for before and after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d /tmp/dtar-bench-prune.XXXX)}
@@ -26,7 +29,8 @@ ARCHIVES=${1:-100}
 FILES=${2:-10000}
 CHANGE=${3:-100}
 export DTAR_PASSWORD=bench XDG_CACHE_HOME="$WORK/cache" DTAR_TEST_FAST_KDF=1 DTAR_QUIET=1
-DTAR="node bin/dtar.js"
+# As users run it: bin/dtar.js with the Node options of its #! line (they set the heap and malloc behaviour).
+DTAR="${DTAR_BIN:-bin/dtar.js}"
 
 # tree DIR : FILES files of 1-4 KiB of random bytes (one chunk each: they are below the chunker's minimum)
 tree() {
@@ -46,32 +50,37 @@ PY
 # cpu LABEL : user + system CPU seconds
 cpu() { awk '{ printf "%.2f", $3 + $4 }' "$WORK/$1.time"; }
 
-# flat STORE N : N archives of one tar (the same chunks whatever N), then prune --dry-run twice
+# flat LABEL N FILES : N archives of one tar of FILES files (the same chunks whatever N), then prune --dry-run twice
 flat() {
-  local store=$1 n=$2 heap=${FLAT_HEAP_MIB:-40}
+  local label=$1 n=$2 files=$3 heap=${FLAT_HEAP_MIB:-40}
+  local store=$WORK/store-$label tar=$WORK/flat-$files.tar
   export DTAR_STORE=$store
-  $DTAR init -q
-  [ -f "$WORK/flat.tar" ] || { tree "$WORK/flat-src"; tar -C "$WORK/flat-src" -cf "$WORK/flat.tar" .; }
-  local t0=$(date +%s)
-  for i in $(seq 1 "$n"); do $DTAR ingest "$WORK/flat.tar" --name nightly -q > /dev/null; done
-  echo "$n archives ingested in $(( $(date +%s) - t0 )) s"
-  time_cmd "flat-$n" $DTAR prune --dry-run --json > "$WORK/flat-$n.json"
-  time_cmd "flat-cap-$n" env NODE_OPTIONS="--max-old-space-size=$heap" $DTAR prune --dry-run --json > "$WORK/flat-cap-$n.json"
+  if [ ! -f "$store/config" ]; then
+    $DTAR init -q
+    [ -f "$tar" ] || { FILES=$files tree "$WORK/flat-src-$files"; tar -C "$WORK/flat-src-$files" -cf "$tar" .; }
+    local t0=$(date +%s)
+    for i in $(seq 1 "$n"); do $DTAR ingest "$tar" --name nightly -q > /dev/null; done
+    echo "$n archives ingested in $(( $(date +%s) - t0 )) s"
+  fi
+  time_cmd "flat-$label" $DTAR prune --dry-run --json > "$WORK/flat-$label.json"
+  time_cmd "flat-cap-$label" env NODE_OPTIONS="--max-old-space-size=$heap" $DTAR prune --dry-run --json > "$WORK/flat-cap-$label.json"
   node -e '
     const p = require(process.argv[1]);
     console.log(`  ${p.archives} archives, ${p.liveChunks} live chunks, bricks ${p.before.bricks}`);
-  ' "$WORK/flat-$n.json"
-  echo "  prune --dry-run: wall $(secs "flat-$n") s, CPU $(cpu "flat-$n") s, peak $(peak_mib "flat-$n") MiB"
-  echo "  the same, old space capped at $heap MiB: wall $(secs "flat-cap-$n") s, CPU $(cpu "flat-cap-$n") s, peak $(peak_mib "flat-cap-$n") MiB"
+  ' "$WORK/flat-$label.json"
+  echo "  prune --dry-run: wall $(secs "flat-$label") s, CPU $(cpu "flat-$label") s, peak $(peak_mib "flat-$label") MiB"
+  echo "  the same, old space capped at $heap MiB: wall $(secs "flat-cap-$label") s, CPU $(cpu "flat-cap-$label") s, peak $(peak_mib "flat-cap-$label") MiB"
   echo "  store: $(du -sm "$store" | cut -f1) MiB, $(find "$store/indexes" -type f 2>/dev/null | wc -l) index copies"
 }
 
 if [ -n "${FLAT:-}" ]; then
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "== one tar of $FILES files, $((ARCHIVES / 10)) archives"
-  flat "$WORK/store-small" $((ARCHIVES / 10))
-  echo "== the same tar, $ARCHIVES archives"
-  flat "$WORK/store" "$ARCHIVES"
+  echo "== one tar of $FILES files, $((ARCHIVES / 2)) archives"
+  flat n $((ARCHIVES / 2)) "$FILES"
+  echo "== the same tar, $ARCHIVES archives (the same chunks)"
+  flat 2n "$ARCHIVES" "$FILES"
+  echo "== one tar of $((FILES * 2)) files, $((ARCHIVES / 2)) archives (twice the chunks)"
+  flat 2c $((ARCHIVES / 2)) $((FILES * 2))
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi

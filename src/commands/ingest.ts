@@ -17,7 +17,7 @@ import { parseWriterKey } from '../repo/writer-key';
 import type { StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
 import { fileBytes } from '../tar/file-bytes';
-import { backendFor, cacheRoot, Io, openRepository, StoreFlags, storeLocation } from './context';
+import { backendFor, cacheRoot, Io, openRepository, StoreFlags, storeLocation, warner } from './context';
 import { isSpecialFile, tempFileFor } from '../fs/output-file';
 import { formatBytes, parseIntOption } from './format';
 import { addStoreOptions } from './options';
@@ -44,7 +44,7 @@ export async function ingestCommand(io: Io, file: string | undefined, flags: Ing
   try {
     return await ingestInto(io, file, flags, target, location, storageClass);
   } catch (e) {
-    await target.lock?.release().catch(() => undefined);
+    await target.lock.release(false);
     throw e;
   }
 }
@@ -99,7 +99,7 @@ async function openTarget(io: Io, flags: IngestFlags): Promise<{ target: IngestT
   });
   const key = parseWriterKey(bytes, keyFile);
   const location = storeLocation(io, flags, key.store);
-  return { target: await writerTarget(backendFor(io, flags, key.store), key, cacheRoot(io, flags)), location };
+  return { target: await writerTarget(backendFor(io, flags, key.store), key, cacheRoot(io, flags), warner(io)), location };
 }
 
 export function register(program: Command, io: Io): void {

@@ -16,7 +16,7 @@ interface UnlockFlags extends StoreFlags {
 
 export async function unlockCommand(io: Io, flags: UnlockFlags): Promise<void> {
   // No passphrase: locks are plain objects, and a writer without one must be able to clear its own.
-  const removed = await removeLocks(backendFor(io, flags), Boolean(flags.removeAll));
+  const removed = await removeLocks(backendFor(io, flags), flags.removeAll ? 'all' : 'stale');
   if (flags.json) {
     io.stdout.write(jsonText(removed.map((l) => ({ key: l.key, stale: l.stale, note: l.note, ...(l.info ?? {}) }))) + '\n');
     return;

@@ -90,19 +90,20 @@ export async function ingestTar(target: IngestTarget, source: AsyncIterable<Uint
   const meta = { name: opts.name, created: created.toISOString(), indexSize: result.indexSize, entries: result.entries, tarSize: result.tarSize, tag: result.tag };
   // Begun now, awaited by publish(): a failure here is publish's to report.
   output.complete?.().catch(() => undefined);
-  await target.lock?.check();
+  await target.lock.check();
   // A function body, so that a retried upload reads the index again from the start.
   const copyKey = newIndexCopyKey(created);
   await target.backend.put(copyKey, () => encodeIndexCopy(target.copySealing, meta, createReadStream(output.path)));
   try {
-    await target.lock?.check();
+    await target.lock.check(target.lock.writer ? copyKey : undefined);
   } catch (e) {
-    // A prune may have started without seeing this copy: it must not name bricks it deleted.
-    await target.backend.delete(copyKey);
+    // A prune may have started without seeing this copy: it must not name bricks it deleted
+    // (a writer key cannot delete it: the error names it instead).
+    if (!target.lock.writer) await target.backend.delete(copyKey);
     throw e;
   }
   await output.publish();
-  await target.lock?.release();
+  await target.lock.release();
   return result;
 }
 
@@ -175,6 +176,7 @@ async function writeIndex(target: IngestTarget, source: AsyncIterable<Uint8Array
   } finally {
     await store.drain().catch(() => undefined);
     await store.close();
+    await packer.settle();
   }
   opts.onProgress?.({ ...progress });
   return {

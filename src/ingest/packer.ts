@@ -64,9 +64,18 @@ export class Packer {
   /** Builds the partly filled brick, if any, and waits for every upload. */
   async flush(): Promise<void> {
     if (this.builder.count > 0) await this.seal();
-    while (this.uploads.size > 0) await Promise.race(this.uploads);
+    await this.settle();
     this.throwIfFailed();
     await this.merge();
+  }
+
+  /**
+   * Waits until no upload is in flight (each stored, its segment written, or failed). An ingest
+   * that fails still waits for this before it ends: its store lock is released next, and no
+   * write of it may land after that, when a prune may already be deciding what is live.
+   */
+  async settle(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.race(this.uploads);
   }
 
   /** True while some chunk is waiting in the unbuilt brick. */

@@ -16,7 +16,7 @@ import type { CopySealing } from '../index/copy';
 import { OWNER_SEALER } from '../index/seal';
 import { configDigest, StoreConfig } from '../repo/config';
 import { StoreLock } from '../repo/lock';
-import { readConfig, Repository } from '../repo/repository';
+import { readConfig, Repository, Warn } from '../repo/repository';
 import { isRevoked } from '../repo/revocation';
 import type { WriterKey } from '../repo/writer-key';
 import type { Backend } from '../store/backend';
@@ -36,17 +36,17 @@ export interface IngestTarget {
   indexMacKey: Buffer;
   /**
    * The store's shared lock, held from before the catalogue loads until the index copy is
-   * stored, so that no prune deletes a brick this ingest deduplicates against (src/repo/lock.ts).
-   * Null for a writer key, which cannot delete a lock (docs/ARCHITECTURE.md, retention).
+   * stored, so that no prune deletes a brick this ingest deduplicates against (src/repo/lock.ts);
+   * a writer key's marks its lock released instead of deleting it.
    */
-  lock: StoreLock | null;
+  lock: StoreLock;
 }
 
 export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
   const dataKey = repo.keys.data;
-  const lock = await StoreLock.take(repo.backend, 'shared', { command: 'ingest' });
+  const lock = await StoreLock.take(repo.backend, 'shared', { command: 'ingest', warn: repo.warn });
   const catalogue = await repo.catalogue().catch(async (e: unknown) => {
-    await lock.release().catch(() => undefined);
+    await lock.release(false);
     throw e;
   });
   return {
@@ -67,26 +67,32 @@ export async function ownerTarget(repo: Repository): Promise<IngestTarget> {
 /**
  * The store as a writer key writes to it. Refused (exit 3) when the key was revoked or made
  * for another store, or when the config is not the one it was made for (it cannot check the
- * config's MAC, so it holds the config's digest instead).
+ * config's MAC, so it holds the config's digest instead). `warn`: where a lock left behind is
+ * named (src/repo/lock.ts, release).
  */
-export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: string | null): Promise<IngestTarget> {
+export async function writerTarget(backend: Backend, key: WriterKey, cacheRoot: string | null, warn: Warn): Promise<IngestTarget> {
   const config = await readConfig(backend);
   if (config.id !== key.storeId) throw new WrongStoreError(`the writer key is for store ${key.storeId}, not for the store at ${backend.location} (${config.id})`);
   if (!configDigest(config).equals(key.configSha256)) throw new WrongStoreError(`the store config at ${backend.location} is not the one the writer key was made for (altered?)`);
   if (await isRevoked(backend, key.sealer)) throw new WriterKeyError(`writer key ${key.sealer} was revoked (dtar key revoke-writer): it can no longer ingest`);
+  const lock = await StoreLock.take(backend, 'shared', { command: 'ingest', writer: true, warn });
+  const catalogue = await WriterCatalogue.load(backend, key.storePublicKey, cacheRoot ? join(cacheRoot, config.id, 'catalogue') : null).catch(async (e: unknown) => {
+    await lock.release(false);
+    throw e;
+  });
   // One agreement for all the chunks of this ingest: the workers seal chunks before the brick they go into is chosen.
   const chunks = sealToStore(key.storePublicKey);
   return {
+    lock,
     backend,
     config,
     gear: config.chunker.keyed ? keyedGearTable(key.chunker) : publicGearTable(),
     chunkIdKey: key.chunkId,
-    catalogue: await WriterCatalogue.load(backend, key.storePublicKey, cacheRoot ? join(cacheRoot, config.id, 'catalogue') : null),
+    catalogue,
     chunkSealing: { key: chunks.key('chunks'), prefix: sealedChunkPrefix(chunks.ephemeral) },
     brickSealing: { storePublicKey: key.storePublicKey },
     copySealing: { storePublicKey: key.storePublicKey },
     sealer: key.sealer,
     indexMacKey: key.indexMac,
-    lock: null,
   };
 }

@@ -53,7 +53,8 @@ export class Repository {
     readonly keys: StoreKeys,
     /** Directory for local caches of this store, or null for none. */
     readonly cacheDir: string | null,
-    warn: Warn = () => undefined,
+    /** Where this command's warnings go. */
+    readonly warn: Warn = () => undefined,
   ) {
     this.gear = config.chunker.keyed ? keyedGearTable(keys.chunker) : publicGearTable();
     const warned = new Set<string>();

@@ -21,8 +21,7 @@
  * The caller holds the store's exclusive lock throughout (src/repo/lock.ts).
  */
 import { Catalogue, listSegments } from '../catalogue/catalogue';
-import { ChunkTable } from '../catalogue/chunk-table';
-import { MOVED_PREFIX, Relocations } from '../brick/moved';
+import { MAX_HOPS, MOVED_PREFIX, MovedChunk, Relocations } from '../brick/moved';
 import type { BrickChunk } from '../brick/format';
 import { BrickRecord, decodeSegment, encodeBrickRecord } from '../catalogue/segment';
 import { CorruptDataError, escapeName, NotFoundError } from '../errors';
@@ -30,8 +29,9 @@ import { decodeIndexCopy } from '../index/copy';
 import { chunkRefs, visitIndex } from '../index/reader';
 import { listStoredIndexes } from '../index-source/stored';
 import { DAY_MS, earlyDeletionCharge, monthlyCost, PriceTable } from '../pricing/prices';
-import { StoreLock } from '../repo/lock';
+import { removeLocks, StoreLock } from '../repo/lock';
 import type { Repository } from '../repo/repository';
+import { LiveSet } from './live-set';
 import { PartlyDeadBrick, planRepack, RepackPlan, RepackSource, RepackStep, rewriteBricks, WrittenBrick } from './repack';
 import type { ObjectInfo, StorageClass } from '../store/backend';
 import { STORAGE_CLASSES } from '../store/backend';
@@ -63,7 +63,7 @@ export type ByClass = Partial<Record<StorageClass, ClassTotals>>;
 
 export interface PrunePlan {
   archives: number;
-  /** Chunks the remaining archives use. */
+  /** Chunks the remaining archives use (of the bricks the catalogue lists, each copy counted). */
   liveChunks: number;
   /** Dead bricks deleted by this prune. */
   toDelete: BrickFate[];
@@ -117,62 +117,61 @@ function add(t: ByClass, cls: StorageClass, bytes: number, prices: PriceTable, b
 }
 
 /**
- * The forwarding records of repacked bricks (src/brick/moved.ts), followed from the bricks the
- * stored indexes name: the bricks their chunks moved to are added to `bricks` (live), over
- * repacks of repacks. Returns the bricks whose records were so reached, and the keys of the
- * records reached from no index.
+ * The forwarding records of repacked bricks (src/brick/moved.ts), by old brick. A repacked
+ * brick the catalogue no longer lists gets its chunks from its record, so that the archives'
+ * references to it mark (see followMoves).
  */
-async function followMoves(repo: Repository, bricks: Set<string>): Promise<{ reached: Set<string>; unneeded: string[] }> {
+async function readMoves(repo: Repository, live: LiveSet): Promise<Map<string, { key: string; record: ReadonlyMap<number, MovedChunk> }>> {
   const relocations = Relocations.of(repo.backend, repo.keys.data);
-  const all = new Map<string, string>();
-  for await (const o of repo.backend.list(MOVED_PREFIX)) all.set(o.key.slice(MOVED_PREFIX.length), o.key);
-  const reached = new Set<string>();
-  let wave = [...bricks].filter((hex) => all.has(hex));
-  while (wave.length > 0) {
-    const next: string[] = [];
-    for (const hex of wave) {
-      if (reached.has(hex)) continue;
-      reached.add(hex);
-      const record = await relocations.record(hex);
-      for (const m of record?.values() ?? []) {
-        const to = m.newBrick.toString('hex');
-        if (bricks.has(to)) continue;
-        bricks.add(to);
-        if (all.has(to)) next.push(to);
-      }
-    }
-    wave = next;
+  const moves = new Map<string, { key: string; record: ReadonlyMap<number, MovedChunk> }>();
+  for await (const o of repo.backend.list(MOVED_PREFIX)) {
+    const hex = o.key.slice(MOVED_PREFIX.length);
+    const record = await relocations.record(hex);
+    if (!record) continue; // deleted since the listing
+    moves.set(hex, { key: o.key, record });
+    live.addMoved(hex, record);
   }
-  return { reached, unneeded: [...all].filter(([hex]) => !reached.has(hex)).map(([, key]) => key) };
+  return moves;
+}
+
+/**
+ * Marks where the used chunks of repacked bricks lie now, over repacks of repacks (each round
+ * follows one more hop, until nothing new is marked). Returns the repacked bricks some archive
+ * reaches, and the keys of the records none does.
+ */
+function followMoves(live: LiveSet, moves: ReadonlyMap<string, { key: string; record: ReadonlyMap<number, MovedChunk> }>): { reached: Set<string>; unneeded: string[] } {
+  for (let hop = 0; hop <= MAX_HOPS; hop++) {
+    let marked = 0;
+    for (const [hex, m] of moves) marked += live.follow(hex, m.record);
+    if (marked === 0) break;
+  }
+  const reached = new Set([...moves.keys()].filter((hex) => live.bricks.has(hex)));
+  return { reached, unneeded: [...moves].filter(([hex]) => !reached.has(hex)).map(([, m]) => m.key) };
 }
 
 /**
  * Whether a brick still stored whose forwarding record exists was rewritten whole, so that
- * deleting it loses nothing: its live chunks (per its catalogue record, if it has one still)
+ * deleting it loses nothing: its used chunks (per its catalogue record, if it has one still)
  * all lie where the record says. A prune killed after writing the record left it so.
  */
-async function movedWhole(repo: Repository, hex: string, record: BrickRecord | undefined, live: ChunkTable): Promise<boolean> {
-  const moved = await Relocations.of(repo.backend, repo.keys.data).record(hex);
-  if (!moved) return false;
+function movedWhole(hex: string, record: BrickRecord | undefined, moved: ReadonlyMap<number, MovedChunk>, live: LiveSet): boolean {
   // Out of the catalogue: taken out under the exclusive lock after the record was written, so no ingest has used it since.
   if (!record) return true;
-  return record.chunks.every((c) => !live.has(c.id) || moved.get(c.offset)?.storedLength === c.storedLength);
+  return record.chunks.every((c) => !live.isUsed(hex, c.offset) || moved.get(c.offset)?.storedLength === c.storedLength);
 }
 
-/** The chunks the stored index copies use, and how many copies there are. */
-async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; bricks: Set<string>; archives: number }> {
-  const chunks = new ChunkTable();
-  const bricks = new Set<string>();
+/**
+ * Marks in `live` the chunks every stored index copy uses; returns how many copies there are.
+ * The copies are read one at a time and streamed through: nothing of one is kept past it.
+ */
+async function markArchives(repo: Repository, live: LiveSet): Promise<number> {
   const stored = await listStoredIndexes(repo);
   const unreadable = stored.find((s) => !s.meta);
   if (unreadable) {
     throw new CorruptDataError(`the stored index ${unreadable.id} cannot be read (${unreadable.damage ?? 'unreadable'}), so prune cannot tell which chunks it uses; \`dtar forget ${unreadable.id}\` it, or bring it back, first`);
   }
-  const none = { brick: 0, offset: 0, storedLength: 0, plainLength: 0 };
-  let lastBrick: Buffer | null = null;
   let archives = 0;
   for (const s of stored) {
-    // One copy in memory at a time: memory follows the chunks in the store, not the archives.
     let sealed: Buffer;
     try {
       sealed = await repo.backend.get(s.key, { maxLength: s.size });
@@ -189,18 +188,11 @@ async function liveChunks(repo: Repository): Promise<{ chunks: ChunkTable; brick
       where,
       repo.indexAuth,
       (item) => {
-        for (const c of chunkRefs(item)) {
-          chunks.add(c.id, none);
-          // Consecutive chunks are mostly in one brick: skip the hex of a brick just seen.
-          if (lastBrick === null || !c.brick.equals(lastBrick)) {
-            bricks.add(c.brick.toString('hex'));
-            lastBrick = c.brick;
-          }
-        }
+        for (const c of chunkRefs(item)) live.mark(c);
       },
     );
   }
-  return { chunks, bricks, archives };
+  return archives;
 }
 
 function classOf(c: StorageClass | undefined): StorageClass {
@@ -209,28 +201,27 @@ function classOf(c: StorageClass | undefined): StorageClass {
 
 export async function planPrune(repo: Repository, opts: PruneOptions): Promise<PrunePlan> {
   const { prices, now } = opts;
-  const live = await liveChunks(repo);
-  const moves = await followMoves(repo, live.bricks);
-
-  // The catalogue, segment by segment: each brick's dead bytes, and which bricks each segment names.
+  // The catalogue first, segment by segment: each brick's chunks, and which bricks each segment
+  // names; then the forwarding records; then the archives mark what they use.
+  const live = new LiveSet();
   const segments: { key: string; size: number; bricks: string[] }[] = [];
-  const listed = await listSegments(repo.backend);
-  const usage = new Map<string, BrickUsage>();
-  /** Catalogue records of bricks that have a forwarding record (see movedWhole). */
-  const movedRecords = new Map<string, BrickRecord>();
-  for (const o of listed) {
-    const records = await readSegment(repo, o);
-    segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
-    for (const r of records) {
-      const hex = r.id.toString('hex');
-      if (!usage.has(hex)) usage.set(hex, brickUsage(r, live.chunks));
-      if (moves.reached.has(hex) && !movedRecords.has(hex)) movedRecords.set(hex, r);
+  /** Catalogue records of repacked bricks still listed (see movedWhole). */
+  const records = new Map<string, BrickRecord>();
+  for (const o of await listSegments(repo.backend)) {
+    const listed = await readSegment(repo, o);
+    segments.push({ key: o.key, size: o.size, bricks: listed.map((r) => r.id.toString('hex')) });
+    for (const r of listed) {
+      live.addBrick(r);
+      records.set(r.id.toString('hex'), records.get(r.id.toString('hex')) ?? r);
     }
   }
+  const moved = await readMoves(repo, live);
+  const archives = await markArchives(repo, live);
+  const moves = followMoves(live, moved);
 
   const plan: PrunePlan = {
-    archives: live.archives,
-    liveChunks: live.chunks.size,
+    archives,
+    liveChunks: live.chunks,
     toDelete: [],
     waiting: [],
     partlyDead: [],
@@ -263,12 +254,12 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       size: o.size,
       storageClass: cls,
       ageDays,
-      deadBytes: usage.get(id)?.dead ?? o.size,
+      deadBytes: live.usage(id)?.dead ?? o.size,
       // Unknown age: taken as new, the safe side for the bill.
       earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
       freeFrom: null,
     };
-    if (live.bricks.has(id) && moves.reached.has(id) && (await movedWhole(repo, id, movedRecords.get(id), live.chunks))) {
+    if (moves.reached.has(id) && movedWhole(id, records.get(id), moved.get(id)!.record, live)) {
       plan.repacked.push(fate);
       deleting.add(id);
     } else if (live.bricks.has(id)) {
@@ -296,7 +287,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
     // A brick missing from the catalogue is not priced: what it holds is unknown (`dtar repair`).
     const bricks: PartlyDeadBrick[] = [];
     for (const f of plan.partlyDead) {
-      const u = usage.get(f.id);
+      const u = live.usage(f.id);
       if (u) bricks.push({ ...f, liveBytes: u.live, liveRuns: u.liveRuns });
     }
     plan.repack = await planRepack(repo.backend, bricks, prices);
@@ -325,7 +316,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       const f = rewriting.get(hex);
       if (f) {
         rewriting.delete(hex); // a brick listed twice is rewritten once
-        plan.repackSources.push({ id: hex, key: f.key, storageClass: f.storageClass, live: liveOf(r, live.chunks) });
+        plan.repackSources.push({ id: hex, key: f.key, storageClass: f.storageClass, live: liveOf(r, live) });
       }
     }
   }
@@ -333,30 +324,9 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
 }
 
 /** A brick's live chunks, by offset. */
-function liveOf(r: BrickRecord, live: ChunkTable): BrickChunk[] {
-  return r.chunks.filter((c) => live.has(c.id)).sort((x, y) => x.offset - y.offset);
-}
-
-/** What a brick's chunks are to the remaining archives (per the catalogue). */
-interface BrickUsage {
-  dead: number;
-  live: number;
-  /** Runs of adjacent live chunks: the ranged reads a repack makes. */
-  liveRuns: number;
-}
-
-function brickUsage(r: BrickRecord, live: ChunkTable): BrickUsage {
-  const u: BrickUsage = { dead: 0, live: 0, liveRuns: 0 };
-  let lastLive = false;
-  for (const c of [...r.chunks].sort((x, y) => x.offset - y.offset)) {
-    const isLive = live.has(c.id);
-    if (isLive) {
-      u.live += c.storedLength;
-      if (!lastLive) u.liveRuns++;
-    } else u.dead += c.storedLength;
-    lastLive = isLive;
-  }
-  return u;
+function liveOf(r: BrickRecord, live: LiveSet): BrickChunk[] {
+  const hex = r.id.toString('hex');
+  return r.chunks.filter((c) => live.isUsed(hex, c.offset)).sort((x, y) => x.offset - y.offset);
 }
 
 /** A catalogue segment; a damaged one stops prune (it cannot tell what the segment names). */
@@ -422,18 +392,23 @@ export interface PruneRun extends PruneOptions, PruneProgress {
  * deletions, after checking the lock is still ours, since no ingest may have begun meanwhile.
  */
 export async function pruneStore(repo: Repository, run: PruneRun): Promise<PrunePlan> {
-  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune' });
+  const lock = await StoreLock.take(repo.backend, 'exclusive', { command: 'prune', warn: repo.warn });
+  let plan: PrunePlan;
   try {
-    const plan = await planPrune(repo, run);
+    plan = await planPrune(repo, run);
     run.onPlan?.(plan);
     if (!run.dryRun) {
       await lock.check();
       await prune(repo, plan, run, () => lock.check());
+      // A writer key releases its lock by marking it, as it may not delete: the marks are prune's to clear.
+      await removeLocks(repo.backend, 'writers');
     }
-    return plan;
-  } finally {
-    await lock.release();
+  } catch (e) {
+    await lock.release(false);
+    throw e;
   }
+  await lock.release();
+  return plan;
 }
 
 /** Sums a per-class table. */

@@ -34,6 +34,8 @@ export const DEFAULT_RETRY: RetryOptions = { retries: 5, baseDelayMs: 500, maxDe
 export class RetryBackend implements Backend {
   readonly location: string;
   readonly cheapRanges: boolean;
+  /** Aborted by close(): no retry after it, and a backoff under way ends at once. */
+  private readonly closed = new AbortController();
 
   constructor(
     private readonly inner: Backend,
@@ -102,7 +104,13 @@ export class RetryBackend implements Backend {
     return this.run('restore', key, () => this.inner.requestRestore(key, days, tier));
   }
 
+  /**
+   * Once the command is over, a request still under way (one nobody waits for any more, such
+   * as a lock release that timed out) is cut by the inner close, and is not tried again: it
+   * must not keep the process running.
+   */
   close(): Promise<void> {
+    this.closed.abort();
     return this.inner.close();
   }
 
@@ -118,7 +126,7 @@ export class RetryBackend implements Backend {
 
   /** Rethrows `err` unless it is transient and retries remain; otherwise sleeps. */
   private async backoff(op: string, key: string, attempt: number, err: unknown, retries: number): Promise<void> {
-    if (!isTransient(err)) throw err;
+    if (!isTransient(err) || this.closed.signal.aborted) throw err;
     if (attempt >= retries) {
       const root = err instanceof BackendError && err.cause !== undefined ? err.cause : err;
       const tries = attempt + 1;
@@ -130,7 +138,9 @@ export class RetryBackend implements Backend {
     const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** attempt);
     const delayMs = Math.round(Math.random() * ceiling); // full jitter
     this.opts.onRetry?.({ op, key, attempt: attempt + 1, delayMs, error: err });
-    await sleep(delayMs);
+    await sleep(delayMs, undefined, { signal: this.closed.signal }).catch(() => {
+      throw err;
+    });
   }
 
   private async holds(key: string, body: Uint8Array | (() => AsyncIterable<Uint8Array>), size?: number): Promise<boolean> {

@@ -46,7 +46,11 @@ const PART_SIZE = 8 * MiB;
 /** Parts in flight per upload: bounds a streamed upload's memory to PART_QUEUE x PART_SIZE. */
 const PART_QUEUE = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Socket idle time after which a request fails (and RetryBackend may retry it). */
+/**
+ * Socket idle time after which a request fails (and RetryBackend may retry it): the SDK's
+ * `socketTimeout`. (Its `requestTimeout` bounds a whole request and, unless told to throw,
+ * only logs a warning: a server that never answered then held dtar for good.)
+ */
 const IDLE_TIMEOUT_MS = 120_000;
 
 export interface S3BackendOptions {
@@ -63,6 +67,8 @@ export interface S3BackendOptions {
   credentials?: S3ClientConfig['credentials'];
   /** What messages show; default s3://bucket/prefix. */
   location?: string;
+  /** Default IDLE_TIMEOUT_MS; tests shorten it. */
+  idleTimeoutMs?: number;
 }
 
 export class S3Backend implements Backend {
@@ -82,7 +88,7 @@ export class S3Backend implements Backend {
       region: opts.region ?? 'us-east-1',
       forcePathStyle: opts.forcePathStyle ?? (opts.endpoint !== undefined && isLocalEndpoint(opts.endpoint)),
       maxAttempts: 1, // RetryBackend owns retrying
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS },
     };
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;

@@ -5,7 +5,11 @@
  * object and must take it as done) are retried, and the ingest completes, restores byte for
  * byte and verifies. A body corrupted in transit is refused by the server's checksum
  * (BadDigest, which dtar does not retry): the ingest ends with one line, exit 3, and no
- * index; a rerun completes and verifies. (Bricks go up in one PutObject up to 128 MiB;
+ * index; a rerun completes and verifies. An ingest that fails that way while other bricks are
+ * still uploading releases its store lock only once every write of it has been answered, so
+ * that no write lands after a prune may have begun; and a release the server never answers is
+ * given up with a warning, and not tried again once the store is closed, so that it cannot
+ * keep the process running. (Bricks go up in one PutObject up to 128 MiB;
  * aborting failed multipart uploads is shown in test/store/s3.test.ts.) A server that answers
  * a GET with far more than the object holds is cut off: one line, exit 3, having read only
  * what it expected.
@@ -14,6 +18,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { StoreLock } from '../../src/repo/lock';
+import { RetryBackend } from '../../src/store/retry';
 import { ok } from '../support/dtar';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server';
 import { ingest, initStore, s3Store, type S3Store } from '../s3/cli';
@@ -77,6 +83,53 @@ describe('S3 faults', () => {
       assert.ok(rerun.newChunks > 0 && rerun.newChunks <= rerun.chunks);
       await assertRestoresAndVerifies(s, index, tar);
     } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('an ingest that fails with bricks still uploading releases its lock only once they are answered', async () => {
+    const s = await s3Store(server, 'inflight');
+    try {
+      await initStore(s, ['--brick-size', '1M']);
+      const tar = await randomTar(s.dir, { a: [3_000_000, 3_000_000, 2_000_000] });
+      server.clearRequests();
+      server.failNext(1, 'hold', { ops: ['PutObject'], key: /bricks\// });
+      server.failNext(1, 'corrupt', { ops: ['PutObject'], key: /bricks\// });
+      // The first brick is answered only once the second was refused: the ingest has failed by then.
+      const refused = server.answered({ ops: ['PutObject'], key: /bricks\//, status: 400 }).then(() => server.releaseHeld());
+      let failed;
+      try {
+        failed = await s.dtar(['ingest', tar, '-o', join(s.dir, 'inflight.idx')]);
+      } finally {
+        server.clearFaults();
+      }
+      assert.equal(await refused, 1, 'the first brick was held until the second was refused');
+      assertOneLineError(failed, 3, /^dtar: s3:\/\/\S+: put bricks\/\S+: BadDigest \(HTTP 400\): /, 'ingest');
+      const releases = server.requests.filter((r) => r.op === 'DeleteObject' && /\/locks\//.test(r.key));
+      assert.equal(releases.length, 1);
+      const writes = server.requests.filter((r) => r.op === 'PutObject' && /\/(bricks|catalogue)\//.test(r.key));
+      assert.ok(writes.some((w) => /\/catalogue\//.test(w.key)), 'a brick stored before the failure was listed');
+      for (const w of writes) assert.ok(w.answered !== undefined && w.answered < releases[0]!.arrived, `${w.key}: not answered before the lock was released`);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  test('a lock release the server never answers is given up with a warning and not tried again', async () => {
+    const s = await s3Store(server, 'release');
+    try {
+      const backend = new RetryBackend(s.backend());
+      const warnings: string[] = [];
+      const lock = await StoreLock.take(backend, 'shared', { command: 'ingest', warn: (line) => warnings.push(line), releaseTimeoutMs: 100 });
+      server.clearRequests();
+      server.failNext(1, 'hold', { ops: ['DeleteObject'], key: /\/locks\// });
+      await lock.release();
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /^warning: could not release the store lock locks\/[0-9a-f]+ \(no answer in 0\.1 s\); .*`dtar unlock`/);
+      await backend.close();
+      assert.equal(server.count('DeleteObject', { key: /\/locks\// }), 1);
+    } finally {
+      server.clearFaults();
       await s.cleanup();
     }
   });

@@ -3,7 +3,8 @@
  * lock is held, `dtar prune` refuses and deletes nothing; while a prune's exclusive lock is
  * held, `dtar ingest` refuses and stores nothing. Then both run at once as real processes,
  * round after round (a forget before each gives prune something to delete): whichever runs or
- * refuses, every archive left in the store restores byte for byte and verify stays clean.
+ * refuses, every archive left in the store restores byte for byte and verify stays clean;
+ * every other round's ingest is a writer key's, whose lock it cannot delete.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { dtar, ok, testStore, type TestStore } from '../support/dtar';
 import { randomTar } from '../support/random';
 import { assertOneLineError, walk } from '../reliability/support';
 
-const LOCKED = /the store is locked by locks\/[0-9a-f]{16}: (shared|exclusive) lock held by (ingest|prune), pid \d+ on /;
+const LOCKED = /the store is locked by locks\/(writer-)?[0-9a-f]{16}: (shared|exclusive) lock held by (ingest|prune), pid \d+ on /;
 
 describe('prune and ingest at once', () => {
   let s: TestStore;
@@ -92,14 +93,19 @@ describe('prune and ingest at once', () => {
   });
 
   it('run at once, round after round: every archive left restores', async () => {
+    const keyPath = join(s.dir, 'w.key');
+    ok(await dtar(['key', 'export-writer', '-o', keyPath, '--quiet'], { env: s.env }), 'export-writer');
+    const writerEnv: NodeJS.ProcessEnv = { ...s.env, DTAR_KEY_FILE: keyPath, XDG_CACHE_HOME: join(s.dir, 'writer-cache') };
+    delete writerEnv.DTAR_PASSWORD;
     const outcomes = new Map<string, number>();
     for (let round = 0; round < 8; round++) {
       const list = JSON.parse(ok(await dtar(['archives', '--json'], { env: s.env }), 'archives').stdout.toString()) as { id: string }[];
       if (list.length > 1) ok(await dtar(['forget', list[0]!.id, '-q'], { env: s.env }), 'forget the oldest');
       const { name, tar } = await newTar();
       const index = join(s.dir, `${name}.index.tar`);
-      const [ing, pr] = await Promise.all([dtar(['ingest', tar, '--name', name, '-o', index, '-q'], { env: s.env }), dtar(['prune', '-q'], { env: s.env })]);
-      for (const [what, r] of [['ingest', ing], ['prune', pr]] as const) {
+      const ingester = round % 2 === 0 ? 'ingest' : 'writer ingest';
+      const [ing, pr] = await Promise.all([dtar(['ingest', tar, '--name', name, '-o', index, '-q'], { env: round % 2 === 0 ? s.env : writerEnv }), dtar(['prune', '-q'], { env: s.env })]);
+      for (const [what, r] of [[ingester, ing], ['prune', pr]] as const) {
         if (r.code !== 0) assertOneLineError(r, 3, LOCKED, `round ${round}: ${what}`);
         const key = `${what} ${r.code === 0 ? 'ran' : 'refused'}`;
         outcomes.set(key, (outcomes.get(key) ?? 0) + 1);

@@ -374,6 +374,30 @@ describe('RetryBackend over S3Backend', () => {
     assert.ok(events.every((e) => e.delayMs <= 40), `each wait within the 40 ms cap: ${events.map((e) => e.delayMs).join(', ')}`);
     await be.close();
   });
+
+  // The guard only turns a hang into a failure: passing takes the 300 ms idle time.
+  it('fails a request that gets no answer after the idle time, and retries it', { timeout: 60_000 }, async () => {
+    const events: RetryEvent[] = [];
+    const be = fastRetry(new S3Backend({ bucket, prefix: 'store/', endpoint: server.endpoint, credentials: server.credentials, idleTimeoutMs: 300 }), events);
+    await be.put('r/silent', Buffer.from('s'));
+    server.failNext(1, 'hold', { ops: ['GetObject'], key: /r\/silent$/ });
+    assert.deepEqual(await be.get('r/silent', WHOLE), Buffer.from('s'));
+    assert.equal(events.length, 1);
+    assert.match(String(events[0]!.error), /timed out after 300 ms of inactivity/);
+    await be.close();
+  });
+
+  it('does not retry a request cut by close: it cannot keep an ended command running', async () => {
+    const be = fastRetry(s3For(server, bucket));
+    await be.put('r/left', Buffer.from('x'));
+    server.failNext(1, 'hold', { ops: ['DeleteObject'], key: /r\/left$/ });
+    const deleting = be.delete('r/left');
+    await server.holding(1);
+    await be.close();
+    // Without the rule the cut request was tried again, and that try was answered.
+    await assert.rejects(deleting, /ECONNRESET|socket hang up|aborted/);
+    assert.equal(server.count('DeleteObject', { key: /r\/left$/ }), 1);
+  });
 });
 
 describe('s3OptionsFromUrl, parseRestoreHeader and openBackend for s3://', () => {

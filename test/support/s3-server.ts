@@ -12,15 +12,17 @@
  *   (412 PreconditionFailed), which s3rver ignores.
  * - Checksums: `x-amz-checksum-sha256` on PUTs is verified (400 BadDigest), which s3rver
  *   does not do; a `corrupt` fault flips a byte in transit to prove it.
- * - Faults on demand: 500/503 answers, connection resets, corrupted bodies, or a server
- *   that is down for good (at once, or after a given number of answers); and a log of
- *   requests for assertions.
+ * - Faults on demand: 500/503 answers, connection resets, corrupted bodies, requests held
+ *   unanswered until the test lets them go or the client hangs up, or a server that is down
+ *   for good (at once, or after a given number of answers); and a log of requests, in the
+ *   order they arrived and were answered, for assertions.
  * - Oversized answers: a GET answered with far more bytes than the object or range holds
  *   (its length declared, or sent chunked without one), counting what it managed to send.
  * Requests are path-style only (the S3 clients in tests use forcePathStyle).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
+import { finished } from 'node:stream/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import S3rver from 's3rver';
 import { makeTempDir } from './tmp';
@@ -49,14 +51,22 @@ export interface RequestRecord {
   headers: http.IncomingHttpHeaders;
   /** The fault injected into this request, if any. */
   fault?: FaultKind;
+  /** When it arrived and when its answer was sent, on one counter shared by all requests: their order, not a time. */
+  arrived: number;
+  answered?: number;
+  /** The status sent, once answered. */
+  status?: number;
+  /** A held request whose client hung up before it was let go. */
+  clientClosed?: boolean;
 }
 
 /**
  * 500/503: an S3 error answer; reset: the connection is cut before the request is served;
  * drop-response: served, then cut before the answer (the client cannot know it worked);
- * corrupt: one byte of a PUT body is flipped on the way to the server.
+ * corrupt: one byte of a PUT body is flipped on the way to the server; hold: no answer until
+ * releaseHeld() (then it is served), or until the client hangs up.
  */
-export type FaultKind = 500 | 503 | 'reset' | 'drop-response' | 'corrupt';
+export type FaultKind = 500 | 503 | 'reset' | 'drop-response' | 'corrupt' | 'hold';
 
 /** Which requests a fault applies to; every given field must match. */
 export interface FaultMatch {
@@ -90,6 +100,12 @@ export interface S3TestServer {
    */
   serveOversized(key: RegExp, how: Oversize): Promise<number>;
   clearFaults(): void;
+  /** Resolves once `count` requests are being held (fault 'hold'). */
+  holding(count: number): Promise<void>;
+  /** Lets every held request go on to be served; returns how many. */
+  releaseHeld(): number;
+  /** Resolves with the first request answered from now on that matches (and has `status`, if given). */
+  answered(match: FaultMatch & { status?: number }): Promise<RequestRecord>;
   /** Down: every connection is reset at once, as by a server gone for good. */
   setDown(down: boolean): void;
   /**
@@ -150,6 +166,10 @@ export async function startS3TestServer(): Promise<S3TestServer> {
   let downRule: { match: FaultMatch; remaining: number; wentDown: () => void } | undefined;
   const ongoingWaiters: { remaining: number; done: () => void }[] = [];
   const requests: RequestRecord[] = [];
+  let clock = 0;
+  const held = new Set<() => void>();
+  const holdWaiters: { count: number; done: () => void }[] = [];
+  const answerWaiters: { match: FaultMatch & { status?: number }; done: (r: RequestRecord) => void }[] = [];
   const dropResponse = new WeakSet<http.ServerResponse>();
   const writing = new Map<string, number>(); // "bucket/key" -> PUTs or completes in flight
   const listings = new Set<Set<string>>(); // per running listing: keys written meanwhile
@@ -178,7 +198,9 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     }
     res.writeHead(up.statusCode ?? 502, { ...up.headers, ...extraHeaders });
     up.pipe(res);
-    await new Promise((resolve) => res.on('close', resolve));
+    // Also when the client hung up while s3rver worked: 'close' is then past, and waiting for
+    // it held a create-only key's lock for good, so that no later write of that key was answered.
+    await finished(res).catch(() => undefined);
   }
 
   async function readAll(stream: http.IncomingMessage): Promise<Buffer> {
@@ -254,8 +276,17 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     const key = decodeURIComponent(rest.join('/'));
     const method = req.method ?? 'GET';
     const op = classify(method, bucket, key, url.searchParams);
-    const rec: RequestRecord = { method, op, bucket, key, query: url.searchParams, headers: req.headers };
+    const rec: RequestRecord = { method, op, bucket, key, query: url.searchParams, headers: req.headers, arrived: ++clock };
     requests.push(rec);
+    res.on('finish', () => {
+      rec.answered = ++clock;
+      rec.status = res.statusCode;
+      for (const w of [...answerWaiters]) {
+        if (!matches(w.match, rec) || (w.match.status !== undefined && w.match.status !== rec.status)) continue;
+        answerWaiters.splice(answerWaiters.indexOf(w), 1);
+        w.done(rec);
+      }
+    });
     if (downRule !== undefined && downRule.remaining <= 0) goDown();
     if (down) {
       req.socket.destroy();
@@ -272,6 +303,10 @@ export async function startS3TestServer(): Promise<S3TestServer> {
       return;
     }
     if (fault === 'drop-response') dropResponse.add(res);
+    if (fault === 'hold' && !(await hold(req))) {
+      rec.clientClosed = true;
+      return;
+    }
     if (fault === 500) return drainThenError(req, res, 500, 'InternalError', 'We encountered an internal error. Please try again.');
     if (fault === 503) return drainThenError(req, res, 503, 'SlowDown', 'Please reduce your request rate.');
 
@@ -396,6 +431,28 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     rule.sent(sent);
   }
 
+  /** Holds a request until releaseHeld(): true, or until its client hangs up: false. */
+  function hold(req: http.IncomingMessage): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const go = (): void => {
+        held.delete(go);
+        req.socket.off('close', hungUp);
+        resolve(true);
+      };
+      const hungUp = (): void => {
+        held.delete(go);
+        resolve(false);
+      };
+      held.add(go);
+      req.socket.on('close', hungUp);
+      for (const w of [...holdWaiters]) {
+        if (held.size < w.count) continue;
+        holdWaiters.splice(holdWaiters.indexOf(w), 1);
+        w.done();
+      }
+    });
+  }
+
   /** Runs a write to s3rver, hiding `full` from listings until s3rver has answered. */
   async function whileWriting<T>(full: string | undefined, fn: () => Promise<T>): Promise<T> {
     if (full === undefined) return fn();
@@ -511,6 +568,18 @@ export async function startS3TestServer(): Promise<S3TestServer> {
     },
     clearFaults() {
       rules = [];
+    },
+    holding(count) {
+      if (held.size >= count) return Promise.resolve();
+      return new Promise<void>((done) => holdWaiters.push({ count, done }));
+    },
+    releaseHeld() {
+      const n = held.size;
+      for (const go of [...held]) go();
+      return n;
+    },
+    answered(match) {
+      return new Promise<RequestRecord>((done) => answerWaiters.push({ match, done }));
     },
     setDown(d) {
       down = d;
