@@ -71,6 +71,16 @@ export class LiveSet {
     return marked;
   }
 
+  /** Whether every used chunk of catalogued brick `hex` passes `test`; true for a brick the catalogue does not list. */
+  everyUsed(hex: string, test: (offset: number, storedLength: number) => boolean): boolean {
+    const l = this.layouts.get(hex);
+    if (!l?.catalogued) return true;
+    for (let i = 0; i < l.offsets.length; i++) {
+      if (l.used[i >> 3]! & (1 << (i & 7)) && !test(l.offsets[i]!, l.lengths[i]!)) return false;
+    }
+    return true;
+  }
+
   /** Whether an archive uses the chunk at `offset` of brick `hex`. */
   isUsed(hex: string, offset: number): boolean {
     const l = this.layouts.get(hex);

@@ -9,8 +9,7 @@
  * bytes cost money every month) and priced for a repack (./repack.ts); with `repack`, those
  * it pays to rewrite are: their live chunks copied into new bricks, and a forwarding record
  * per old brick (src/brick/moved.ts) says where, for readers and for the live set here
- * (followMoves: a brick an index names and that was repacked keeps the bricks its chunks
- * moved to alive).
+ * (followMoves: the used chunks of a repacked brick mark the places they moved to).
  *
  * Order, so that `kill -9` anywhere leaves every kept archive readable, the catalogue naming
  * only stored bricks, and a second prune finishing the job (docs/ARCHITECTURE.md):
@@ -154,10 +153,9 @@ function followMoves(live: LiveSet, moves: ReadonlyMap<string, { key: string; re
  * deleting it loses nothing: its used chunks (per its catalogue record, if it has one still)
  * all lie where the record says. A prune killed after writing the record left it so.
  */
-function movedWhole(hex: string, record: BrickRecord | undefined, moved: ReadonlyMap<number, MovedChunk>, live: LiveSet): boolean {
-  // Out of the catalogue: taken out under the exclusive lock after the record was written, so no ingest has used it since.
-  if (!record) return true;
-  return record.chunks.every((c) => !live.isUsed(hex, c.offset) || moved.get(c.offset)?.storedLength === c.storedLength);
+function movedWhole(hex: string, moved: ReadonlyMap<number, MovedChunk>, live: LiveSet): boolean {
+  // Out of the catalogue (everyUsed holds then): taken out under the exclusive lock after the record was written, so no ingest has used it since.
+  return live.everyUsed(hex, (offset, storedLength) => moved.get(offset)?.storedLength === storedLength);
 }
 
 /**
@@ -205,15 +203,10 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
   // names; then the forwarding records; then the archives mark what they use.
   const live = new LiveSet();
   const segments: { key: string; size: number; bricks: string[] }[] = [];
-  /** Catalogue records of repacked bricks still listed (see movedWhole). */
-  const records = new Map<string, BrickRecord>();
   for (const o of await listSegments(repo.backend)) {
-    const listed = await readSegment(repo, o);
-    segments.push({ key: o.key, size: o.size, bricks: listed.map((r) => r.id.toString('hex')) });
-    for (const r of listed) {
-      live.addBrick(r);
-      records.set(r.id.toString('hex'), records.get(r.id.toString('hex')) ?? r);
-    }
+    const records = await readSegment(repo, o);
+    segments.push({ key: o.key, size: o.size, bricks: records.map((r) => r.id.toString('hex')) });
+    for (const r of records) live.addBrick(r);
   }
   const moved = await readMoves(repo, live);
   const archives = await markArchives(repo, live);
@@ -259,7 +252,7 @@ export async function planPrune(repo: Repository, opts: PruneOptions): Promise<P
       earlyCharge: earlyDeletionCharge(o.size, cls, ageDays ?? 0, prices),
       freeFrom: null,
     };
-    if (moves.reached.has(id) && movedWhole(id, records.get(id), moved.get(id)!.record, live)) {
+    if (moves.reached.has(id) && movedWhole(id, moved.get(id)!.record, live)) {
       plan.repacked.push(fate);
       deleting.add(id);
     } else if (live.bricks.has(id)) {

@@ -92,5 +92,8 @@ describe('LiveSet', () => {
     assert.deepEqual(live.usage(last.id.toString('hex')), { live: 30, dead: 10, liveRuns: 1 });
     assert.equal(live.usage(old.toString('hex')), undefined);
     assert.equal(live.chunks, 2);
+    const listedAt = (hex: string, offsets: number[]): boolean => live.everyUsed(hex, (offset) => offsets.includes(offset));
+    assert.ok(listedAt(mid.id.toString('hex'), [30]) && !listedAt(mid.id.toString('hex'), [0]), 'everyUsed tests the used chunks only');
+    assert.ok(listedAt(old.toString('hex'), []), 'a brick the catalogue does not list passes');
   });
 });
